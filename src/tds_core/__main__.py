@@ -1,0 +1,3 @@
+from tds_core.cli.main import app
+
+app()

@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): webhooks, health and readiness; admin routes come with the operations plane."""

@@ -1,0 +1,73 @@
+"""The FastAPI application: routes plus the error mapping every endpoint shares."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from tds_core import __version__
+from tds_core.api.context import ApiContext
+from tds_core.api.routes import health, webhooks
+from tds_core.errors import DatabaseUnavailable, RetryableError, TDSError
+from tds_core.ingest.webhooks import WebhookError
+
+
+def create_app(
+    build_context: Callable[[], Awaitable[ApiContext]],
+    close_context: Callable[[ApiContext], Awaitable[None]],
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = await build_context()
+        app.state.context = ctx
+        ctx.doorbell.start()
+        try:
+            yield
+        finally:
+            await close_context(ctx)
+
+    app = FastAPI(
+        title="TDS Core",
+        version=__version__,
+        description="Keeps an ERP's PostgreSQL database exactly in step with Zoho Books.",
+        lifespan=lifespan,
+    )
+    app.include_router(webhooks.router)
+    app.include_router(health.router)
+    app.add_exception_handler(WebhookError, _webhook_error)
+    app.add_exception_handler(TDSError, _tds_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _webhook_error(request: Request, exc: Any) -> JSONResponse:
+    assert isinstance(exc, WebhookError)
+    body: dict[str, Any] = {"error": exc.message, "reasons": exc.reasons}
+    if exc.event_id is not None:
+        body["event_id"] = exc.event_id
+    return JSONResponse(body, status_code=exc.status)
+
+
+async def _tds_error(request: Request, exc: Any) -> JSONResponse:
+    retry_after = str(request.app.state.context.settings.retry_after_seconds)
+    if isinstance(exc, DatabaseUnavailable | RetryableError):
+        return JSONResponse(
+            {"error": "database unavailable; nothing was stored, retry later", "reasons": [str(exc)[:300]]},
+            status_code=503,
+            headers={"Retry-After": retry_after},
+        )
+    return JSONResponse({"error": str(exc)[:500], "reasons": []}, status_code=400)
+
+
+async def _validation_error(request: Request, exc: Any) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    reasons = [
+        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+        for error in exc.errors()
+    ]
+    return JSONResponse({"error": "invalid request", "reasons": reasons}, status_code=422)

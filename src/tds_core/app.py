@@ -1,0 +1,83 @@
+"""The composition root: the one place that wires settings, database, API and worker together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+from fastapi import FastAPI
+
+from tds_core.api.app import create_app
+from tds_core.api.context import ApiContext
+from tds_core.db import embedded, migrate
+from tds_core.db.pool import create_pool
+from tds_core.db.urls import redact
+from tds_core.ingest.api_keys import KeyVerifier
+from tds_core.ingest.webhooks import WebhookIntake
+from tds_core.processor.worker import Worker
+from tds_core.queue.doorbell import Doorbell
+from tds_core.settings import Settings
+
+log = structlog.get_logger("tds")
+
+
+def database_url(settings: Settings, *, stop_embedded_on_exit: bool = True) -> str:
+    """The external URL, or the embedded PostgreSQL under TDS_HOME (started if needed)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    url = embedded.start(settings.home, stop_on_exit=stop_embedded_on_exit)
+    log.info("using the embedded PostgreSQL", home=str(settings.home), url=redact(url))
+    return url
+
+
+def run_migrations(url: str) -> None:
+    migrate.upgrade(url)
+    log.info("migrations current", revision=migrate.head_revision())
+
+
+def build_api(settings: Settings, url: str) -> FastAPI:
+    async def build() -> ApiContext:
+        pool = await create_pool(
+            url, min_size=0, max_size=settings.db_pool_max, timeout=settings.db_connect_timeout,
+            application_name="tds-api",
+        )
+        secret = settings.zoho_webhook_secret.get_secret_value() if settings.zoho_webhook_secret else None
+        intake = WebhookIntake(
+            pool, KeyVerifier(settings.api_key_cache_seconds), max_body_bytes=settings.max_body_bytes,
+            max_json_depth=settings.max_json_depth, webhook_secret=secret,
+        )
+        return ApiContext(
+            settings=settings, database_url=url, pool=pool, intake=intake, doorbell=Doorbell(pool),
+            head_revision=migrate.head_revision(),
+        )
+
+    async def close(ctx: ApiContext) -> None:
+        await ctx.doorbell.stop()
+        await ctx.pool.close()
+
+    return create_app(build, close)
+
+
+async def run_worker(settings: Settings, url: str, concurrency: int) -> None:
+    """Run one worker process until SIGTERM/SIGINT; exits after in-flight batches finish."""
+    pool = None
+    while pool is None:
+        try:
+            pool = await create_pool(
+                url, min_size=1, max_size=concurrency + 3, timeout=settings.db_connect_timeout,
+                application_name="tds-worker",
+            )
+        except Exception as exc:
+            log.warning("database not reachable yet; retrying", error=str(exc))
+            await asyncio.sleep(1.0)
+    worker = Worker(pool, url, concurrency=concurrency)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    try:
+        await worker.run()
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(pool.close(), 10)

@@ -1,0 +1,1 @@
+"""The ``tds`` command line."""

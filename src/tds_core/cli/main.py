@@ -1,0 +1,330 @@
+"""The ``tds`` command. Every reporting command takes ``--json``."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tds_core import app as composition
+from tds_core.db import migrate as migrations
+from tds_core.db.pool import connect
+from tds_core.db.queries import QUERIES
+from tds_core.ingest import api_keys
+from tds_core.observability.logging import configure
+from tds_core.settings import Settings
+
+app = typer.Typer(help="TDS Core: keeps an ERP's PostgreSQL in step with Zoho Books.", no_args_is_help=True)
+keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)
+dlq_app = typer.Typer(help="The dead letter queue: list, show, replay, discard.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(dlq_app, name="dlq")
+
+console = Console()
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure(settings.log_level, settings.log_format)
+    return settings
+
+
+def _url(settings: Settings) -> str:
+    return composition.database_url(settings)
+
+
+def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    url = _url(settings)
+
+    async def run() -> T:
+        connection = await connect(url, application_name="tds-cli")
+        try:
+            return await work(connection)
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, default=str, indent=2))
+
+
+def _who(by: str | None) -> str:
+    return by or os.environ.get("TDS_OPERATOR") or getpass.getuser()
+
+
+# ---------------------------------------------------------------------------- processes
+@app.command()
+def migrate(as_json: JsonOpt = False) -> None:
+    """Bring the database schema to the latest migration (idempotent)."""
+    settings = _settings()
+    url = _url(settings)
+    migrations.upgrade(url)
+    revision = migrations.current_revision(url)
+    if as_json:
+        _print_json({"revision": revision, "head": migrations.head_revision()})
+    else:
+        console.print(f"schema at revision [bold]{revision}[/bold]")
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address (TDS_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (TDS_API_PORT).")] = None,
+) -> None:
+    """Run the HTTP API (webhooks, health)."""
+    settings = _settings()
+    _serve(settings, _url(settings), host or settings.api_host, port or settings.api_port)
+
+
+def _serve(settings: Settings, url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            composition.build_api(settings, url), host=host, port=port, loop="uvloop", http="httptools",
+            log_level="warning", access_log=False, lifespan="on",
+        )
+    )
+    server.run()
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Concurrent batch loops (TDS_WORKER_CONCURRENCY).")] = None,
+) -> None:
+    """Run a worker process: claims batches from the queue and applies them."""
+    settings = _settings()
+    url = _url(settings)
+    asyncio.run(composition.run_worker(settings, url, concurrency or settings.worker_concurrency))
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Bind address (TDS_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (TDS_API_PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (TDS_WORKERS).")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Batch loops per worker.")] = None,
+) -> None:
+    """All in one: migrate, then the API and supervised worker processes."""
+    settings = _settings()
+    url = _url(settings)
+    composition.run_migrations(url)
+    env = {**os.environ, "TDS_DATABASE_URL": url}
+    count = settings.workers if workers is None else workers
+    args = [sys.executable, "-m", "tds_core", "worker", "--concurrency",
+            str(concurrency or settings.worker_concurrency)]
+    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(args, env=env) for _ in range(count)]
+    stopping = threading.Event()
+
+    def supervise() -> None:
+        while not stopping.wait(1.0):
+            for index, child in enumerate(children):
+                if child.poll() is not None and not stopping.is_set():
+                    console.print(f"[yellow]worker {child.pid} exited ({child.returncode}); restarting[/yellow]")
+                    children[index] = subprocess.Popen(args, env=env)
+
+    threading.Thread(target=supervise, daemon=True).start()
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    console.print(f"TDS Core on http://{bind_host}:{bind_port} (docs at /docs), {count} worker process(es)")
+    try:
+        _serve(settings, url, bind_host, bind_port)
+    finally:
+        stopping.set()
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+# ---------------------------------------------------------------------------- keys
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="What the key is for, e.g. zoho-books-prod.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a key; it is printed once and stored only as a hash."""
+    settings = _settings()
+    new = _with_connection(settings, lambda c: api_keys.create(c, name, created_by=_who(None)))
+    if as_json:
+        _print_json({"id": new.id, "key": new.key, "name": new.name, "prefix": new.prefix})
+    else:
+        console.print(f"key {new.id} ({new.name}): [bold]{new.key}[/bold]\nStore it now: it is not shown again.")
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """List keys (never their secrets)."""
+    settings = _settings()
+    rows = _with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_list))
+    data = [dict(r) for r in rows]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("id", "name", "prefix", "created", "revoked", "last used")
+    for r in data:
+        table.add_row(str(r["id"]), r["name"], r["prefix"], str(r["created_at"])[:19],
+                      str(r["revoked_at"] or "")[:19], str(r["last_used_at"] or "")[:19])
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id or prefix.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke a key (effective within TDS_API_KEY_CACHE_SECONDS)."""
+    settings = _settings()
+    rows = _with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_revoke, key_id, _who(None)))
+    if as_json:
+        _print_json({"revoked": [dict(r) for r in rows]})
+    elif rows:
+        console.print(f"revoked key {rows[0]['id']} ({rows[0]['name']})")
+    if not rows:
+        if not as_json:
+            console.print(f"[red]no active key {key_id!r}[/red]")
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------- status
+@app.command()
+def status(as_json: JsonOpt = False) -> None:
+    """Events by state, DLQ size, oldest pending age, workers."""
+    settings = _settings()
+    summary = _with_connection(settings, lambda c: c.fetchval(QUERIES.status_health_summary, None))
+    if as_json:
+        _print_json(summary)
+        return
+    table = Table("state", "events")
+    for state, count in sorted(summary["queue"].items()):
+        table.add_row(state, str(count))
+    console.print(table)
+    age = summary.get("oldest_pending_age_seconds")
+    console.print(f"oldest pending: {age:.1f}s" if age is not None else "oldest pending: none")
+    console.print(f"dead letters open: {summary['dlq_open']}   workers alive: {summary['workers_alive']}   "
+                  f"circuits not closed: {summary['circuit_open']}")
+
+
+# ---------------------------------------------------------------------------- dlq
+@dlq_app.command("list")
+def dlq_list(
+    status_filter: Annotated[str | None, typer.Option("--status", help="open, replayed or discarded.")] = "open",
+    entity: Annotated[str | None, typer.Option(help="Only this entity type.")] = None,
+    zoho_id: Annotated[str | None, typer.Option(help="Only this Zoho id.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """List dead letters, newest first."""
+    settings = _settings()
+    rows = _with_connection(settings, lambda c: c.fetch(QUERIES.dlq_list, status_filter, entity, zoho_id, limit))
+    data = [dict(r) for r in rows]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("id", "entity", "zoho id", "attempts", "class", "error", "status", "created")
+    for r in data:
+        table.add_row(str(r["id"]), r["entity"], r["zoho_id"], str(r["attempts"]), r["error_class"],
+                      r["error"][:60], r["status"], str(r["created_at"])[:19])
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(letter_id: Annotated[int, typer.Argument(help="Dead letter id.")], as_json: JsonOpt = True) -> None:
+    """One dead letter with payload, error and attempt history."""
+    settings = _settings()
+    row = _with_connection(settings, lambda c: c.fetchrow(QUERIES.dlq_get, letter_id))
+    if row is None:
+        console.print(f"[red]no dead letter {letter_id}[/red]")
+        raise typer.Exit(1)
+    _print_json(dict(row))
+
+
+def _select_letters(connection: Any, ids: list[int], all_open: bool, entity: str | None,
+                    error: str | None, limit: int) -> Awaitable[list[Any]]:
+    async def select() -> list[Any]:
+        if ids:
+            return ids
+        if not (all_open or entity or error):
+            raise typer.BadParameter("name dead letter ids, or a filter (--all, --entity, --error)")
+        return [r["id"] for r in await connection.fetch(QUERIES.dlq_open_ids, entity, error, limit)]
+
+    return select()
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids.")] = None,
+    all_open: Annotated[bool, typer.Option("--all", help="Every open dead letter (with filters).")] = False,
+    entity: Annotated[str | None, typer.Option(help="Filter: entity type.")] = None,
+    error: Annotated[str | None, typer.Option(help="Filter: error text contains.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 10_000,
+    by: Annotated[str | None, typer.Option(help="Who replays (default: your user name).")] = None,
+    note: Annotated[str, typer.Option(help="Why.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-queue dead letters with attempts reset; records who and when."""
+    settings = _settings()
+
+    async def work(connection: Any) -> list[int]:
+        chosen = await _select_letters(connection, ids or [], all_open, entity, error, limit)
+        rows = await connection.fetch(QUERIES.dlq_replay, chosen, _who(by), note or None)
+        await connection.execute(QUERIES.queue_notify)
+        return [r["queue_id"] for r in rows]
+
+    replayed = _with_connection(settings, work)
+    if as_json:
+        _print_json({"replayed": len(replayed), "queue_ids": replayed})
+    else:
+        console.print(f"replayed {len(replayed)} dead letter(s)")
+
+
+@dlq_app.command("discard")
+def dlq_discard(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids.")] = None,
+    note: Annotated[str, typer.Option(help="Why it is discarded (required).")] = "",
+    all_open: Annotated[bool, typer.Option("--all", help="Every open dead letter (with filters).")] = False,
+    entity: Annotated[str | None, typer.Option(help="Filter: entity type.")] = None,
+    error: Annotated[str | None, typer.Option(help="Filter: error text contains.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 10_000,
+    by: Annotated[str | None, typer.Option(help="Who discards.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dismiss dead letters with a note."""
+    if not note.strip():
+        raise typer.BadParameter("--note is required: say why the events are discarded")
+    settings = _settings()
+
+    async def work(connection: Any) -> list[int]:
+        chosen = await _select_letters(connection, ids or [], all_open, entity, error, limit)
+        rows = await connection.fetch(QUERIES.dlq_discard, chosen, _who(by), note)
+        return [r["queue_id"] for r in rows]
+
+    discarded = _with_connection(settings, work)
+    if as_json:
+        _print_json({"discarded": len(discarded), "queue_ids": discarded})
+    else:
+        console.print(f"discarded {len(discarded)} dead letter(s)")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Runtime configuration kept in ``tds_configuration``."""

@@ -1,0 +1,1 @@
+"""Database access: connections, named SQL, migrations, the embedded PostgreSQL."""

@@ -1,0 +1,56 @@
+"""asyncpg connection pools with a JSON codec (orjson) and error translation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+
+from tds_core.db.errors import translated
+from tds_core.db.urls import asyncpg_dsn
+
+
+def _encode_json(value: Any) -> str:
+    if isinstance(value, str | bytes):
+        return value if isinstance(value, str) else value.decode()
+    return orjson.dumps(value).decode()
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for name in ("jsonb", "json"):
+        await connection.set_type_codec(
+            name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(
+    database_url: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    timeout: float = 5.0,
+    application_name: str = "tds",
+) -> asyncpg.Pool:
+    with translated():
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            asyncpg_dsn(database_url),
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            command_timeout=60,
+            init=_init_connection,
+            server_settings={"application_name": application_name},
+        )
+    return pool
+
+
+async def connect(database_url: str, *, timeout: float = 5.0, application_name: str = "tds") -> Any:
+    with translated():
+        connection = await asyncpg.connect(
+            asyncpg_dsn(database_url),
+            timeout=timeout,
+            server_settings={"application_name": application_name},
+        )
+        await _init_connection(connection)
+    return connection

@@ -1,0 +1,39 @@
+-- name: inbox_accept_event
+-- Store the raw event and its queue row in one statement; a repeated idempotency key inserts
+-- nothing and names the first event instead.
+WITH inserted AS (
+    -- The inbox row. The partial unique index on idempotency_key turns a repeat into no row.
+    INSERT INTO tds_inbox_events (entity, source, status, operation, zoho_id, idempotency_key, body_hash,
+                                  content_type, headers, body, correlation_id, received_at)
+    VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id
+), queued AS (
+    -- Its queue row, only when the inbox row is new: both commit together or not at all.
+    INSERT INTO tds_sync_queue (inbox_event_id, entity, zoho_id, operation, source_version, content_hash,
+                                payload, received_at)
+    SELECT id, $1, $4, $3, $12, $13, $14, $11 FROM inserted
+    RETURNING inbox_event_id
+)
+SELECT inbox_event_id AS event_id, 'queued' AS status FROM queued
+UNION ALL
+-- A repeat committed before this statement began: answer with the first event.
+SELECT id, 'duplicate' FROM tds_inbox_events
+WHERE idempotency_key = $5 AND NOT EXISTS (SELECT 1 FROM inserted);
+
+-- name: inbox_find_by_idempotency_key
+-- The first event stored under a key (used when a concurrent repeat committed mid-statement).
+SELECT id FROM tds_inbox_events WHERE idempotency_key = $1;
+
+-- name: inbox_insert_rejected
+-- Keep an invalid event with its reasons; it is never queued.
+INSERT INTO tds_inbox_events (entity, source, status, operation, zoho_id, body_hash, content_type, headers,
+                              body, rejection_reasons, correlation_id, received_at)
+VALUES ($1, $2, 'rejected', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id;
+
+-- name: inbox_get
+-- One inbox event, for tracing.
+SELECT id, entity, source, status, operation, zoho_id, idempotency_key, content_type, headers, body,
+       rejection_reasons, correlation_id, received_at
+FROM tds_inbox_events WHERE id = $1;

@@ -1,0 +1,115 @@
+-- name: queue_claim_batch
+-- Lease up to $2 ready events to worker $1 for $4 seconds, oldest first.
+WITH ready AS (
+    -- Ready rows via the partial index; SKIP LOCKED lets many workers claim side by side.
+    SELECT id FROM tds_sync_queue
+    WHERE status = 'pending' AND next_attempt_at <= coalesce($3::timestamptz, now())
+    ORDER BY next_attempt_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE tds_sync_queue q
+SET status = 'processing', locked_by = $1,
+    locked_until = coalesce($3::timestamptz, now()) + make_interval(secs => $4),
+    attempts = q.attempts + 1, claimed_at = coalesce($3::timestamptz, now()), updated_at = now()
+FROM ready
+WHERE q.id = ready.id
+RETURNING q.id, q.inbox_event_id, q.entity, q.zoho_id, q.operation::text AS operation, q.source_version,
+          q.content_hash, q.payload, q.attempts, q.received_at, q.enqueued_at;
+
+-- name: queue_lock_leased
+-- At the start of the apply transaction: lock the rows this worker still leases. Rows missing
+-- from the answer were rescued by someone else and must not be applied.
+SELECT id FROM tds_sync_queue
+WHERE id = ANY($1::bigint[]) AND status = 'processing' AND locked_by = $2
+ORDER BY id
+FOR UPDATE;
+
+-- name: queue_finish_if_leased
+-- Mark applied/skipped events finished, guarded by the lease owner.
+UPDATE tds_sync_queue q
+SET status = x.status::tds_queue_state, finished_at = now(), locked_by = NULL, locked_until = NULL,
+    last_error = NULL, error_class = NULL, updated_at = now()
+FROM unnest($1::bigint[], $2::text[]) AS x(id, status)
+WHERE q.id = x.id AND q.status = 'processing' AND q.locked_by = $3;
+
+-- name: queue_retry_if_leased
+-- A retryable failure: back to pending after a backoff, with the attempt recorded.
+UPDATE tds_sync_queue
+SET status = 'pending', locked_by = NULL, locked_until = NULL,
+    next_attempt_at = now() + make_interval(secs => $3), last_error = $4, error_class = $5,
+    attempt_history = attempt_history || $6::jsonb, updated_at = now()
+WHERE id = $1 AND status = 'processing' AND locked_by = $2;
+
+-- name: queue_dead_if_leased
+-- A permanent failure or the last attempt: the queue row ends dead and a DLQ row is written.
+WITH dead AS (
+    UPDATE tds_sync_queue
+    SET status = 'dead', locked_by = NULL, locked_until = NULL, finished_at = now(), last_error = $3,
+        error_class = $4, attempt_history = attempt_history || $5::jsonb, updated_at = now()
+    WHERE id = $1 AND status = 'processing' AND locked_by = $2
+    RETURNING id, inbox_event_id, entity, zoho_id, operation, source_version, payload, last_error,
+              error_class, attempts, attempt_history
+)
+INSERT INTO tds_dead_letter_queue (queue_id, inbox_event_id, entity, zoho_id, operation, source_version,
+                                   payload, error, error_class, attempts, attempt_history)
+SELECT id, inbox_event_id, entity, zoho_id, operation, source_version, payload, last_error, error_class,
+       attempts, attempt_history
+FROM dead
+RETURNING id;
+
+-- name: queue_renew_leases
+-- Extend this worker's leases on rows it is still working on (rows locked by its own apply
+-- transaction are skipped: they cannot be rescued while locked anyway).
+UPDATE tds_sync_queue SET locked_until = now() + make_interval(secs => $3), updated_at = now()
+WHERE id IN (
+    SELECT id FROM tds_sync_queue
+    WHERE id = ANY($1::bigint[]) AND status = 'processing' AND locked_by = $2
+    FOR UPDATE SKIP LOCKED
+);
+
+-- name: queue_rescue_expired
+-- Give expired leases (a crashed or stalled worker) back to the queue, in bounded batches.
+WITH expired AS (
+    SELECT id FROM tds_sync_queue
+    WHERE status = 'processing' AND locked_until < coalesce($1::timestamptz, now())
+    ORDER BY locked_until
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE tds_sync_queue q
+SET status = 'pending', next_attempt_at = coalesce($1::timestamptz, now()),
+    attempt_history = q.attempt_history || jsonb_build_array(jsonb_build_object(
+        'attempt', q.attempts, 'at', coalesce($1::timestamptz, now()), 'worker', q.locked_by,
+        'error', 'lease expired: the worker stopped or stalled', 'class', 'retryable')),
+    locked_by = NULL, locked_until = NULL, updated_at = now()
+FROM expired
+WHERE q.id = expired.id
+RETURNING q.id, q.entity, q.zoho_id, q.attempts;
+
+-- name: queue_release_worker
+-- On shutdown: hand back anything this worker still leases, without spending an attempt.
+UPDATE tds_sync_queue
+SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = now(),
+    attempts = greatest(attempts - 1, 0), updated_at = now()
+WHERE status = 'processing' AND locked_by = $1
+RETURNING id;
+
+-- name: queue_counts
+-- Events per state.
+SELECT status::text AS status, count(*) AS events FROM tds_sync_queue GROUP BY status;
+
+-- name: queue_oldest_pending_age
+-- Seconds since the oldest ready-or-waiting event was enqueued (the lag).
+SELECT extract(epoch FROM now() - min(enqueued_at))::float8 AS age FROM tds_sync_queue WHERE status = 'pending';
+
+-- name: queue_get
+-- One queue row, for tracing.
+SELECT id, inbox_event_id, entity, zoho_id, operation::text AS operation, source_version, content_hash,
+       status::text AS status, attempts, next_attempt_at, locked_by, locked_until, last_error, error_class,
+       attempt_history, received_at, enqueued_at, claimed_at, finished_at
+FROM tds_sync_queue WHERE id = $1;
+
+-- name: queue_notify
+-- Ring the workers' doorbell (an empty payload: NOTIFY is a wake-up, not a message).
+SELECT pg_notify('tds_queue', '');

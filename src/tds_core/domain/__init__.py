@@ -1,0 +1,1 @@
+"""Pure domain: states, entity specs, hashing, versions and records. No I/O, no project imports."""

@@ -1,0 +1,80 @@
+"""Queue and inbox states, defined once.
+
+Each state names which component moves rows in and out of it. The PostgreSQL enum
+``tds_queue_state`` mirrors :class:`QueueState`; a test checks that both sets agree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class QueueState(StrEnum):
+    PENDING = "pending"
+    """Ready, or waiting for ``next_attempt_at``. In: staging (enqueue), a retry, the lease
+    rescuer, a DLQ replay. Out: a worker's batch claim."""
+
+    PROCESSING = "processing"
+    """Leased to one worker (``locked_by``, ``locked_until``). In: the claim. Out: the same
+    worker's apply (guarded by the lease), a retry, or the lease rescuer when the lease expired."""
+
+    COMPLETED = "completed"
+    """Applied to the ERP tables, committed together with its audit row. Terminal."""
+
+    SKIPPED_STALE = "skipped_stale"
+    """Older than the version the ERP already holds (or the entity is deleted). Terminal."""
+
+    SKIPPED_UNCHANGED = "skipped_unchanged"
+    """Same content hash as the ERP row; nothing touched. Terminal."""
+
+    DEAD = "dead"
+    """Moved to the dead letter queue after a permanent error or ``max_attempts``.
+    Out: a DLQ replay puts it back to ``pending`` with attempts reset."""
+
+
+TERMINAL_STATES = frozenset(
+    {QueueState.COMPLETED, QueueState.SKIPPED_STALE, QueueState.SKIPPED_UNCHANGED, QueueState.DEAD}
+)
+
+
+class InboxStatus(StrEnum):
+    QUEUED = "queued"
+    """Valid: a queue row was inserted in the same transaction."""
+
+    REJECTED = "rejected"
+    """Invalid (malformed body, failed schema): kept with its reasons, never queued."""
+
+
+class DlqStatus(StrEnum):
+    OPEN = "open"
+    """Waiting for an operator. In: a worker dead-lettering an event."""
+
+    REPLAYED = "replayed"
+    """Re-queued by ``tds dlq replay`` (who and when recorded)."""
+
+    DISCARDED = "discarded"
+    """Dismissed by an operator with a note."""
+
+
+class Operation(StrEnum):
+    """What a webhook or pull asks for. created/updated/upsert all apply as an upsert."""
+
+    UPSERT = "upsert"
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+    @property
+    def is_delete(self) -> bool:
+        return self is Operation.DELETED
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    """Claiming normally."""
+
+    OPEN = "open"
+    """Too many failures in the window: no claiming until the cool-down ends."""
+
+    HALF_OPEN = "half_open"
+    """Cool-down over: one small probe batch decides between closed and open."""

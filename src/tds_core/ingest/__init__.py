@@ -1,0 +1,1 @@
+"""Ingest: the webhook's way in. Authenticate, parse, stage, and store durably before answering."""

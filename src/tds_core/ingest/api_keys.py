@@ -1,0 +1,82 @@
+"""Webhook API keys: generated once, shown once, stored as a SHA-256 hash.
+
+A key is ``tds_<prefix>_<secret>`` with 32 random bytes of secret. Because keys are
+high-entropy random values (not passwords), a fast hash is the right tool: it keeps the
+webhook hot path at microseconds while a database leak reveals nothing usable. Lookup is
+by the public prefix, comparison constant-time. Valid keys are cached for a few seconds,
+so a revoked key stops working within ``TDS_API_KEY_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tds_core.db.queries import QUERIES
+
+KEY_PREFIX = "tds"
+
+
+@dataclass(frozen=True)
+class NewKey:
+    id: int
+    name: str
+    prefix: str
+    key: str
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate() -> tuple[str, str]:
+    """A new (prefix, full key)."""
+    prefix = secrets.token_hex(4)
+    return prefix, f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def split_prefix(key: str) -> str | None:
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 8 or len(key) > 200:
+        return None
+    return parts[1]
+
+
+async def create(connection: Any, name: str, created_by: str = "cli") -> NewKey:
+    prefix, key = generate()
+    row = await connection.fetchrow(QUERIES.api_keys_insert, name, prefix, hash_key(key), created_by)
+    return NewKey(id=row["id"], name=row["name"], prefix=row["prefix"], key=key)
+
+
+class KeyVerifier:
+    """Checks keys against ``tds_api_keys`` with a short positive cache."""
+
+    def __init__(self, cache_seconds: float = 5.0) -> None:
+        self.cache_seconds = cache_seconds
+        self._valid: dict[str, tuple[int, float]] = {}
+
+    async def verify(self, pool: Any, key: str | None) -> int | None:
+        """The key's id when valid, else None."""
+        if not key:
+            return None
+        prefix = split_prefix(key)
+        if prefix is None:
+            return None
+        digest = hash_key(key)
+        cached = self._valid.get(digest)
+        now = time.monotonic()
+        if cached and cached[1] > now:
+            return cached[0]
+        async with pool.acquire() as connection:
+            row = await connection.fetchrow(QUERIES.api_keys_find_active, prefix)
+            if row is None or not hmac.compare_digest(row["key_hash"], digest):
+                self._valid.pop(digest, None)
+                return None
+            if cached is None:
+                await connection.execute(QUERIES.api_keys_touch, row["id"])
+        self._valid[digest] = (row["id"], now + self.cache_seconds)
+        return int(row["id"])

@@ -1,0 +1,1 @@
+"""Logs (and, with the operations plane, metrics)."""

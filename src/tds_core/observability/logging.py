@@ -1,0 +1,46 @@
+"""structlog set-up: JSON lines (or console) with secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+SECRET_KEYS = re.compile(r"(password|secret|token|api_key|x-tds-key|authorization|signature)", re.IGNORECASE)
+SECRET_VALUES = re.compile(r"tds_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
+
+
+def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in list(event.items()):
+        if SECRET_KEYS.search(key):
+            event[key] = "***"
+        elif isinstance(value, str):
+            event[key] = SECRET_VALUES.sub("tds_***", value)
+    return event
+
+
+def configure(level: str = "INFO", fmt: str = "json") -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
+    for noisy in ("pgserver", "alembic", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+    renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,332 @@
+"""The worker process: claim → apply → finish, with retries, a DLQ, a breaker and leases.
+
+One process runs ``concurrency`` batch loops over one asyncpg pool, plus three small
+services: a LISTEN doorbell (with a poll fallback), a lease rescuer, and a heartbeat that
+publishes the circuit-breaker state to ``tds_workers``. SIGTERM stops claiming, lets in-flight
+batches finish, hands back any lease still held, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from tds_core.config.runtime import RuntimeConfig, load
+from tds_core.db.errors import translate
+from tds_core.db.pool import connect
+from tds_core.db.queries import QUERIES
+from tds_core.domain.states import CircuitState, QueueState
+from tds_core.errors import DatabaseUnavailable, PermanentError, RetryableError, TDSError
+from tds_core.processor.apply import BatchApplier, BatchResult, ClaimedEvent
+from tds_core.processor.circuit_breaker import CircuitBreaker
+
+log = structlog.get_logger("tds.worker")
+
+QUEUE_CHANNEL = "tds_queue"
+CONFIG_CHANNEL = "tds_config"
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class WorkerStats:
+    processed: int = 0
+    failed: int = 0
+    batches: int = 0
+
+
+class Worker:
+    def __init__(
+        self,
+        pool: Any,
+        database_url: str,
+        *,
+        concurrency: int = 2,
+        worker_id: str | None = None,
+        config_refresh_seconds: float = 5.0,
+    ) -> None:
+        self.pool = pool
+        self.database_url = database_url
+        self.concurrency = concurrency
+        self.worker_id = worker_id or new_worker_id()
+        self.config = RuntimeConfig()
+        self.breaker = CircuitBreaker(self.config.breaker)
+        self.applier = BatchApplier(self.worker_id)
+        self.stats = WorkerStats()
+        self.config_refresh_seconds = config_refresh_seconds
+        self._stopping = asyncio.Event()
+        self._doorbell = asyncio.Event()
+        self._config_changed = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+    def stop(self) -> None:
+        """Stop claiming; in-flight batches finish (SIGTERM handler)."""
+        self._stopping.set()
+        self._doorbell.set()
+
+    async def run(self) -> None:
+        await self._startup()
+        services = [
+            asyncio.create_task(self._listen(), name="listen"),
+            asyncio.create_task(self._rescue_loop(), name="rescue"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+            asyncio.create_task(self._config_loop(), name="config"),
+        ]
+        loops = [asyncio.create_task(self._batch_loop(n), name=f"batch-{n}") for n in range(self.concurrency)]
+        log.info("worker started", worker_id=self.worker_id, concurrency=self.concurrency)
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for task in services:
+                task.cancel()
+            for task in services:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await self._shutdown()
+        log.info("worker stopped", worker_id=self.worker_id, processed=self.stats.processed)
+
+    async def _startup(self) -> None:
+        while True:
+            try:
+                async with self.pool.acquire() as connection:
+                    await connection.execute(
+                        QUERIES.workers_register, self.worker_id, socket.gethostname(), os.getpid()
+                    )
+                    await self._reload_config(connection)
+                return
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("worker cannot register yet; retrying", error=str(translate(exc)))
+                await asyncio.sleep(1.0)
+
+    async def _shutdown(self) -> None:
+        with contextlib.suppress(Exception):
+            async with self.pool.acquire() as connection:
+                released = await connection.fetch(QUERIES.queue_release_worker, self.worker_id)
+                await connection.execute(QUERIES.workers_stopped, self.worker_id)
+                if released:
+                    log.info("released leases", count=len(released))
+
+    async def _reload_config(self, connection: Any) -> None:
+        config = await load(connection)
+        if config != self.config:
+            if config.breaker != self.config.breaker:
+                self.breaker.config = config.breaker
+            self.config = config
+            log.info("configuration loaded", batch_size=config.worker__batch_size)
+
+    # ------------------------------------------------------------------ claiming
+    async def _batch_loop(self, number: int) -> None:
+        while not self._stopping.is_set():
+            if not self.breaker.allow():
+                await self._wait(self.config.worker__poll_interval_seconds)
+                continue
+            size = 1 if self.breaker.probing else self.config.worker__batch_size
+            try:
+                events = await self._claim(size)
+            except TDSError as exc:
+                self.breaker.record(False)
+                log.warning("claim failed", error=str(exc), error_class=exc.error_class)
+                await self._wait(self.config.worker__poll_interval_seconds)
+                continue
+            if not events:
+                if self.breaker.probing:
+                    self.breaker.record(True)
+                await self._wait(self.config.worker__poll_interval_seconds)
+                continue
+            ok = await self.process(events)
+            self.breaker.record(ok)
+
+    async def _wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._doorbell.wait(), timeout)
+        self._doorbell.clear()
+
+    async def _claim(self, size: int) -> list[ClaimedEvent]:
+        try:
+            async with self.pool.acquire() as connection:
+                rows = await connection.fetch(
+                    QUERIES.queue_claim_batch, self.worker_id, size, None, self.config.worker__lease_seconds
+                )
+        except Exception as exc:
+            raise translate(exc) from exc
+        if len(rows) == size:
+            self._doorbell.set()  # more may be waiting: let a sibling loop claim right away
+        return [ClaimedEvent.from_row(row) for row in rows]
+
+    # ------------------------------------------------------------------ applying
+    async def process(self, events: list[ClaimedEvent]) -> bool:
+        """Apply one claimed batch. Returns False when the failure was infrastructure-wide."""
+        started = time.perf_counter()
+        renew = asyncio.create_task(self._renew_leases([e.id for e in events]))
+        try:
+            try:
+                async with self.pool.acquire() as connection, connection.transaction():
+                    result = await self.applier.apply(connection, events)
+                self._count(result)
+                return True
+            except Exception as exc:
+                error = translate(exc)
+                if isinstance(error, DatabaseUnavailable):
+                    log.warning("batch aborted: database unavailable", error=str(error), size=len(events))
+                    return False
+                log.info("batch failed; isolating events", error=str(error), size=len(events))
+            return await self._process_one_by_one(events)
+        except Exception as exc:
+            log.warning("batch aborted", error=str(translate(exc)), size=len(events))
+            return False
+        finally:
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+            self.stats.batches += 1
+            log.debug("batch done", size=len(events), ms=round((time.perf_counter() - started) * 1000, 1))
+
+    async def _process_one_by_one(self, events: list[ClaimedEvent]) -> bool:
+        """Fallback after a failed batch: each event in its own savepoint, failures recorded.
+
+        Returns False (a breaker failure) only when every event failed for a retryable reason."""
+        retryable_failures = 0
+        async with self.pool.acquire() as connection, connection.transaction():
+            for event in events:
+                try:
+                    async with connection.transaction():
+                        result = await self.applier.apply(connection, [event])
+                    self._count(result)
+                except Exception as exc:
+                    error = translate(exc)
+                    if isinstance(error, DatabaseUnavailable):
+                        raise error from exc
+                    retryable_failures += isinstance(error, RetryableError)
+                    await self._record_failure(connection, event, error)
+        return retryable_failures < len(events)
+
+    async def _record_failure(self, connection: Any, event: ClaimedEvent, error: TDSError) -> None:
+        self.stats.failed += 1
+        entry = {
+            "attempt": event.attempts,
+            "at": datetime.now(UTC).isoformat(),
+            "worker": self.worker_id,
+            "error": str(error)[:2000],
+            "class": error.error_class,
+        }
+        permanent = isinstance(error, PermanentError) or not isinstance(error, RetryableError)
+        last = event.attempts >= self.config.worker__max_attempts
+        if permanent or last:
+            await connection.fetch(
+                QUERIES.queue_dead_if_leased, event.id, self.worker_id, str(error)[:2000], error.error_class,
+                [entry],
+            )
+            outcome, message = "dead", f"dead-lettered after {event.attempts} attempt(s): {error}"
+            log.warning("event dead-lettered", queue_id=event.id, entity=event.entity, zoho_id=event.zoho_id,
+                        attempts=event.attempts, error=str(error), error_class=error.error_class)
+        else:
+            delay = self.config.backoff.delay(event.attempts)
+            await connection.execute(
+                QUERIES.queue_retry_if_leased, event.id, self.worker_id, delay, str(error)[:2000],
+                error.error_class, [entry],
+            )
+            outcome, message = "retry", f"retry in {delay:.1f}s: {error}"
+            log.info("event will retry", queue_id=event.id, attempts=event.attempts, delay=round(delay, 2),
+                     error=str(error))
+        await connection.execute(
+            QUERIES.sync_logs_insert_batch,
+            [{"queue_id": event.id, "inbox_event_id": event.inbox_event_id, "entity": event.entity,
+              "zoho_id": event.zoho_id, "outcome": outcome, "attempt": event.attempts,
+              "worker_id": self.worker_id, "message": message[:2000]}],
+        )
+
+    def _count(self, result: BatchResult) -> None:
+        self.stats.processed += len(result.states)
+        if result.lease_lost:
+            log.warning("lease lost before apply; skipped", queue_ids=result.lease_lost)
+        self.stats.failed += sum(1 for s in result.states.values() if s is QueueState.DEAD)
+
+    async def _renew_leases(self, ids: list[int]) -> None:
+        while True:
+            await asyncio.sleep(self.config.worker__lease_seconds / 3)
+            with contextlib.suppress(Exception):
+                async with self.pool.acquire() as connection:
+                    await connection.execute(
+                        QUERIES.queue_renew_leases, ids, self.worker_id, self.config.worker__lease_seconds
+                    )
+
+    # ------------------------------------------------------------------ services
+    async def _listen(self) -> None:
+        """LISTEN on a dedicated connection; reconnect forever. Payloads are ignored."""
+        while not self._stopping.is_set():
+            connection = None
+            try:
+                connection = await connect(self.database_url, application_name="tds-worker-listen")
+                lost = asyncio.Event()
+                connection.add_termination_listener(lambda _c: lost.set())
+                await connection.add_listener(QUEUE_CHANNEL, lambda *_: self._doorbell.set())
+                await connection.add_listener(CONFIG_CHANNEL, lambda *_: self._config_changed.set())
+                self._doorbell.set()  # anything enqueued while we were not listening
+                while not lost.is_set() and not self._stopping.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), 5.0)
+                    if not lost.is_set():
+                        await connection.execute("SELECT 1")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("listener reconnecting", error=str(exc))
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.close(timeout=1)
+            await asyncio.sleep(0.5)
+
+    async def rescue_once(self) -> int:
+        """Give expired leases back to the queue; returns how many."""
+        async with self.pool.acquire() as connection:
+            rows = await connection.fetch(QUERIES.queue_rescue_expired, None, 1000)
+        if rows:
+            log.warning("rescued expired leases", count=len(rows))
+            self._doorbell.set()
+        return len(rows)
+
+    async def _rescue_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.worker__rescue_interval_seconds)
+            try:
+                await self.rescue_once()
+            except Exception as exc:
+                log.debug("rescue failed", error=str(translate(exc)))
+
+    async def _heartbeat_loop(self) -> None:
+        published = CircuitState.CLOSED
+        while True:
+            await asyncio.sleep(2.0)
+            state = self.breaker.state
+            if state is not published:
+                log.warning("circuit breaker state changed", state=state.value, previous=published.value)
+                published = state
+            with contextlib.suppress(Exception):
+                async with self.pool.acquire() as connection:
+                    await connection.execute(
+                        QUERIES.workers_heartbeat, self.worker_id, self.stats.processed, self.stats.failed,
+                        state.value,
+                    )
+
+    async def _config_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._config_changed.wait(), self.config_refresh_seconds)
+            self._config_changed.clear()
+            with contextlib.suppress(Exception):
+                async with self.pool.acquire() as connection:
+                    await self._reload_config(connection)

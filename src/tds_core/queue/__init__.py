@@ -1,0 +1,1 @@
+"""The sync queue: durable events between staging and the workers."""

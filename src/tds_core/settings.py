@@ -1,0 +1,53 @@
+"""Process settings, read once from the environment (``TDS_`` prefix) and ``.env``.
+
+These are the things a process needs before it can reach the database. Behaviour that
+operators tune at run time (batch size, attempts, backoff, breaker thresholds) lives in
+``tds_configuration`` instead; see :mod:`tds_core.config.runtime`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_WEBHOOK_SECRET = 12
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TDS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    home: Path = Field(default=Path(".tds"), description="Where the embedded PostgreSQL and state live.")
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://... of an external PostgreSQL 14+; unset = embedded."
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Webhook body limit (413 above).")
+    max_json_depth: int = Field(default=64, ge=4, le=512, description="Deepest JSON nesting accepted.")
+    zoho_webhook_secret: SecretStr | None = Field(
+        default=None, description="When set, X-Zoho-Webhook-Signature (HMAC-SHA256 hex) is checked."
+    )
+    retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After on a 503.")
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, description="How long a valid key is cached.")
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    workers: int = Field(default=1, ge=0, le=32, description="Worker processes `tds up` starts.")
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("zoho_webhook_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_WEBHOOK_SECRET:
+            raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET} characters (Zoho allows 12-50)")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None

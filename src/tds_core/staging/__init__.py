@@ -1,0 +1,1 @@
+"""Staging: the one way into the queue for webhooks, pulls, reconciliation heals and replays."""

@@ -1,0 +1,95 @@
+"""Validate a document against its entity schema and store it: inbox row + queue row together.
+
+Every source (webhook, pull, reconciliation, replay) comes through :func:`stage_event`, so
+there is one validation and one enqueue path. Nothing is answered 2xx before this commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from tds_core.db.errors import translated
+from tds_core.db.queries import QUERIES
+from tds_core.domain.entities import ENTITIES
+from tds_core.domain.hashing import idempotency_key
+from tds_core.domain.records import RecordError, stage
+from tds_core.domain.states import Operation
+
+
+@dataclass(frozen=True)
+class Staged:
+    event_id: int
+    status: Literal["queued", "duplicate"]
+
+
+class Rejected(Exception):
+    """The event was stored as ``rejected`` (``event_id``) and must be answered with ``status``."""
+
+    def __init__(self, status: int, message: str, reasons: list[str], event_id: int | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.reasons = reasons
+        self.event_id = event_id
+
+
+@dataclass
+class Envelope:
+    """What the source knows about an event besides its document."""
+
+    entity: str
+    source: str
+    received_at: datetime
+    body: bytes
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    correlation_id: str | None = None
+    idempotency_key: str | None = None
+
+
+async def store_rejected(
+    pool: Any, envelope: Envelope, reasons: list[str], operation: Operation | None = None,
+    zoho_id: str | None = None,
+) -> int:
+    """Keep an invalid event with its reasons (never queued). Returns its inbox id."""
+    with translated():
+        async with pool.acquire() as connection:
+            event_id: int = await connection.fetchval(
+                QUERIES.inbox_insert_rejected, envelope.entity, envelope.source,
+                operation.value if operation else None, zoho_id, None, envelope.content_type,
+                envelope.headers, envelope.body, reasons, envelope.correlation_id, envelope.received_at,
+            )
+    return event_id
+
+
+async def stage_event(pool: Any, envelope: Envelope, document: Any, operation: Operation) -> Staged:
+    """Validate and enqueue; raises :class:`Rejected` (422) after storing an invalid event."""
+    spec = ENTITIES[envelope.entity]
+    try:
+        staged = stage(spec, document, operation, envelope.received_at)
+    except RecordError as exc:
+        event_id = await store_rejected(pool, envelope, exc.reasons, operation)
+        raise Rejected(422, "invalid record", exc.reasons, event_id) from exc
+    key = (
+        f"{spec.slug}:key:{envelope.idempotency_key}"
+        if envelope.idempotency_key
+        else idempotency_key(spec.slug, "delete" if operation.is_delete else "upsert", staged.content_hash)
+    )
+    args = (
+        spec.slug, envelope.source, operation.value, staged.zoho_id, key, staged.content_hash,
+        envelope.content_type, envelope.headers, envelope.body, envelope.correlation_id,
+        envelope.received_at, staged.version, staged.content_hash, staged.record,
+    )
+    with translated():
+        async with pool.acquire() as connection:
+            for _ in range(3):
+                row = await connection.fetchrow(QUERIES.inbox_accept_event, *args)
+                if row is not None:
+                    return Staged(event_id=row["event_id"], status=row["status"])
+                # A concurrent repeat committed after this statement's snapshot: read it now.
+                first = await connection.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
+                if first is not None:
+                    return Staged(event_id=first, status="duplicate")
+    raise RuntimeError("idempotent insert neither inserted nor found the key")  # pragma: no cover
