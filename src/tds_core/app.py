@@ -40,16 +40,26 @@ def run_migrations(url: str) -> None:
 def build_api(settings: Settings, url: str) -> FastAPI:
     async def build() -> ApiContext:
         pool = await create_pool(
-            url, min_size=0, max_size=settings.db_pool_max, timeout=settings.db_connect_timeout,
+            url,
+            min_size=0,
+            max_size=settings.db_pool_max,
+            timeout=settings.db_connect_timeout,
             application_name="tds-api",
         )
         secret = settings.zoho_webhook_secret.get_secret_value() if settings.zoho_webhook_secret else None
         intake = WebhookIntake(
-            pool, KeyVerifier(settings.api_key_cache_seconds), max_body_bytes=settings.max_body_bytes,
-            max_json_depth=settings.max_json_depth, webhook_secret=secret,
+            pool,
+            KeyVerifier(settings.api_key_cache_seconds),
+            max_body_bytes=settings.max_body_bytes,
+            max_json_depth=settings.max_json_depth,
+            webhook_secret=secret,
         )
         return ApiContext(
-            settings=settings, database_url=url, pool=pool, intake=intake, doorbell=Doorbell(pool),
+            settings=settings,
+            database_url=url,
+            pool=pool,
+            intake=intake,
+            doorbell=Doorbell(pool),
             head_revision=migrate.head_revision(),
         )
 
@@ -66,7 +76,10 @@ async def run_worker(settings: Settings, url: str, concurrency: int) -> None:
     while pool is None:
         try:
             pool = await create_pool(
-                url, min_size=1, max_size=concurrency + 3, timeout=settings.db_connect_timeout,
+                url,
+                min_size=1,
+                max_size=concurrency + 3,
+                timeout=settings.db_connect_timeout,
                 application_name="tds-worker",
             )
         except Exception as exc:

@@ -97,8 +97,14 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
 
     server = uvicorn.Server(
         uvicorn.Config(
-            composition.build_api(settings, url), host=host, port=port, loop="uvloop", http="httptools",
-            log_level="warning", access_log=False, lifespan="on",
+            composition.build_api(settings, url),
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
         )
     )
     server.run()
@@ -106,7 +112,9 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option(help="Concurrent batch loops (TDS_WORKER_CONCURRENCY).")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Concurrent batch loops (TDS_WORKER_CONCURRENCY).")
+    ] = None,
 ) -> None:
     """Run a worker process: claims batches from the queue and applies them."""
     settings = _settings()
@@ -127,8 +135,14 @@ def up(
     composition.run_migrations(url)
     env = {**os.environ, "TDS_DATABASE_URL": url}
     count = settings.workers if workers is None else workers
-    args = [sys.executable, "-m", "tds_core", "worker", "--concurrency",
-            str(concurrency or settings.worker_concurrency)]
+    args = [
+        sys.executable,
+        "-m",
+        "tds_core",
+        "worker",
+        "--concurrency",
+        str(concurrency or settings.worker_concurrency),
+    ]
     children: list[subprocess.Popen[bytes]] = [subprocess.Popen(args, env=env) for _ in range(count)]
     stopping = threading.Event()
 
@@ -136,7 +150,9 @@ def up(
         while not stopping.wait(1.0):
             for index, child in enumerate(children):
                 if child.poll() is not None and not stopping.is_set():
-                    console.print(f"[yellow]worker {child.pid} exited ({child.returncode}); restarting[/yellow]")
+                    console.print(
+                        f"[yellow]worker {child.pid} exited ({child.returncode}); restarting[/yellow]"
+                    )
                     children[index] = subprocess.Popen(args, env=env)
 
     threading.Thread(target=supervise, daemon=True).start()
@@ -169,7 +185,9 @@ def keys_create(
     if as_json:
         _print_json({"id": new.id, "key": new.key, "name": new.name, "prefix": new.prefix})
     else:
-        console.print(f"key {new.id} ({new.name}): [bold]{new.key}[/bold]\nStore it now: it is not shown again.")
+        console.print(
+            f"key {new.id} ({new.name}): [bold]{new.key}[/bold]\nStore it now: it is not shown again."
+        )
 
 
 @keys_app.command("list")
@@ -183,8 +201,14 @@ def keys_list(as_json: JsonOpt = False) -> None:
         return
     table = Table("id", "name", "prefix", "created", "revoked", "last used")
     for r in data:
-        table.add_row(str(r["id"]), r["name"], r["prefix"], str(r["created_at"])[:19],
-                      str(r["revoked_at"] or "")[:19], str(r["last_used_at"] or "")[:19])
+        table.add_row(
+            str(r["id"]),
+            r["name"],
+            r["prefix"],
+            str(r["created_at"])[:19],
+            str(r["revoked_at"] or "")[:19],
+            str(r["last_used_at"] or "")[:19],
+        )
     console.print(table)
 
 
@@ -221,14 +245,18 @@ def status(as_json: JsonOpt = False) -> None:
     console.print(table)
     age = summary.get("oldest_pending_age_seconds")
     console.print(f"oldest pending: {age:.1f}s" if age is not None else "oldest pending: none")
-    console.print(f"dead letters open: {summary['dlq_open']}   workers alive: {summary['workers_alive']}   "
-                  f"circuits not closed: {summary['circuit_open']}")
+    console.print(
+        f"dead letters open: {summary['dlq_open']}   workers alive: {summary['workers_alive']}   "
+        f"circuits not closed: {summary['circuit_open']}"
+    )
 
 
 # ---------------------------------------------------------------------------- dlq
 @dlq_app.command("list")
 def dlq_list(
-    status_filter: Annotated[str | None, typer.Option("--status", help="open, replayed or discarded.")] = "open",
+    status_filter: Annotated[
+        str | None, typer.Option("--status", help="open, replayed or discarded.")
+    ] = "open",
     entity: Annotated[str | None, typer.Option(help="Only this entity type.")] = None,
     zoho_id: Annotated[str | None, typer.Option(help="Only this Zoho id.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
@@ -236,20 +264,32 @@ def dlq_list(
 ) -> None:
     """List dead letters, newest first."""
     settings = _settings()
-    rows = _with_connection(settings, lambda c: c.fetch(QUERIES.dlq_list, status_filter, entity, zoho_id, limit))
+    rows = _with_connection(
+        settings, lambda c: c.fetch(QUERIES.dlq_list, status_filter, entity, zoho_id, limit)
+    )
     data = [dict(r) for r in rows]
     if as_json:
         _print_json(data)
         return
     table = Table("id", "entity", "zoho id", "attempts", "class", "error", "status", "created")
     for r in data:
-        table.add_row(str(r["id"]), r["entity"], r["zoho_id"], str(r["attempts"]), r["error_class"],
-                      r["error"][:60], r["status"], str(r["created_at"])[:19])
+        table.add_row(
+            str(r["id"]),
+            r["entity"],
+            r["zoho_id"],
+            str(r["attempts"]),
+            r["error_class"],
+            r["error"][:60],
+            r["status"],
+            str(r["created_at"])[:19],
+        )
     console.print(table)
 
 
 @dlq_app.command("show")
-def dlq_show(letter_id: Annotated[int, typer.Argument(help="Dead letter id.")], as_json: JsonOpt = True) -> None:
+def dlq_show(
+    letter_id: Annotated[int, typer.Argument(help="Dead letter id.")], as_json: JsonOpt = True
+) -> None:
     """One dead letter with payload, error and attempt history."""
     settings = _settings()
     row = _with_connection(settings, lambda c: c.fetchrow(QUERIES.dlq_get, letter_id))
@@ -259,8 +299,9 @@ def dlq_show(letter_id: Annotated[int, typer.Argument(help="Dead letter id.")], 
     _print_json(dict(row))
 
 
-def _select_letters(connection: Any, ids: list[int], all_open: bool, entity: str | None,
-                    error: str | None, limit: int) -> Awaitable[list[Any]]:
+def _select_letters(
+    connection: Any, ids: list[int], all_open: bool, entity: str | None, error: str | None, limit: int
+) -> Awaitable[list[Any]]:
     async def select() -> list[Any]:
         if ids:
             return ids

@@ -19,9 +19,9 @@ def start(home: Path, *, stop_on_exit: bool = True) -> str:
     home.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver  # heavy import; only the embedded path pays for it
+        from pgserver import postgres_server  # heavy import; only the embedded path pays for it
 
-        server: Any = pgserver.get_server(
+        server: Any = postgres_server.get_server(
             (home / "pgdata").resolve(), cleanup_mode="stop" if stop_on_exit else None
         )
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")

@@ -19,9 +19,7 @@ def _encode_json(value: Any) -> str:
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
     for name in ("jsonb", "json"):
-        await connection.set_type_codec(
-            name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog"
-        )
+        await connection.set_type_codec(name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog")
 
 
 async def create_pool(

@@ -35,7 +35,7 @@ def load(directory: Path = SQL_DIR) -> Queries:
         matches = list(_HEADER.finditer(text))
         for index, match in enumerate(matches):
             end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-            body = text[match.end():end].strip()
+            body = text[match.end() : end].strip()
             name = match.group(1)
             if name in statements:
                 raise ValueError(f"duplicate SQL name {name!r} in {path.name}")

@@ -14,7 +14,7 @@ def sqlalchemy_url(database_url: str) -> str:
 
 
 def asyncpg_dsn(database_url: str) -> str:
-    scheme, _, rest = database_url.partition("://")
+    rest = database_url.partition("://")[2]
     return f"postgresql://{rest}"
 
 

@@ -68,7 +68,7 @@ def _c(name: str, kind: Kind = Kind.TEXT, source: str | None = None) -> Column:
     return Column(name=name, source=source or name, kind=kind)
 
 
-N, I, D, B = Kind.NUMERIC, Kind.INTEGER, Kind.DATE, Kind.BOOLEAN
+N, INT, D, B = Kind.NUMERIC, Kind.INTEGER, Kind.DATE, Kind.BOOLEAN
 
 ITEMS = EntitySpec(
     slug="items",
@@ -76,9 +76,19 @@ ITEMS = EntitySpec(
     id_field="item_id",
     table="products",
     columns=(
-        _c("name"), _c("sku"), _c("status"), _c("description"), _c("rate", N), _c("purchase_rate", N),
-        _c("unit"), _c("product_type"), _c("item_type"), _c("tax_id"), _c("tax_name"),
-        _c("reorder_level", N), _c("stock_on_hand", N),
+        _c("name"),
+        _c("sku"),
+        _c("status"),
+        _c("description"),
+        _c("rate", N),
+        _c("purchase_rate", N),
+        _c("unit"),
+        _c("product_type"),
+        _c("item_type"),
+        _c("tax_id"),
+        _c("tax_name"),
+        _c("reorder_level", N),
+        _c("stock_on_hand", N),
     ),
 )
 
@@ -88,15 +98,32 @@ CONTACTS = EntitySpec(
     id_field="contact_id",
     table="customers",
     columns=(
-        _c("contact_name"), _c("company_name"), _c("contact_type"), _c("customer_sub_type"), _c("status"),
-        _c("email"), _c("phone"), _c("currency_code"), _c("payment_terms", I), _c("payment_terms_label"),
-        _c("credit_limit", N), _c("outstanding_receivable_amount", N), _c("pricebook_id"),
+        _c("contact_name"),
+        _c("company_name"),
+        _c("contact_type"),
+        _c("customer_sub_type"),
+        _c("status"),
+        _c("email"),
+        _c("phone"),
+        _c("currency_code"),
+        _c("payment_terms", INT),
+        _c("payment_terms_label"),
+        _c("credit_limit", N),
+        _c("outstanding_receivable_amount", N),
+        _c("pricebook_id"),
     ),
 )
 
 _DOC_LINE_COLUMNS = (
-    _c("item_id"), _c("name"), _c("description"), _c("item_order", I), _c("rate", N), _c("quantity", N),
-    _c("unit"), _c("tax_id"), _c("item_total", N),
+    _c("item_id"),
+    _c("name"),
+    _c("description"),
+    _c("item_order", INT),
+    _c("rate", N),
+    _c("quantity", N),
+    _c("unit"),
+    _c("tax_id"),
+    _c("item_total", N),
 )
 
 INVOICES = EntitySpec(
@@ -105,9 +132,19 @@ INVOICES = EntitySpec(
     id_field="invoice_id",
     table="invoices",
     columns=(
-        _c("invoice_number"), _c("reference_number"), _c("date", D), _c("due_date", D), _c("status"),
-        _c("customer_id"), _c("customer_name"), _c("currency_code"), _c("exchange_rate", N),
-        _c("sub_total", N), _c("tax_total", N), _c("total", N), _c("balance", N),
+        _c("invoice_number"),
+        _c("reference_number"),
+        _c("date", D),
+        _c("due_date", D),
+        _c("status"),
+        _c("customer_id"),
+        _c("customer_name"),
+        _c("currency_code"),
+        _c("exchange_rate", N),
+        _c("sub_total", N),
+        _c("tax_total", N),
+        _c("total", N),
+        _c("balance", N),
     ),
     lines=LineSpec(
         table="invoice_line_items",
@@ -125,9 +162,19 @@ BILLS = EntitySpec(
     id_field="bill_id",
     table="bills",
     columns=(
-        _c("bill_number"), _c("reference_number"), _c("date", D), _c("due_date", D), _c("status"),
-        _c("vendor_id"), _c("vendor_name"), _c("currency_code"), _c("exchange_rate", N),
-        _c("sub_total", N), _c("tax_total", N), _c("total", N), _c("balance", N),
+        _c("bill_number"),
+        _c("reference_number"),
+        _c("date", D),
+        _c("due_date", D),
+        _c("status"),
+        _c("vendor_id"),
+        _c("vendor_name"),
+        _c("currency_code"),
+        _c("exchange_rate", N),
+        _c("sub_total", N),
+        _c("tax_total", N),
+        _c("total", N),
+        _c("balance", N),
     ),
     lines=LineSpec(
         table="bill_line_items",
@@ -145,8 +192,15 @@ CREDITNOTES = EntitySpec(
     id_field="creditnote_id",
     table="credit_notes",
     columns=(
-        _c("creditnote_number"), _c("reference_number"), _c("date", D), _c("status"), _c("customer_id"),
-        _c("customer_name"), _c("currency_code"), _c("total", N), _c("balance", N),
+        _c("creditnote_number"),
+        _c("reference_number"),
+        _c("date", D),
+        _c("status"),
+        _c("customer_id"),
+        _c("customer_name"),
+        _c("currency_code"),
+        _c("total", N),
+        _c("balance", N),
     ),
     lines=LineSpec(
         table="credit_note_line_items",
@@ -164,8 +218,15 @@ PRICEBOOKS = EntitySpec(
     id_field="pricebook_id",
     table="price_lists",
     columns=(
-        _c("name"), _c("description"), _c("status"), _c("currency_code"), _c("pricebook_type"),
-        _c("sales_or_purchase_type"), _c("is_default", B), _c("is_increase", B), _c("percentage", N),
+        _c("name"),
+        _c("description"),
+        _c("status"),
+        _c("currency_code"),
+        _c("pricebook_type"),
+        _c("sales_or_purchase_type"),
+        _c("is_default", B),
+        _c("is_increase", B),
+        _c("percentage", N),
     ),
     lines=LineSpec(
         table="price_list_items",
@@ -185,7 +246,10 @@ STOCK = EntitySpec(
     id_field="item_id",
     table="stock_levels",
     columns=(
-        _c("location_name"), _c("stock_on_hand", N), _c("available_stock", N), _c("actual_available_stock", N),
+        _c("location_name"),
+        _c("stock_on_hand", N),
+        _c("available_stock", N),
+        _c("actual_available_stock", N),
     ),
     alternate_keys=("stock",),
 )

@@ -73,8 +73,10 @@ def extract_record(spec: EntitySpec, document: Any) -> dict[str, Any]:
     if spec.id_field in document:
         return document
     raise RecordError(
-        [f"body: no '{spec.module_key}' object and no '{spec.id_field}' field; send "
-         f'{{"{spec.module_key}": {{...}}}} or the bare record']
+        [
+            f"body: no '{spec.module_key}' object and no '{spec.id_field}' field; send "
+            f'{{"{spec.module_key}": {{...}}}} or the bare record'
+        ]
     )
 
 
@@ -105,9 +107,7 @@ def record_version(record: dict[str, Any], received_at: datetime, where: str) ->
     return received_at
 
 
-def stage(
-    spec: EntitySpec, document: Any, operation: Operation, received_at: datetime
-) -> StagedRecord:
+def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: datetime) -> StagedRecord:
     """Validate a webhook or pulled document; raise :class:`RecordError` naming each bad field."""
     record = extract_record(spec, document)
     where = spec.module_key

@@ -44,8 +44,9 @@ def parse(body: bytes, content_type: str | None, max_depth: int) -> ParsedBody:
     if not is_json and kind != FORM_TYPE:
         shown = kind or "none"
         raise BodyError(
-            415, f"unsupported content type {shown!r}: send application/json or "
-                 f"application/x-www-form-urlencoded with a JSONString field"
+            415,
+            f"unsupported content type {shown!r}: send application/json or "
+            f"application/x-www-form-urlencoded with a JSONString field",
         )
     if not body.strip():
         raise BodyError(400, "empty body: expected a JSON document")

@@ -12,17 +12,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.states import Operation
 from tds_core.ingest import signature
 from tds_core.ingest.api_keys import KeyVerifier
-from tds_core.ingest.bodies import BodyError, parse
+from tds_core.ingest.bodies import FORM_TYPE, BodyError, media_type, parse
 from tds_core.staging.service import Envelope, Rejected, Staged, stage_event, store_rejected
 
 KEPT_HEADERS = (
-    "content-type", "user-agent", "x-idempotency-key", "x-tds-event", "x-request-id", "x-correlation-id",
-    "x-forwarded-for", "x-zoho-webhook-signature",
+    "content-type",
+    "user-agent",
+    "x-idempotency-key",
+    "x-tds-event",
+    "x-request-id",
+    "x-correlation-id",
+    "x-forwarded-for",
+    "x-zoho-webhook-signature",
 )
 SECRET_PARAMS = {"key"}
 MAX_IDEMPOTENCY_KEY = 200
@@ -41,8 +48,9 @@ EVENT_NAMES = {
 class WebhookError(Exception):
     """A request answered with a 4xx before or instead of staging."""
 
-    def __init__(self, status: int, message: str, reasons: list[str] | None = None,
-                 event_id: int | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, reasons: list[str] | None = None, event_id: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -70,8 +78,15 @@ def parse_operation(value: str | None) -> Operation:
 
 
 class WebhookIntake:
-    def __init__(self, pool: Any, keys: KeyVerifier, *, max_body_bytes: int, max_json_depth: int,
-                 webhook_secret: str | None) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        keys: KeyVerifier,
+        *,
+        max_body_bytes: int,
+        max_json_depth: int,
+        webhook_secret: str | None,
+    ) -> None:
         self.pool = pool
         self.keys = keys
         self.max_body_bytes = max_body_bytes
@@ -81,13 +96,11 @@ class WebhookIntake:
     async def authenticate(self, request: WebhookRequest) -> None:
         signed = request.headers.get("x-zoho-webhook-signature")
         if self.webhook_secret and signed:
-            raw = b"" if "form" in (request.content_type or "") else request.body
-            params = [p for p in request.query]
-            if "form" in (request.content_type or ""):
-                from urllib.parse import parse_qsl
-
+            is_form = media_type(request.content_type) == FORM_TYPE
+            params = list(request.query)
+            if is_form:
                 params += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-            if signature.verify(self.webhook_secret, params, raw, signed):
+            if signature.verify(self.webhook_secret, params, b"" if is_form else request.body, signed):
                 return
             raise WebhookError(401, "invalid X-Zoho-Webhook-Signature")
         key = request.headers.get("x-tds-key") or dict(request.query).get("key")
@@ -100,8 +113,9 @@ class WebhookIntake:
         received_at = datetime.now(UTC)
         await self.authenticate(request)
         if request.entity not in ENTITIES:
-            raise WebhookError(404, f"unknown entity {request.entity[:40]!r}: expected one of "
-                                    f"{', '.join(ENTITIES)}")
+            raise WebhookError(
+                404, f"unknown entity {request.entity[:40]!r}: expected one of {', '.join(ENTITIES)}"
+            )
         headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
         query = [(k, v) for k, v in request.query if k not in SECRET_PARAMS]
         if query:
@@ -120,7 +134,9 @@ class WebhookIntake:
             idempotency_key=idempotency,
         )
         try:
-            operation = parse_operation(dict(request.query).get("event") or request.headers.get("x-tds-event"))
+            operation = parse_operation(
+                dict(request.query).get("event") or request.headers.get("x-tds-event")
+            )
             parsed = parse(request.body, request.content_type, self.max_json_depth)
         except (WebhookError, BodyError) as exc:
             status = exc.status

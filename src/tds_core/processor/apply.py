@@ -102,9 +102,7 @@ class BatchApplier:
         if not events:
             return result
         keys = sorted({lock_key(e.entity, e.zoho_id) for e in events})
-        await connection.execute(
-QUERIES.erp_lock_instances, keys
-        )
+        await connection.execute(QUERIES.erp_lock_instances, keys)
         now = datetime.now(UTC)
         audit: list[dict[str, Any]] = []
         logs: list[dict[str, Any]] = []
@@ -165,7 +163,10 @@ QUERIES.erp_lock_instances, keys
         for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
             existing = current.get(event.zoho_id)
             decision = decide(
-                existing.version if existing else None, event.source_version, event.content_hash, event.is_delete
+                existing.version if existing else None,
+                event.source_version,
+                event.content_hash,
+                event.is_delete,
             )
             if decision is Decision.STALE:
                 result.states[event.id] = QueueState.SKIPPED_STALE
@@ -174,9 +175,13 @@ QUERIES.erp_lock_instances, keys
                 result.states[event.id] = QueueState.SKIPPED_UNCHANGED
                 continue
             if event.is_delete:
-                row = dict(existing.row) if existing else {"zoho_id": event.zoho_id, "data": {}}
-                version = max(existing.version.source_version, event.source_version) if existing else (
-                    event.source_version
+                row: dict[str, Any] = (
+                    dict(existing.row) if existing else {"zoho_id": event.zoho_id, "data": {}}
+                )
+                version = (
+                    max(existing.version.source_version, event.source_version)
+                    if existing
+                    else event.source_version
                 )
                 row.update(source_version=version, deleted_at=now, synced_at=now)
                 row.setdefault("content_hash", None)
@@ -233,7 +238,9 @@ QUERIES.erp_lock_instances, keys
             decisions: list[Decision] = []
             if event.is_delete:
                 targets = [
-                    (key, cur) for key, cur in current.items() if key[0] == event.zoho_id and not cur.version.deleted
+                    (key, cur)
+                    for key, cur in current.items()
+                    if key[0] == event.zoho_id and not cur.version.deleted
                 ]
                 for key, cur in targets:
                     row = dict(cur.row)
@@ -268,7 +275,9 @@ QUERIES.erp_lock_instances, keys
                     }
                     action = "update" if existing else "insert"
                     audit.append(self._audit(event, spec.table, row_key(spec, row), action, existing, row))
-                    current[key] = _Current(RowVersion(event.source_version, location["content_hash"], False), row)
+                    current[key] = _Current(
+                        RowVersion(event.source_version, location["content_hash"], False), row
+                    )
                     final[key] = row
             if Decision.APPLY in decisions:
                 result.states[event.id] = QueueState.COMPLETED

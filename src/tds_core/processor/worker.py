@@ -226,26 +226,56 @@ class Worker:
         last = event.attempts >= self.config.worker__max_attempts
         if permanent or last:
             await connection.fetch(
-                QUERIES.queue_dead_if_leased, event.id, self.worker_id, str(error)[:2000], error.error_class,
+                QUERIES.queue_dead_if_leased,
+                event.id,
+                self.worker_id,
+                str(error)[:2000],
+                error.error_class,
                 [entry],
             )
             outcome, message = "dead", f"dead-lettered after {event.attempts} attempt(s): {error}"
-            log.warning("event dead-lettered", queue_id=event.id, entity=event.entity, zoho_id=event.zoho_id,
-                        attempts=event.attempts, error=str(error), error_class=error.error_class)
+            log.warning(
+                "event dead-lettered",
+                queue_id=event.id,
+                entity=event.entity,
+                zoho_id=event.zoho_id,
+                attempts=event.attempts,
+                error=str(error),
+                error_class=error.error_class,
+            )
         else:
             delay = self.config.backoff.delay(event.attempts)
             await connection.execute(
-                QUERIES.queue_retry_if_leased, event.id, self.worker_id, delay, str(error)[:2000],
-                error.error_class, [entry],
+                QUERIES.queue_retry_if_leased,
+                event.id,
+                self.worker_id,
+                delay,
+                str(error)[:2000],
+                error.error_class,
+                [entry],
             )
             outcome, message = "retry", f"retry in {delay:.1f}s: {error}"
-            log.info("event will retry", queue_id=event.id, attempts=event.attempts, delay=round(delay, 2),
-                     error=str(error))
+            log.info(
+                "event will retry",
+                queue_id=event.id,
+                attempts=event.attempts,
+                delay=round(delay, 2),
+                error=str(error),
+            )
         await connection.execute(
             QUERIES.sync_logs_insert_batch,
-            [{"queue_id": event.id, "inbox_event_id": event.inbox_event_id, "entity": event.entity,
-              "zoho_id": event.zoho_id, "outcome": outcome, "attempt": event.attempts,
-              "worker_id": self.worker_id, "message": message[:2000]}],
+            [
+                {
+                    "queue_id": event.id,
+                    "inbox_event_id": event.inbox_event_id,
+                    "entity": event.entity,
+                    "zoho_id": event.zoho_id,
+                    "outcome": outcome,
+                    "attempt": event.attempts,
+                    "worker_id": self.worker_id,
+                    "message": message[:2000],
+                }
+            ],
         )
 
     def _count(self, result: BatchResult) -> None:
@@ -271,7 +301,7 @@ class Worker:
             try:
                 connection = await connect(self.database_url, application_name="tds-worker-listen")
                 lost = asyncio.Event()
-                connection.add_termination_listener(lambda _c: lost.set())
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(QUEUE_CHANNEL, lambda *_: self._doorbell.set())
                 await connection.add_listener(CONFIG_CHANNEL, lambda *_: self._config_changed.set())
                 self._doorbell.set()  # anything enqueued while we were not listening
@@ -318,7 +348,10 @@ class Worker:
             with contextlib.suppress(Exception):
                 async with self.pool.acquire() as connection:
                     await connection.execute(
-                        QUERIES.workers_heartbeat, self.worker_id, self.stats.processed, self.stats.failed,
+                        QUERIES.workers_heartbeat,
+                        self.worker_id,
+                        self.stats.processed,
+                        self.stats.failed,
                         state.value,
                     )
 

@@ -50,16 +50,28 @@ class Envelope:
 
 
 async def store_rejected(
-    pool: Any, envelope: Envelope, reasons: list[str], operation: Operation | None = None,
+    pool: Any,
+    envelope: Envelope,
+    reasons: list[str],
+    operation: Operation | None = None,
     zoho_id: str | None = None,
 ) -> int:
     """Keep an invalid event with its reasons (never queued). Returns its inbox id."""
     with translated():
         async with pool.acquire() as connection:
             event_id: int = await connection.fetchval(
-                QUERIES.inbox_insert_rejected, envelope.entity, envelope.source,
-                operation.value if operation else None, zoho_id, None, envelope.content_type,
-                envelope.headers, envelope.body, reasons, envelope.correlation_id, envelope.received_at,
+                QUERIES.inbox_insert_rejected,
+                envelope.entity,
+                envelope.source,
+                operation.value if operation else None,
+                zoho_id,
+                None,
+                envelope.content_type,
+                envelope.headers,
+                envelope.body,
+                reasons,
+                envelope.correlation_id,
+                envelope.received_at,
             )
     return event_id
 
@@ -78,9 +90,20 @@ async def stage_event(pool: Any, envelope: Envelope, document: Any, operation: O
         else idempotency_key(spec.slug, "delete" if operation.is_delete else "upsert", staged.content_hash)
     )
     args = (
-        spec.slug, envelope.source, operation.value, staged.zoho_id, key, staged.content_hash,
-        envelope.content_type, envelope.headers, envelope.body, envelope.correlation_id,
-        envelope.received_at, staged.version, staged.content_hash, staged.record,
+        spec.slug,
+        envelope.source,
+        operation.value,
+        staged.zoho_id,
+        key,
+        staged.content_hash,
+        envelope.content_type,
+        envelope.headers,
+        envelope.body,
+        envelope.correlation_id,
+        envelope.received_at,
+        staged.version,
+        staged.content_hash,
+        staged.record,
     )
     with translated():
         async with pool.acquire() as connection:
