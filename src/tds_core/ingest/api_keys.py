@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 
 KEY_PREFIX = "tds"
@@ -71,12 +72,13 @@ class KeyVerifier:
         now = time.monotonic()
         if cached and cached[1] > now:
             return cached[0]
-        async with pool.acquire() as connection:
-            row = await connection.fetchrow(QUERIES.api_keys_find_active, prefix)
-            if row is None or not hmac.compare_digest(row["key_hash"], digest):
-                self._valid.pop(digest, None)
-                return None
-            if cached is None:
-                await connection.execute(QUERIES.api_keys_touch, row["id"])
+        with translated():
+            async with pool.acquire() as connection:
+                row = await connection.fetchrow(QUERIES.api_keys_find_active, prefix)
+                if row is None or not hmac.compare_digest(row["key_hash"], digest):
+                    self._valid.pop(digest, None)
+                    return None
+                if cached is None:
+                    await connection.execute(QUERIES.api_keys_touch, row["id"])
         self._valid[digest] = (row["id"], now + self.cache_seconds)
         return int(row["id"])

@@ -68,6 +68,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._doorbell = asyncio.Event()
         self._config_changed = asyncio.Event()
+        self._alive = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
     def stop(self) -> None:
@@ -83,6 +84,10 @@ class Worker:
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
             asyncio.create_task(self._config_loop(), name="config"),
         ]
+        # Claim only once the liveness lock is held, so the rescuer never mistakes us for dead.
+        while not self._alive.is_set() and not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._alive.wait(), 1.0)
         loops = [asyncio.create_task(self._batch_loop(n), name=f"batch-{n}") for n in range(self.concurrency)]
         log.info("worker started", worker_id=self.worker_id, concurrency=self.concurrency)
         try:
@@ -302,6 +307,8 @@ class Worker:
                 connection = await connect(self.database_url, application_name="tds-worker-listen")
                 lost = asyncio.Event()
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await connection.execute(QUERIES.workers_hold_liveness_lock, self.worker_id)
+                self._alive.set()
                 await connection.add_listener(QUEUE_CHANNEL, lambda *_: self._doorbell.set())
                 await connection.add_listener(CONFIG_CHANNEL, lambda *_: self._config_changed.set())
                 self._doorbell.set()  # anything enqueued while we were not listening
@@ -321,13 +328,17 @@ class Worker:
             await asyncio.sleep(0.5)
 
     async def rescue_once(self) -> int:
-        """Give expired leases back to the queue; returns how many."""
+        """Hand back leases of gone workers (dead-lettering exhausted ones); returns how many."""
+        max_attempts = self.config.worker__max_attempts
         async with self.pool.acquire() as connection:
-            rows = await connection.fetch(QUERIES.queue_rescue_expired, None, 1000)
+            dead = await connection.fetch(QUERIES.queue_dead_exhausted, None, 1000, max_attempts)
+            rows = await connection.fetch(QUERIES.queue_rescue_expired, None, 1000, max_attempts)
+        if dead:
+            log.warning("dead-lettered events whose last attempt was lost", count=len(dead))
         if rows:
-            log.warning("rescued expired leases", count=len(rows))
+            log.warning("rescued leases of stopped workers", count=len(rows))
             self._doorbell.set()
-        return len(rows)
+        return len(rows) + len(dead)
 
     async def _rescue_loop(self) -> None:
         while True:

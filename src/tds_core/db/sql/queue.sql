@@ -69,11 +69,24 @@ WHERE id IN (
 );
 
 -- name: queue_rescue_expired
--- Give expired leases (a crashed or stalled worker) back to the queue, in bounded batches.
+-- Give back to the queue, in bounded batches, the leases of workers that are gone: expired
+-- leases (a stalled or killed worker), and leases whose owner no longer holds its liveness
+-- advisory lock (a killed worker's session ended; see workers_hold_liveness_lock). Rows whose
+-- owner is still applying them are locked by its transaction and skipped. Only events with
+-- attempts left (< $3) come back; exhausted ones are dead-lettered by queue_dead_exhausted.
 WITH expired AS (
-    SELECT id FROM tds_sync_queue
-    WHERE status = 'processing' AND locked_until < coalesce($1::timestamptz, now())
-    ORDER BY locked_until
+    SELECT q.id FROM tds_sync_queue q
+    WHERE q.status = 'processing' AND q.attempts < $3
+      AND (q.locked_until < coalesce($1::timestamptz, now())
+           OR (q.claimed_at < coalesce($1::timestamptz, now()) - interval '2 seconds'
+               AND NOT EXISTS (
+                   -- the owner's session-level liveness lock (bigint key split into two oids)
+                   SELECT 1 FROM pg_locks l
+                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                     AND l.classid::bigint = (hashtextextended(q.locked_by, 0) >> 32) & 4294967295
+                     AND l.objid::bigint = hashtextextended(q.locked_by, 0) & 4294967295)))
+    ORDER BY q.locked_until
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
@@ -86,6 +99,42 @@ SET status = 'pending', next_attempt_at = coalesce($1::timestamptz, now()),
 FROM expired
 WHERE q.id = expired.id
 RETURNING q.id, q.entity, q.zoho_id, q.attempts;
+
+-- name: queue_dead_exhausted
+-- Leases of gone workers on events that used their last attempt (e.g. an event that crashes
+-- every worker that takes it): dead-letter them instead of handing them out again.
+WITH exhausted AS (
+    SELECT q.id FROM tds_sync_queue q
+    WHERE q.status = 'processing' AND q.attempts >= $3
+      AND (q.locked_until < coalesce($1::timestamptz, now())
+           OR (q.claimed_at < coalesce($1::timestamptz, now()) - interval '2 seconds'
+               AND NOT EXISTS (
+                   SELECT 1 FROM pg_locks l
+                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                     AND l.classid::bigint = (hashtextextended(q.locked_by, 0) >> 32) & 4294967295
+                     AND l.objid::bigint = hashtextextended(q.locked_by, 0) & 4294967295)))
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), dead AS (
+    UPDATE tds_sync_queue q
+    SET status = 'dead', finished_at = now(), error_class = 'retryable',
+        last_error = 'the worker stopped while holding this event on its last attempt',
+        attempt_history = q.attempt_history || jsonb_build_array(jsonb_build_object(
+            'attempt', q.attempts, 'at', coalesce($1::timestamptz, now()), 'worker', q.locked_by,
+            'error', 'lease lost on the last attempt: the worker stopped or stalled', 'class', 'retryable')),
+        locked_by = NULL, locked_until = NULL, updated_at = now()
+    FROM exhausted
+    WHERE q.id = exhausted.id
+    RETURNING q.id, q.inbox_event_id, q.entity, q.zoho_id, q.operation, q.source_version, q.payload,
+              q.last_error, q.error_class, q.attempts, q.attempt_history
+)
+INSERT INTO tds_dead_letter_queue (queue_id, inbox_event_id, entity, zoho_id, operation, source_version,
+                                   payload, error, error_class, attempts, attempt_history)
+SELECT id, inbox_event_id, entity, zoho_id, operation, source_version, payload, last_error, error_class,
+       attempts, attempt_history
+FROM dead
+RETURNING queue_id;
 
 -- name: queue_release_worker
 -- On shutdown: hand back anything this worker still leases, without spending an attempt.

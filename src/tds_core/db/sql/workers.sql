@@ -14,3 +14,8 @@ WHERE worker_id = $1;
 -- name: workers_stopped
 -- A clean exit.
 UPDATE tds_workers SET stopped_at = now(), heartbeat_at = now() WHERE worker_id = $1;
+
+-- name: workers_hold_liveness_lock
+-- Held for the worker's lifetime on its listener session: when the process dies, PostgreSQL
+-- ends the session and releases the lock, and the rescuer hands its leases back at once.
+SELECT pg_advisory_lock(hashtextextended($1, 0));
