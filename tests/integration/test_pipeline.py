@@ -15,18 +15,27 @@ INVOICE = {
     "total": 240.0,
     "last_modified_time": "2024-01-15T10:20:30+0530",
     "line_items": [
-        {"line_item_id": "L1", "item_id": "460000000054135", "quantity": 10, "rate": 12.5, "item_total": 125.0},
+        {
+            "line_item_id": "L1",
+            "item_id": "460000000054135",
+            "quantity": 10,
+            "rate": 12.5,
+            "item_total": 125.0,
+        },
         {"line_item_id": "L2", "item_id": "460000000054199", "quantity": 1, "rate": 75.0, "item_total": 75.0},
     ],
 }
 
 
 async def post(client: httpx.AsyncClient, key: str, entity: str, body: Any, **kwargs: Any) -> httpx.Response:
-    return await client.post(f"/api/v1/webhooks/zoho/{entity}", json=body, headers={"X-TDS-Key": key}, **kwargs)
+    return await client.post(
+        f"/api/v1/webhooks/zoho/{entity}", json=body, headers={"X-TDS-Key": key}, **kwargs
+    )
 
 
-async def test_invoice_with_line_items_is_applied(client: httpx.AsyncClient, api_key: str, pool: Any,
-                                                  drain: Any) -> None:
+async def test_invoice_with_line_items_is_applied(
+    client: httpx.AsyncClient, api_key: str, pool: Any, drain: Any
+) -> None:
     response = await post(client, api_key, "invoices", {"invoice": INVOICE})
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "queued"

@@ -61,7 +61,7 @@ async def _tds_error(request: Request, exc: Any) -> JSONResponse:
             status_code=503,
             headers={"Retry-After": retry_after},
         )
-    return JSONResponse({"error": str(exc)[:500], "reasons": []}, status_code=400)
+    return JSONResponse({"error": str(exc)[:500], "reasons": [str(exc)[:500]]}, status_code=400)
 
 
 async def _validation_error(request: Request, exc: Any) -> JSONResponse:

@@ -46,5 +46,12 @@ def translated() -> Iterator[None]:
         yield
     except TDSError:
         raise
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ConnectionError, TimeoutError) as exc:
+    except (
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.InternalClientError,
+        OSError,
+        ConnectionError,
+        TimeoutError,
+    ) as exc:
         raise translate(exc) from exc

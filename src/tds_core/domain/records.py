@@ -49,14 +49,22 @@ def parse_zoho_time(value: str) -> datetime:
     """Parse Zoho's ``2024-01-15T10:20:30+0530`` (also ``+05:30``, ``Z``, or a bare date)."""
     text = value.strip()
     if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+        try:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
+        except ValueError:
+            pass  # refused below with the same message as any other malformed timestamp
     if text.endswith("Z"):
         text = text[:-1] + "+0000"
     for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z"):
         try:
-            return datetime.strptime(text, fmt)
+            parsed = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        try:
+            parsed.astimezone(UTC)  # stored as timestamptz: the UTC instant must exist
+        except OverflowError:
+            raise ValueError(f"timestamp out of range: {value[:40]!r}") from None
+        return parsed
     raise ValueError(f"not a Zoho timestamp (expected like 2024-01-15T10:20:30+0530): {value[:40]!r}")
 
 
@@ -114,7 +122,13 @@ def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: da
     zoho_id = normalize_id(record.get(spec.id_field))
     reasons: list[str] = []
     if zoho_id is None:
-        reasons.append(f"{where}.{spec.id_field}: required (a non-empty string or integer id)")
+        raw_id = record.get(spec.id_field)
+        if isinstance(raw_id, float):
+            reasons.append(
+                f"{where}.{spec.id_field}: must be a string or an integer; send large ids as strings"
+            )
+        else:
+            reasons.append(f"{where}.{spec.id_field}: required (a non-empty string or integer id)")
     try:
         version = record_version(record, received_at, where)
     except RecordError as exc:
@@ -122,6 +136,8 @@ def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: da
         version = received_at
     if not operation.is_delete:
         reasons.extend(validate_fields(spec, record, where))
+    for path in nul_paths(record, where):
+        reasons.append(f"{path}: contains U+0000 (NUL), which PostgreSQL cannot store")
     if reasons:
         raise RecordError(reasons)
     assert zoho_id is not None
@@ -133,6 +149,28 @@ def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: da
         content_hash=content_hash(record),
         record=record,
     )
+
+
+def nul_paths(value: Any, where: str, limit: int = 10) -> list[str]:
+    """Where a string or key holds U+0000: PostgreSQL's jsonb and text refuse it, so such a
+    record would otherwise fail only when stored, as a bare driver error."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack and len(found) < limit:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                found.append(path)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                child_path = f"{path}.{key}"
+                if "\x00" in key:
+                    found.append(child_path.replace("\x00", "\\u0000"))
+                else:
+                    stack.append((child, child_path))
+        elif isinstance(node, list):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(node))
+    return sorted(found)
 
 
 def validate_fields(spec: EntitySpec, record: dict[str, Any], where: str) -> list[str]:

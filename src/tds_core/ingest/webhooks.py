@@ -54,7 +54,7 @@ class WebhookError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.reasons = reasons or []
+        self.reasons = reasons or [message]
         self.event_id = event_id
 
 
@@ -119,7 +119,9 @@ class WebhookIntake:
         headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
         query = [(k, v) for k, v in request.query if k not in SECRET_PARAMS]
         if query:
-            headers["query"] = "&".join(f"{k}={v}" for k, v in query)[:2000]
+            # decoded parameters may hold %00, which PostgreSQL's jsonb refuses: keep it visible instead
+            text = "&".join(f"{k}={v}" for k, v in query)[:2000]
+            headers["query"] = text.replace("\x00", "\ufffd")
         idempotency = request.headers.get("x-idempotency-key")
         if idempotency is not None and not (0 < len(idempotency) <= MAX_IDEMPOTENCY_KEY):
             raise WebhookError(400, f"X-Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters")

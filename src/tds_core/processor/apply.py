@@ -29,6 +29,9 @@ from tds_core.domain.states import QueueState
 from tds_core.domain.versioning import Decision, RowVersion, decide
 from tds_core.errors import TargetError
 
+# stock_levels row that marks a whole item deleted (location_id '*'): see _apply_stock.
+ITEM_TOMBSTONE = "*"
+
 
 @dataclass(frozen=True)
 class ClaimedEvent:
@@ -236,12 +239,30 @@ class BatchApplier:
         final: dict[tuple[str, str], dict[str, Any]] = {}
         for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
             decisions: list[Decision] = []
+            item_tombstone = current.get((event.zoho_id, ITEM_TOMBSTONE))
             if event.is_delete:
                 targets = [
                     (key, cur)
                     for key, cur in current.items()
                     if key[0] == event.zoho_id and not cur.version.deleted
                 ]
+                if item_tombstone is None:
+                    # Marks the whole item deleted, so locations not seen yet cannot appear later.
+                    sentinel: dict[str, Any] = {
+                        "item_zoho_id": event.zoho_id,
+                        "location_id": ITEM_TOMBSTONE,
+                        "data": {},
+                        "content_hash": None,
+                        "source_version": event.source_version,
+                        "deleted_at": None,
+                        "synced_at": now,
+                    }
+                    targets.append(
+                        (
+                            (event.zoho_id, ITEM_TOMBSTONE),
+                            _Current(RowVersion(event.source_version, None, False), sentinel),
+                        )
+                    )
                 for key, cur in targets:
                     row = dict(cur.row)
                     row.update(
@@ -249,10 +270,13 @@ class BatchApplier:
                         deleted_at=now,
                         synced_at=now,
                     )
-                    audit.append(self._audit(event, spec.table, row_key(spec, row), "delete", cur, row))
+                    before = cur if key[1] != ITEM_TOMBSTONE or item_tombstone else None
+                    audit.append(self._audit(event, spec.table, row_key(spec, row), "delete", before, row))
                     current[key] = _Current(RowVersion(row["source_version"], row["content_hash"], True), row)
                     final[key] = row
                     decisions.append(Decision.APPLY)
+            elif item_tombstone is not None and item_tombstone.version.deleted:
+                decisions.append(Decision.STALE)  # the item is deleted: no location may come back
             else:
                 for location in stock_rows(spec, event.payload):
                     key = (event.zoho_id, location["location_id"])

@@ -16,6 +16,7 @@ from tds_core.domain.entities import ENTITIES
 from tds_core.domain.hashing import idempotency_key
 from tds_core.domain.records import RecordError, stage
 from tds_core.domain.states import Operation
+from tds_core.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,17 @@ async def stage_event(pool: Any, envelope: Envelope, document: Any, operation: O
         staged.content_hash,
         staged.record,
     )
+    try:
+        return await _enqueue(pool, key, args)
+    except DataError as exc:
+        # A value PostgreSQL itself refuses (validation should have caught it): keep the event
+        # as rejected and name the problem, instead of answering with a bare driver error.
+        reasons = [f"{spec.module_key}: the database refused a value: {exc}"[:500]]
+        event_id = await store_rejected(pool, envelope, reasons, operation, staged.zoho_id)
+        raise Rejected(422, "invalid record", reasons, event_id) from exc
+
+
+async def _enqueue(pool: Any, key: str, args: tuple[Any, ...]) -> Staged:
     with translated():
         async with pool.acquire() as connection:
             for _ in range(3):
