@@ -348,14 +348,20 @@ class Worker:
             except Exception as exc:
                 log.debug("rescue failed", error=str(translate(exc)))
 
-    async def _heartbeat_loop(self) -> None:
+    async def _heartbeat_loop(self, every: float = 2.0, tick: float = 0.25) -> None:
+        """Liveness and counters every ``every`` seconds; a breaker state change at once."""
         published = CircuitState.CLOSED
+        last = 0.0
         while True:
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(tick)
             state = self.breaker.state
-            if state is not published:
+            changed = state is not published
+            if changed:
                 log.warning("circuit breaker state changed", state=state.value, previous=published.value)
                 published = state
+            elif time.monotonic() - last < every:
+                continue
+            last = time.monotonic()
             with contextlib.suppress(Exception):
                 async with self.pool.acquire() as connection:
                     await connection.execute(
