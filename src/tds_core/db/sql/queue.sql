@@ -69,23 +69,14 @@ WHERE id IN (
 );
 
 -- name: queue_rescue_expired
--- Give back to the queue, in bounded batches, the leases of workers that are gone: expired
--- leases (a stalled or killed worker), and leases whose owner no longer holds its liveness
--- advisory lock (a killed worker's session ended; see workers_hold_liveness_lock). Rows whose
--- owner is still applying them are locked by its transaction and skipped. Only events with
+-- Give back to the queue, in bounded batches, the leases of workers that are gone (expired, or
+-- the owner's liveness lock is gone: see tds_lease_abandoned and workers_hold_liveness_lock).
+-- Rows whose owner is still applying them are locked by its transaction and skipped. Only events with
 -- attempts left (< $3) come back; exhausted ones are dead-lettered by queue_dead_exhausted.
 WITH expired AS (
     SELECT q.id FROM tds_sync_queue q
     WHERE q.status = 'processing' AND q.attempts < $3
-      AND (q.locked_until < coalesce($1::timestamptz, now())
-           OR (q.claimed_at < coalesce($1::timestamptz, now()) - interval '2 seconds'
-               AND NOT EXISTS (
-                   -- the owner's session-level liveness lock (bigint key split into two oids)
-                   SELECT 1 FROM pg_locks l
-                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                     AND l.classid::bigint = (hashtextextended(q.locked_by, 0) >> 32) & 4294967295
-                     AND l.objid::bigint = hashtextextended(q.locked_by, 0) & 4294967295)))
+      AND tds_lease_abandoned(q.locked_by, q.claimed_at, q.locked_until, $1::timestamptz)
     ORDER BY q.locked_until
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -106,14 +97,7 @@ RETURNING q.id, q.entity, q.zoho_id, q.attempts;
 WITH exhausted AS (
     SELECT q.id FROM tds_sync_queue q
     WHERE q.status = 'processing' AND q.attempts >= $3
-      AND (q.locked_until < coalesce($1::timestamptz, now())
-           OR (q.claimed_at < coalesce($1::timestamptz, now()) - interval '2 seconds'
-               AND NOT EXISTS (
-                   SELECT 1 FROM pg_locks l
-                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                     AND l.classid::bigint = (hashtextextended(q.locked_by, 0) >> 32) & 4294967295
-                     AND l.objid::bigint = hashtextextended(q.locked_by, 0) & 4294967295)))
+      AND tds_lease_abandoned(q.locked_by, q.claimed_at, q.locked_until, $1::timestamptz)
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 ), dead AS (

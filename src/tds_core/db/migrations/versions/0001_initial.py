@@ -253,6 +253,24 @@ INSERT INTO tds_configuration (key, version, value, description) VALUES
     ('breaker.failure_rate', 1, '0.5', 'Failure rate that opens the breaker'),
     ('breaker.open_seconds', 1, '15', 'Cool-down before a half-open probe');
 
+-- A lease whose worker is gone: expired, or (after a 2 s grace for a worker that just claimed)
+-- its owner no longer holds the session-level liveness lock pg_advisory_lock(hashtextextended(
+-- worker_id, 0)) that every worker keeps for its lifetime. A killed worker's session ends, the
+-- lock goes with it, and its leases can be handed back at once instead of after they expire.
+CREATE FUNCTION tds_lease_abandoned(p_locked_by text, p_claimed_at timestamptz, p_locked_until timestamptz,
+                                    p_now timestamptz DEFAULT NULL) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT p_locked_until < coalesce(p_now, now())
+        OR (p_claimed_at < coalesce(p_now, now()) - interval '2 seconds'
+            AND NOT EXISTS (
+                -- the bigint advisory key appears in pg_locks split into two oids
+                SELECT 1 FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid::bigint = (hashtextextended(p_locked_by, 0) >> 32) & 4294967295
+                  AND l.objid::bigint = hashtextextended(p_locked_by, 0) & 4294967295))
+$$;
+
 -- ---------------------------------------------------------------- API keys and workers
 CREATE TABLE tds_api_keys (
     id           bigserial PRIMARY KEY,
@@ -499,6 +517,7 @@ $$;
 
 DOWNGRADE = """
 DROP FUNCTION IF EXISTS tds_health_summary(timestamptz);
+DROP FUNCTION IF EXISTS tds_lease_abandoned(text, timestamptz, timestamptz, timestamptz);
 DROP FUNCTION IF EXISTS tds_retention_cleanup(timestamptz, integer, integer, integer, integer, integer);
 DROP VIEW IF EXISTS tds_v_dlq_summary, tds_v_sync_health, tds_v_queue_status, tds_configuration_current;
 DROP TABLE IF EXISTS stock_levels, price_list_items, price_lists, credit_note_line_items, credit_notes,

@@ -1,0 +1,64 @@
+"""Lease rescue: expired leases and leases of workers whose liveness lock is gone come back;
+a live worker's leases stay; an event that used its last attempt is dead-lettered instead."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tds_core.db.queries import QUERIES
+
+LEASE = 300.0
+
+
+async def enqueue(pool: Any, zoho_id: str) -> None:
+    await pool.execute(
+        "INSERT INTO tds_sync_queue (entity, zoho_id, operation, source_version, content_hash, payload)"
+        " VALUES ('items', $1, 'upsert', now(), 'h', '{}')",
+        zoho_id,
+    )
+
+
+async def claim(pool: Any, worker: str) -> Any:
+    rows = await pool.fetch(QUERIES.queue_claim_batch, worker, 10, None, LEASE)
+    assert len(rows) == 1
+    return rows[0]
+
+
+async def rescue(pool: Any, at: Any, max_attempts: int = 8) -> tuple[int, int]:
+    dead = await pool.fetch(QUERIES.queue_dead_exhausted, at, 100, max_attempts)
+    back = await pool.fetch(QUERIES.queue_rescue_expired, at, 100, max_attempts)
+    return len(back), len(dead)
+
+
+async def test_a_gone_worker_is_rescued_after_the_grace_not_the_lease(pool: Any) -> None:
+    await enqueue(pool, "A")
+    row = await claim(pool, "host:1:gone")
+    claimed = await pool.fetchval("SELECT claimed_at FROM tds_sync_queue WHERE id = $1", row["id"])
+    assert await rescue(pool, claimed + timedelta(seconds=1)) == (0, 0)  # just claimed: grace
+    assert await rescue(pool, claimed + timedelta(seconds=3)) == (1, 0)  # no liveness lock: back
+    state = await pool.fetchrow("SELECT status::text, locked_by, attempt_history FROM tds_sync_queue")
+    assert state["status"] == "pending" and state["locked_by"] is None
+    assert state["attempt_history"][-1]["worker"] == "host:1:gone"
+
+
+async def test_a_live_worker_keeps_its_lease_until_it_expires(pool: Any) -> None:
+    await enqueue(pool, "B")
+    async with pool.acquire() as session:
+        await session.execute(QUERIES.workers_hold_liveness_lock, "host:2:alive")
+        row = await claim(pool, "host:2:alive")
+        claimed = await pool.fetchval("SELECT claimed_at FROM tds_sync_queue WHERE id = $1", row["id"])
+        assert await rescue(pool, claimed + timedelta(seconds=30)) == (0, 0)
+        assert await rescue(pool, claimed + timedelta(seconds=LEASE + 1)) == (1, 0)  # expired anyway
+        await session.execute("SELECT pg_advisory_unlock_all()")
+
+
+async def test_an_exhausted_event_of_a_gone_worker_is_dead_lettered(pool: Any) -> None:
+    await enqueue(pool, "C")
+    row = await claim(pool, "host:3:gone")
+    claimed = await pool.fetchval("SELECT claimed_at FROM tds_sync_queue WHERE id = $1", row["id"])
+    assert await rescue(pool, claimed + timedelta(seconds=3), max_attempts=1) == (0, 1)
+    assert await pool.fetchval("SELECT status::text FROM tds_sync_queue") == "dead"
+    letter = await pool.fetchrow("SELECT queue_id, attempts, error FROM tds_dead_letter_queue")
+    assert letter["queue_id"] == row["id"] and letter["attempts"] == 1
+    assert "last attempt" in letter["error"]
