@@ -346,7 +346,7 @@ class Worker:
             try:
                 await self.rescue_once()
             except Exception as exc:
-                log.debug("rescue failed", error=str(translate(exc)))
+                log.warning("lease rescue failed", error=str(translate(exc)))
 
     async def _heartbeat_loop(self, every: float = 2.0, tick: float = 0.25) -> None:
         """Liveness and counters every ``every`` seconds; a breaker state change at once."""
