@@ -1,0 +1,433 @@
+"""Turn one run's results into the console summary and ``docs/performance.md``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.ceiling import CeilingResult
+from bench.load import LoadResult
+from bench.pipeline import AcceptanceResult, DrainResult, LatencyResult
+
+TARGETS = {
+    "acceptance": 1_500.0,  # accepted webhooks/s, at least
+    "drain": 3_000.0,  # events/s, at least
+    "latency_p95": 100.0,  # ms at the seed's peak rate, at most
+    "api_rss": 150.0,  # MB, at most
+    "worker_rss": 200.0,  # MB, at most
+}
+
+
+@dataclass
+class Results:
+    machine: dict[str, Any]
+    postgres: dict[str, str]
+    plan: dict[str, Any]
+    ceilings: list[CeilingResult] = field(default_factory=list)
+    client_ceiling: LoadResult | None = None
+    framework_ceiling: LoadResult | None = None
+    acceptance: AcceptanceResult | None = None
+    drains: list[DrainResult] = field(default_factory=list)
+    latency: LatencyResult | None = None
+    rss_mb: dict[str, float | None] = field(default_factory=dict)
+    document_bytes: float = 0.0
+    elapsed_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def ceiling(self, connections: int) -> CeilingResult | None:
+        return next((c for c in self.ceilings if c.connections == connections), None)
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _meets(value: float | None, target: float, *, at_most: bool = False) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    ok = value <= target if at_most else value >= target
+    return "yes" if ok else "NO"
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    if not value or not reference:
+        return "n/a"
+    return f"{value / reference:.1%}"
+
+
+def _cpu_row(name: str, cpu: Any, tds: str, events: int) -> list[str]:
+    seconds = cpu.seconds
+    per = [seconds.get(group) for group in (tds, "postgres", "client")]
+    busy = sum(v or 0.0 for v in per) / cpu.wall if cpu.wall else float("nan")
+    return [
+        name,
+        _n(events),
+        _n(cpu.wall, 2),
+        *(_n(v * 1000 / events, 3) if v is not None and events else "n/a" for v in per),
+        _n(busy, 2),
+    ]
+
+
+def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
+    """(measure, result, target, meets, reference) rows of the summary table."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    c1, c4 = r.ceiling(1), r.ceiling(4)
+    for c in (c1, c4):
+        if c is not None:
+            rows.append(
+                (
+                    f"Ceiling: batched JSONB upsert, {c.connections} conn (insert / newer version)",
+                    f"{_n(c.insert_rows_per_s)} / {_n(c.update_rows_per_s)} rows/s",
+                    "",
+                    "",
+                    "neighbours' table: ≈ 53,000 / 39,000 (1 conn), 91,000 / 75,000 (4 conns)",
+                )
+            )
+    client = r.client_ceiling
+    if client is not None:
+        rows.append(
+            (
+                "Load client ceiling: aiohttp, 32 conns → trivial aiohttp 202",
+                f"{_n(client.rate)} req/s",
+                "",
+                "",
+                "neighbours: aiohttp ≈ 2,700, wrk ≈ 3,000",
+            )
+        )
+    framework = r.framework_ceiling
+    if framework is not None:
+        rows.append(
+            (
+                "Framework ceiling: trivial FastAPI/uvicorn 202 (no DB)",
+                f"{_n(framework.rate)} req/s",
+                "",
+                "",
+                f"{_ratio(framework.rate, client.rate if client else None)} of the client ceiling",
+            )
+        )
+    a = r.acceptance
+    if a is not None:
+        rows.append(
+            (
+                "Webhook acceptance (32 clients, durable 202)",
+                f"{_n(a.load.rate)} /s",
+                f"≥ {_n(TARGETS['acceptance'])} /s",
+                _meets(a.load.rate, TARGETS["acceptance"]),
+                f"{_ratio(a.load.rate, client.rate if client else None)} of client ceiling, "
+                f"{_ratio(a.load.rate, framework.rate if framework else None)} of framework ceiling",
+            )
+        )
+        rows.append(
+            (
+                "Acceptance latency p50 / p95 / p99",
+                f"{_n(a.load.p(0.5), 1)} / {_n(a.load.p(0.95), 1)} / {_n(a.load.p(0.99), 1)} ms",
+                "",
+                "",
+                f"{len(a.load.latencies_ms):,} samples",
+            )
+        )
+    for d in r.drains:
+        reference = c4.insert_rows_per_s if c4 else None
+        rows.append(
+            (
+                f"Drain: {d.processes} worker process(es) x concurrency {d.concurrency}",
+                f"{_n(d.rate)} events/s" + (" (TIMED OUT)" if d.timed_out else ""),
+                f"≥ {_n(TARGETS['drain'])} /s",
+                _meets(d.rate, TARGETS["drain"]),
+                f"{_ratio(d.rate, reference)} of the 4-conn insert ceiling ({d.events:,} events)",
+            )
+        )
+    lat = r.latency
+    if lat is not None:
+        rows.append(
+            (
+                f"End-to-end latency p50 / p95 / p99 at {lat.offered_rate:.1f}/s offered",
+                f"{_n(lat.latency_ms['p50'], 1)} / {_n(lat.latency_ms['p95'], 1)} / "
+                f"{_n(lat.latency_ms['p99'], 1)} ms",
+                f"p95 ≤ {_n(TARGETS['latency_p95'])} ms",
+                _meets(lat.latency_ms["p95"], TARGETS["latency_p95"], at_most=True),
+                f"{lat.samples:,} samples over {lat.seconds:.0f} s; receipt → worker apply",
+            )
+        )
+    api_rss, worker_rss = r.rss_mb.get("api"), r.rss_mb.get("worker")
+    rows.append(
+        (
+            "Peak RSS, API process",
+            f"{_n(api_rss, 1)} MB",
+            f"≤ {_n(TARGETS['api_rss'])} MB",
+            _meets(api_rss, TARGETS["api_rss"], at_most=True),
+            "psutil, sampled every 0.1 s during acceptance and latency runs",
+        )
+    )
+    rows.append(
+        (
+            "Peak RSS, worker process",
+            f"{_n(worker_rss, 1)} MB",
+            f"≤ {_n(TARGETS['worker_rss'])} MB",
+            _meets(worker_rss, TARGETS["worker_rss"], at_most=True),
+            "psutil, sampled every 0.1 s during drain and latency runs (max over processes)",
+        )
+    )
+    return rows
+
+
+def console(r: Results) -> str:
+    rows = summary_rows(r)
+    headers = ("measure", "result", "target", "meets", "reference")
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    widths[-1] = min(widths[-1], 80)
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.ljust(width)[:width] if i < 4 else cell
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    out = [
+        "",
+        f"TDS Core benchmark — {r.machine['date']} — {r.machine['cpus']} cores, "
+        f"PostgreSQL {r.postgres['server_version']} (fsync={r.postgres['fsync']}, "
+        f"synchronous_commit={r.postgres['synchronous_commit']})",
+        line(headers),
+        line(tuple("-" * w for w in widths)),
+        *(line(row) for row in rows),
+    ]
+    if r.errors:
+        out += ["", "Problems:", *(f"  - {e}" for e in r.errors)]
+    out.append(f"\n(total {r.elapsed_s:.0f} s)")
+    return "\n".join(out)
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def markdown(r: Results) -> str:
+    m, pg, plan = r.machine, r.postgres, r.plan
+    out = [
+        "# Performance",
+        "",
+        f"Generated by `make bench` (`python -m bench.run`) on {m['date']}; "
+        f"{'a QUICK smoke run: too few samples to quote' if plan['quick'] else 'one full run'}, "
+        f"{r.elapsed_s:.0f} s in all. Re-run it to refresh this page; compare figures within one run "
+        "and quote ratios (passes on this machine differ by 10-45%).",
+        "",
+        f"Code measured: {m['code']}.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpus']} cores (`os.cpu_count()`), {m['cpu_model']}; memory {m['memory_gib']:.0f} GiB",
+        f"- Other work on the machine skews results: CPU {m['busy_before']:.0f}% busy in the second before "
+        f"the run; load average {m['loadavg']} at the start, {m.get('loadavg_end', 'n/a')} at the end",
+        f"- OS: {m['platform']}; Python {m['python']}",
+        f"- PostgreSQL {pg['server_version']} ({r.plan['database']}), read from the server: "
+        f"`fsync={pg['fsync']}`, `synchronous_commit={pg['synchronous_commit']}`, "
+        f"`wal_sync_method={pg['wal_sync_method']}`, `full_page_writes={pg['full_page_writes']}`, "
+        f"`shared_buffers={pg['shared_buffers']}`, `max_wal_size={pg['max_wal_size']}`",
+        "- Client, API, workers and PostgreSQL all share these cores.",
+        "",
+        "## Summary",
+        "",
+        *_md_table(
+            ["measure", "result", "target", "meets", "reference"], [list(row) for row in summary_rows(r)]
+        ),
+        "",
+        "Targets are shown, not asserted. Events are Zoho-style webhook bodies over the seven entity types "
+        f"(mean {r.document_bytes:,.0f} bytes; invoices, bills and credit notes with 1-5 line items, stock "
+        "with 2-4 locations, price books with 3-10 items); about a quarter are newer versions of a record "
+        "sent earlier, none are duplicates.",
+        "",
+    ]
+    if r.ceilings:
+        out += [
+            "## Ceiling: raw batched upsert",
+            "",
+            "`INSERT ... SELECT * FROM unnest(...) ON CONFLICT (zoho_id) DO UPDATE ... WHERE newer`, "
+            f"100 rows per statement, one commit per statement, {plan['ceiling_rows']:,} rows of the same "
+            f"JSON documents; median of {plan['ceiling_passes']} pass(es), each on an emptied table.",
+            "",
+            *_md_table(
+                [
+                    "connections",
+                    "insert rows/s",
+                    "newer-version rows/s",
+                    "passes (insert)",
+                    "passes (update)",
+                ],
+                [
+                    [
+                        str(c.connections),
+                        _n(c.insert_rows_per_s),
+                        _n(c.update_rows_per_s),
+                        ", ".join(_n(v) for v in c.insert_passes),
+                        ", ".join(_n(v) for v in c.update_passes),
+                    ]
+                    for c in r.ceilings
+                ],
+            ),
+            "",
+        ]
+    loads: list[tuple[str, LoadResult | None]] = [
+        ("aiohttp client → trivial aiohttp server (the client's ceiling)", r.client_ceiling),
+        ("aiohttp client → trivial FastAPI on uvicorn (the API stack without TDS)", r.framework_ceiling),
+        ("aiohttp client → TDS API, durable 202 (acceptance)", r.acceptance.load if r.acceptance else None),
+    ]
+    out += [
+        "## HTTP: load client, framework and webhook acceptance",
+        "",
+        f"aiohttp with uvloop, {plan['connections']} keep-alive connections, closed loop (each client sends "
+        "its next request when the last is answered); the same request bodies throughout. The TDS API is a "
+        "real `python -m tds_core api` process; a 202 means the inbox and queue rows are committed (fsync). "
+        "No worker runs during acceptance.",
+        "",
+        *_md_table(
+            ["run", "requests", "ok/s", "p50 ms", "p95 ms", "p99 ms", "answers"],
+            [
+                [
+                    name,
+                    _n(load.sent),
+                    _n(load.rate),
+                    _n(load.p(0.5), 1),
+                    _n(load.p(0.95), 1),
+                    _n(load.p(0.99), 1),
+                    ", ".join(f"{k}: {v:,}" for k, v in sorted(load.statuses.items(), key=str)),
+                ]
+                for name, load in loads
+                if load is not None
+            ],
+        ),
+        "",
+    ]
+    if r.drains:
+        c1, c4 = r.ceiling(1), r.ceiling(4)
+        out += [
+            "## Drain: backlog to ERP tables",
+            "",
+            "The acceptance run's backlog (copied per run with `CREATE DATABASE ... TEMPLATE`), drained by "
+            "`python -m tds_core worker` processes. The clock runs from the first claim to the moment no "
+            "queue row is pending or processing (process start-up excluded). Each event writes its ERP "
+            "row(s), line items, an audit row, a sync-log row and its queue completion.",
+            "",
+            *_md_table(
+                [
+                    "processes x concurrency",
+                    "events",
+                    "seconds",
+                    "events/s",
+                    "vs 1-conn insert ceiling",
+                    "vs 4-conn insert ceiling",
+                    "ERP rows / audit rows at the end",
+                    "final states",
+                ],
+                [
+                    [
+                        f"{d.processes} x {d.concurrency}",
+                        _n(d.events),
+                        _n(d.elapsed_s, 2),
+                        _n(d.rate) + (" (timed out)" if d.timed_out else ""),
+                        _ratio(d.rate, c1.insert_rows_per_s if c1 else None),
+                        _ratio(d.rate, c4.insert_rows_per_s if c4 else None),
+                        f"{sum(d.erp_rows.values()):,} / {d.audit_rows:,}",
+                        ", ".join(f"{k}: {v:,}" for k, v in sorted(d.states.items())),
+                    ]
+                    for d in r.drains
+                ],
+            ),
+            "",
+        ]
+    lat = r.latency
+    if lat is not None:
+        out += [
+            "## End-to-end latency at the seed's peak rate",
+            "",
+            f"API and one worker (concurrency {plan['worker_concurrency']}) running; webhooks offered "
+            f"open-loop at {lat.offered_rate:.2f}/s (50,000 events/hour) for {lat.seconds:.0f} s after a "
+            f"{plan['latency_warmup_seconds']:.0f} s warm-up. End-to-end latency is "
+            "`tds_sync_logs.latency_ms`, which the worker writes per event as the time from the API's "
+            "receipt (`received_at`) to the start of the batch that applies it; that batch's writes and its "
+            "commit add a few ms more.",
+            "",
+            *_md_table(
+                ["measure", "samples", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+                [
+                    [
+                        "receipt → ERP apply (latency_ms)",
+                        _n(lat.samples),
+                        *(_n(lat.latency_ms[k], 1) for k in ("p50", "p95", "p99", "max")),
+                    ],
+                    [
+                        "receipt → claim (queue wait + wake-up)",
+                        _n(lat.samples),
+                        *(_n(lat.pickup_ms[k], 1) for k in ("p50", "p95", "p99", "max")),
+                    ],
+                    [
+                        "webhook 202 round trip (client)",
+                        _n(len(lat.load.latencies_ms)),
+                        _n(lat.load.p(0.5), 1),
+                        _n(lat.load.p(0.95), 1),
+                        _n(lat.load.p(0.99), 1),
+                        _n(max(lat.load.latencies_ms, default=float("nan")), 1),
+                    ],
+                ],
+            ),
+            "",
+        ]
+        if lat.samples < 1000:
+            out += ["Fewer than 1,000 samples: p99 is not meaningful in this run.", ""]
+    cpu_rows = []
+    if r.acceptance is not None:
+        cpu_rows.append(_cpu_row("acceptance (API)", r.acceptance.cpu, "api", r.acceptance.load.ok))
+    for d in r.drains:
+        cpu_rows.append(
+            _cpu_row(f"drain {d.processes} x {d.concurrency} (workers)", d.cpu, "workers", d.events)
+        )
+    if cpu_rows:
+        out += [
+            "## Where the CPU goes",
+            "",
+            "CPU seconds (user + system, from psutil) used during the timed part of each phase by the TDS "
+            "process(es), by PostgreSQL (postmaster and all its backends: SQL, WAL, fsync wait is not CPU) "
+            f"and by the load client, per event. The machine has {m['cpus']} cores in all.",
+            "",
+            *_md_table(
+                [
+                    "phase",
+                    "events",
+                    "wall s",
+                    "TDS ms/event",
+                    "PostgreSQL ms/event",
+                    "client ms/event",
+                    "cores busy (TDS + PG + client)",
+                ],
+                cpu_rows,
+            ),
+            "",
+        ]
+    out += [
+        "## Memory",
+        "",
+        *_md_table(
+            ["process", "peak RSS", "target"],
+            [
+                ["API (`tds api`)", f"{_n(r.rss_mb.get('api'), 1)} MB", f"≤ {_n(TARGETS['api_rss'])} MB"],
+                [
+                    "worker (`tds worker`)",
+                    f"{_n(r.rss_mb.get('worker'), 1)} MB",
+                    f"≤ {_n(TARGETS['worker_rss'])} MB",
+                ],
+            ],
+        ),
+        "",
+        "Resident set size from psutil, sampled every 0.1 s while each process ran; the peak over all runs.",
+        "",
+    ]
+    if r.errors:
+        out += ["## Problems in this run", "", *(f"- {e}" for e in r.errors), ""]
+    return "\n".join(out)

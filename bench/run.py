@@ -1,0 +1,305 @@
+"""``make bench``: measure TDS Core against a real, durable PostgreSQL and write docs/performance.md.
+
+One run, in order:
+
+1. the ceiling: raw batched JSONB upserts (1 and 4 connections, insert and newer version);
+2. the load client's ceiling (aiohttp → trivial aiohttp server) and the framework's
+   (aiohttp → trivial FastAPI on uvicorn);
+3. webhook acceptance: 32 aiohttp clients POST distinct valid webhooks to a real TDS API;
+4. drain: that backlog applied by 1 and 2 worker processes;
+5. end-to-end latency at the seed's peak rate (≈ 14 events/s) with the API and one worker;
+6. peak RSS of the API and worker processes throughout.
+
+PostgreSQL: a fresh embedded server (pgserver) under ``.bench/``, or ``TDS_BENCH_DATABASE_URL``
+(an admin URL; databases ``tdsbench_*`` are created and dropped). fsync and
+synchronous_commit must be on. ``--quick`` is a short smoke run that does not touch docs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+import uvloop
+
+from bench import ceiling, pipeline
+from bench.load import LoadResult, closed_loop
+from bench.payloads import Event, Workload
+from bench.postgres import Server
+from bench.processes import ROOT, MemoryWatch, Processes, create_key, free_port, wait_http
+from bench.report import Results, console, markdown
+from tds_core.db import migrate
+
+SEED_PEAK_PER_HOUR = 50_000
+FINISHED = ("completed", "skipped_stale", "skipped_unchanged")
+
+
+@dataclass(frozen=True)
+class Plan:
+    quick: bool
+    database: str
+    ceiling_rows: int
+    ceiling_passes: int
+    trivial_requests: int
+    warmup: int
+    events: int
+    connections: int
+    drain_processes: tuple[int, ...]
+    worker_concurrency: int
+    drain_timeout: float
+    latency_rate: float
+    latency_seconds: float
+    latency_warmup_seconds: float
+
+    @classmethod
+    def build(cls, args: argparse.Namespace) -> Plan:
+        quick = args.quick
+        return cls(
+            quick=quick,
+            database="TDS_BENCH_DATABASE_URL"
+            if os.environ.get("TDS_BENCH_DATABASE_URL")
+            else "embedded, pgserver",
+            ceiling_rows=args.ceiling_rows or (5_000 if quick else 50_000),
+            ceiling_passes=1 if quick else 3,
+            trivial_requests=2_000 if quick else 20_000,
+            warmup=100 if quick else 500,
+            events=args.events or (2_000 if quick else 20_000),
+            connections=32,
+            drain_processes=(1, 2),
+            worker_concurrency=args.concurrency,
+            drain_timeout=60.0 if quick else 150.0,
+            latency_rate=args.rate or SEED_PEAK_PER_HOUR / 3600,
+            latency_seconds=args.latency_seconds or (10.0 if quick else 90.0),
+            latency_warmup_seconds=2.0 if quick else 5.0,
+        )
+
+
+def machine() -> dict[str, object]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        code = f"commit {head}" + (" with uncommitted changes in src/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        code = "unknown (not a git checkout)"
+    busy = psutil.cpu_percent(interval=1.0)
+    return {
+        "busy_before": busy,
+        "code": code,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": psutil.virtual_memory().total / 2**30,
+        "loadavg": load,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+async def trivial(processes: Processes, kind: str, events: list[Event], connections: int) -> LoadResult:
+    port = free_port()
+    child = processes.spawn(f"trivial-{kind}", ["-m", "bench.trivial", kind, str(port)], dict(os.environ))
+    try:
+        await wait_http(child, f"http://127.0.0.1:{port}/api/v1/health")
+        base = f"http://127.0.0.1:{port}"
+        await closed_loop(base, events[: min(len(events), 500)], {"Content-Type": "application/json"})
+        return await closed_loop(base, events, {"Content-Type": "application/json"}, connections=connections)
+    finally:
+        processes.stop(child)
+
+
+async def run(plan: Plan, scratch: Path, results: Results) -> None:
+    memory = MemoryWatch()
+    memory.start()
+    processes = Processes(logs=scratch / "logs", memory=memory)
+    server = Server.start(os.environ.get("TDS_BENCH_DATABASE_URL"), scratch)
+    try:
+        results.postgres = await server.check_durable()
+        say(
+            f"PostgreSQL {results.postgres['server_version']} fsync={results.postgres['fsync']} "
+            f"synchronous_commit={results.postgres['synchronous_commit']}; {os.cpu_count()} cores"
+        )
+        # The same documents everywhere: the ceiling stores them raw, the pipeline receives them.
+        documents = Workload(seed=1, id_offset=10**9).take(plan.ceiling_rows)
+        results.document_bytes = statistics.fmean(len(e.body) for e in documents)
+
+        # 1. the ceiling
+        ceiling_url = await server.create_database("ceiling")
+        for connections in (1, 4):
+            result = await ceiling.measure(
+                ceiling_url, [e.body for e in documents], connections, plan.ceiling_passes
+            )
+            results.ceilings.append(result)
+            say(
+                f"ceiling, {connections} conn: insert {result.insert_rows_per_s:,.0f} rows/s, "
+                f"newer version {result.update_rows_per_s:,.0f} rows/s"
+            )
+        await server.drop_all()
+
+        # 2. the load client's (and the framework's) own ceiling
+        trivial_events = Workload(seed=2, id_offset=2 * 10**9).take(plan.trivial_requests)
+        client = await trivial(processes, "aiohttp", trivial_events, plan.connections)
+        results.client_ceiling = client
+        say(f"load client ceiling (aiohttp → trivial aiohttp): {client.rate:,.0f} req/s")
+        framework = await trivial(processes, "fastapi", trivial_events, plan.connections)
+        results.framework_ceiling = framework
+        say(f"framework ceiling (aiohttp → trivial FastAPI/uvicorn): {framework.rate:,.0f} req/s")
+        del trivial_events
+
+        # The migrated template every TDS database is cloned from, with the API key.
+        template_url = await server.create_database("template")
+        migrate.upgrade(template_url)
+        key = create_key(template_url, scratch)
+        ctx = pipeline.Context(
+            server=server,
+            processes=processes,
+            template=server.name("template"),
+            key=key,
+            home=scratch / "tds",
+            connections=plan.connections,
+            postgres_pid=await server.postmaster_pid(),
+        )
+
+        # 3. webhook acceptance (its backlog feeds the drain)
+        workload = Workload(seed=3)
+        acceptance = await pipeline.acceptance(ctx, workload, plan.events, plan.warmup)
+        results.acceptance = acceptance
+        load = acceptance.load
+        say(
+            f"acceptance: {load.rate:,.0f}/s over {load.sent:,} webhooks, p50 {load.p(0.5):.1f} ms, "
+            f"p95 {load.p(0.95):.1f} ms, p99 {load.p(0.99):.1f} ms; answers {dict(load.statuses)}"
+        )
+        if load.sent < plan.events:
+            results.errors.append(f"acceptance: stopped at the time limit after {load.sent:,} webhooks")
+        if load.ok != load.sent:
+            results.errors.append(f"acceptance: {load.sent - load.ok} of {load.sent} requests not accepted")
+        if load.bodies.get("duplicate"):
+            results.errors.append(f"acceptance: {load.bodies['duplicate']} answered duplicate")
+
+        # 4. drain
+        for count in plan.drain_processes:
+            drained = await pipeline.drain(
+                ctx, acceptance.database, count, plan.worker_concurrency, plan.drain_timeout
+            )
+            results.drains.append(drained)
+            await server.drop_database(f"drain_{count}x{plan.worker_concurrency}")
+            say(
+                f"drain, {count} process(es) x {plan.worker_concurrency}: {drained.rate:,.0f} events/s "
+                f"({drained.events:,} events in {drained.elapsed_s:.2f} s); states {drained.states}"
+            )
+            if drained.timed_out:
+                results.errors.append(
+                    f"drain with {count} process(es) timed out after {plan.drain_timeout:.0f} s"
+                )
+            unfinished = {s: n for s, n in drained.states.items() if s not in FINISHED}
+            if unfinished:
+                results.errors.append(f"drain with {count} process(es) left {unfinished}")
+        await server.drop_database("accept")
+
+        # 5. end-to-end latency at the seed's peak rate
+        latency = await pipeline.latency(
+            ctx,
+            Workload(seed=5),
+            plan.latency_rate,
+            plan.latency_seconds,
+            plan.latency_warmup_seconds,
+            plan.worker_concurrency,
+        )
+        results.latency = latency
+        say(
+            f"latency at {latency.offered_rate:.1f}/s: p50 {latency.latency_ms['p50']:.1f} ms, "
+            f"p95 {latency.latency_ms['p95']:.1f} ms, p99 {latency.latency_ms['p99']:.1f} ms "
+            f"({latency.samples:,} samples)"
+        )
+    finally:
+        processes.stop_all()
+        memory.stop()
+        results.rss_mb = {role: memory.peak_mb(role) for role in ("api", "worker")}
+        try:
+            await server.drop_all()
+        finally:
+            server.stop()
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="A short smoke run (does not write docs/).")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="Report path (default docs/performance.md; with --quick, .bench/performance-quick.md).",
+    )
+    parser.add_argument("--events", type=int, default=None, help="Webhooks in the acceptance run / backlog.")
+    parser.add_argument("--ceiling-rows", type=int, default=None, help="Rows per ceiling pass.")
+    parser.add_argument("--concurrency", type=int, default=2, help="Batch loops per worker process.")
+    parser.add_argument("--rate", type=float, default=None, help="Offered rate of the latency run (/s).")
+    parser.add_argument("--latency-seconds", type=float, default=None, help="Length of the latency run.")
+    parser.add_argument("--keep", action="store_true", help="Keep .bench/run-* (logs, data) afterwards.")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    plan = Plan.build(args)
+    output = args.output or (
+        ROOT / ".bench" / "performance-quick.md" if plan.quick else ROOT / "docs" / "performance.md"
+    )
+    (ROOT / ".bench").mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / ".bench"))
+    results = Results(machine=machine(), postgres={}, plan=asdict(plan))
+    say(f"TDS Core benchmark ({'quick' if plan.quick else 'full'}); scratch {scratch}")
+    started = time.monotonic()
+    failed = False
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(run(plan, scratch, results))
+    except Exception as exc:
+        failed = True
+        results.errors.append(f"the run stopped early: {type(exc).__name__}: {exc}")
+        print(f"benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"logs kept in {scratch / 'logs'}", file=sys.stderr)
+    results.elapsed_s = time.monotonic() - started
+    results.machine["loadavg_end"] = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    if results.postgres:
+        print(console(results))
+        if failed:  # never replace a complete report with a partial one
+            output = ROOT / ".bench" / "performance-failed.md"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(markdown(results))
+        say(f"wrote {output}")
+    if not failed and not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
