@@ -350,15 +350,15 @@ def markdown(r: Results) -> str:
             f"API and one worker (concurrency {plan['worker_concurrency']}) running; webhooks offered "
             f"open-loop at {lat.offered_rate:.2f}/s (50,000 events/hour) for {lat.seconds:.0f} s after a "
             f"{plan['latency_warmup_seconds']:.0f} s warm-up. End-to-end latency is "
-            "`tds_sync_logs.latency_ms`, which the worker writes per event as the time from the API's "
-            "receipt (`received_at`) to the start of the batch that applies it; that batch's writes and its "
-            "commit add a few ms more.",
+            "`tds_sync_logs.latency_ms`, which the worker computes per event in the last statement before "
+            "the batch commits (`clock_timestamp() - received_at`): receipt by the API to the ERP write, "
+            "short of only the commit itself.",
             "",
             *_md_table(
                 ["measure", "samples", "p50 ms", "p95 ms", "p99 ms", "max ms"],
                 [
                     [
-                        "receipt → ERP apply (latency_ms)",
+                        "receipt → ERP write (latency_ms)",
                         _n(lat.samples),
                         *(_n(lat.latency_ms[k], 1) for k in ("p50", "p95", "p99", "max")),
                     ],

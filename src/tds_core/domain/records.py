@@ -11,13 +11,14 @@ that has neither is versioned by the time TDS received it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tds_core.domain.entities import STOCK_LOCATION_FIELDS, Column, EntitySpec, Kind
-from tds_core.domain.hashing import content_hash
+from tds_core.domain.hashing import canonical_json, content_hash
 from tds_core.domain.states import Operation
 
 MAX_ID_LENGTH = 128
@@ -136,8 +137,10 @@ def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: da
         version = received_at
     if not operation.is_delete:
         reasons.extend(validate_fields(spec, record, where))
-    for path in nul_paths(record, where):
-        reasons.append(f"{path}: contains U+0000 (NUL), which PostgreSQL cannot store")
+    canonical = canonical_json(record)
+    if b"\\u0000" in canonical:  # JSON can carry NUL only as this escape: scan just then
+        for path in nul_paths(record, where):
+            reasons.append(f"{path}: contains U+0000 (NUL), which PostgreSQL cannot store")
     if reasons:
         raise RecordError(reasons)
     assert zoho_id is not None
@@ -146,7 +149,7 @@ def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: da
         zoho_id=zoho_id,
         operation=operation,
         version=version,
-        content_hash=content_hash(record),
+        content_hash=hashlib.sha256(canonical).hexdigest(),
         record=record,
     )
 

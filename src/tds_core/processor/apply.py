@@ -15,6 +15,7 @@ Nothing commits here: the caller's transaction makes "ERP change + audit + done"
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +97,7 @@ class BatchApplier:
 
     async def apply(self, connection: Any, events: list[ClaimedEvent]) -> BatchResult:
         result = BatchResult()
+        started = time.perf_counter()
         owned = {
             r["id"]
             for r in await connection.fetch(QUERIES.queue_lock_leased, [e.id for e in events], self.worker_id)
@@ -129,12 +131,12 @@ class BatchApplier:
                     "outcome": state.value,
                     "attempt": event.attempts,
                     "worker_id": self.worker_id,
-                    "latency_ms": (now - event.received_at).total_seconds() * 1000.0,
+                    "received_at": event.received_at,
+                    "duration_ms": (time.perf_counter() - started) * 1000.0,
                 }
             )
         if audit:
             await connection.execute(QUERIES.audit_insert_batch, audit)
-        await connection.execute(QUERIES.sync_logs_insert_batch, logs)
         ids = [e.id for e in events]
         status = await connection.execute(
             QUERIES.queue_finish_if_leased, ids, [result.states[i].value for i in ids], self.worker_id
@@ -142,6 +144,7 @@ class BatchApplier:
         if status != f"UPDATE {len(ids)}":
             # Impossible while we hold the row locks; refuse to commit if it ever happens.
             raise TargetError(f"lease lost during apply ({status} of {len(ids)})")
+        await connection.execute(QUERIES.sync_logs_insert_batch, logs)
         return result
 
     async def _current(self, connection: Any, spec: EntitySpec, ids: list[str]) -> list[Any]:
