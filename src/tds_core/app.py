@@ -16,6 +16,7 @@ from tds_core.db.pool import create_pool
 from tds_core.db.urls import redact
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.webhooks import WebhookIntake
+from tds_core.observability.logging import configure
 from tds_core.processor.worker import Worker
 from tds_core.queue.doorbell import Doorbell
 from tds_core.settings import Settings
@@ -68,6 +69,15 @@ def build_api(settings: Settings, url: str) -> FastAPI:
         await ctx.pool.close()
 
     return create_app(build, close)
+
+
+def api_from_environment() -> FastAPI:
+    """The app factory for multi-process serving (``tds api --processes N``)."""
+    settings = Settings()
+    configure(settings.log_level, settings.log_format)
+    if settings.database_url is None:
+        raise RuntimeError("TDS_DATABASE_URL must be set for a multi-process API")
+    return build_api(settings, settings.database_url.get_secret_value())
 
 
 async def run_worker(settings: Settings, url: str, concurrency: int) -> None:

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_processes: int = Field(default=1, ge=1, le=32, description="API processes sharing the port.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Webhook body limit (413 above).")
     max_json_depth: int = Field(default=64, ge=4, le=512, description="Deepest JSON nesting accepted.")
     zoho_webhook_secret: SecretStr | None = Field(

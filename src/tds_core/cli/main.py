@@ -86,15 +86,39 @@ def migrate(as_json: JsonOpt = False) -> None:
 def api(
     host: Annotated[str | None, typer.Option(help="Bind address (TDS_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (TDS_API_PORT).")] = None,
+    processes: Annotated[
+        int | None, typer.Option(help="API processes on one port (TDS_API_PROCESSES).")
+    ] = None,
 ) -> None:
     """Run the HTTP API (webhooks, health)."""
     settings = _settings()
-    _serve(settings, _url(settings), host or settings.api_host, port or settings.api_port)
+    _serve(
+        settings,
+        _url(settings),
+        host or settings.api_host,
+        port or settings.api_port,
+        processes or settings.api_processes,
+    )
 
 
-def _serve(settings: Settings, url: str, host: str, port: int) -> None:
+def _serve(settings: Settings, url: str, host: str, port: int, processes: int = 1) -> None:
     import uvicorn
 
+    if processes > 1:
+        # uvicorn's supervisor spawns the processes; each builds its app from the environment.
+        os.environ["TDS_DATABASE_URL"] = url
+        uvicorn.run(
+            "tds_core.app:api_from_environment",
+            factory=True,
+            workers=processes,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+        )
+        return
     server = uvicorn.Server(
         uvicorn.Config(
             composition.build_api(settings, url),
@@ -119,7 +143,9 @@ def worker(
     """Run a worker process: claims batches from the queue and applies them."""
     settings = _settings()
     url = _url(settings)
-    asyncio.run(composition.run_worker(settings, url, concurrency or settings.worker_concurrency))
+    import uvloop
+
+    uvloop.run(composition.run_worker(settings, url, concurrency or settings.worker_concurrency))
 
 
 @app.command()
@@ -127,6 +153,7 @@ def up(
     host: Annotated[str | None, typer.Option(help="Bind address (TDS_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (TDS_API_PORT).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (TDS_WORKERS).")] = None,
+    processes: Annotated[int | None, typer.Option(help="API processes (TDS_API_PROCESSES).")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Batch loops per worker.")] = None,
 ) -> None:
     """All in one: migrate, then the API and supervised worker processes."""
@@ -159,7 +186,7 @@ def up(
     bind_host, bind_port = host or settings.api_host, port or settings.api_port
     console.print(f"TDS Core on http://{bind_host}:{bind_port} (docs at /docs), {count} worker process(es)")
     try:
-        _serve(settings, url, bind_host, bind_port)
+        _serve(settings, url, bind_host, bind_port, processes or settings.api_processes)
     finally:
         stopping.set()
         for child in children:
