@@ -6,9 +6,12 @@ there is one validation and one enqueue path. Nothing is answered 2xx before thi
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+import asyncpg
 
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
@@ -51,7 +54,7 @@ class Envelope:
 
 
 async def store_rejected(
-    pool: Any,
+    db: Any,
     envelope: Envelope,
     reasons: list[str],
     operation: Operation | None = None,
@@ -59,31 +62,33 @@ async def store_rejected(
 ) -> int:
     """Keep an invalid event with its reasons (never queued). Returns its inbox id."""
     with translated():
-        async with pool.acquire() as connection:
-            event_id: int = await connection.fetchval(
-                QUERIES.inbox_insert_rejected,
-                envelope.entity,
-                envelope.source,
-                operation.value if operation else None,
-                zoho_id,
-                None,
-                envelope.content_type,
-                envelope.headers,
-                envelope.body,
-                reasons,
-                envelope.correlation_id,
-                envelope.received_at,
-            )
+        event_id: int = await db.fetchval(
+            QUERIES.inbox_insert_rejected,
+            envelope.entity,
+            envelope.source,
+            operation.value if operation else None,
+            zoho_id,
+            None,
+            envelope.content_type,
+            envelope.headers,
+            envelope.body,
+            reasons,
+            envelope.correlation_id,
+            envelope.received_at,
+        )
     return event_id
 
 
-async def stage_event(pool: Any, envelope: Envelope, document: Any, operation: Operation) -> Staged:
-    """Validate and enqueue; raises :class:`Rejected` (422) after storing an invalid event."""
+async def stage_event(db: Any, envelope: Envelope, document: Any, operation: Operation) -> Staged:
+    """Validate and enqueue; raises :class:`Rejected` (422) after storing an invalid event.
+
+    ``db`` is a pool (each statement commits on its own: the webhook path) or a connection
+    inside the caller's transaction (pulls: records and their cursor commit together)."""
     spec = ENTITIES[envelope.entity]
     try:
         staged = stage(spec, document, operation, envelope.received_at)
     except RecordError as exc:
-        event_id = await store_rejected(pool, envelope, exc.reasons, operation)
+        event_id = await store_rejected(db, envelope, exc.reasons, operation)
         raise Rejected(422, "invalid record", exc.reasons, event_id) from exc
     key = (
         f"{spec.slug}:key:{envelope.idempotency_key}"
@@ -107,24 +112,29 @@ async def stage_event(pool: Any, envelope: Envelope, document: Any, operation: O
         staged.record,
     )
     try:
-        return await _enqueue(pool, key, args)
+        async with _savepoint(db):
+            return await _enqueue(db, key, args)
     except DataError as exc:
         # A value PostgreSQL itself refuses (validation should have caught it): keep the event
         # as rejected and name the problem, instead of answering with a bare driver error.
         reasons = [f"{spec.module_key}: the database refused a value: {exc}"[:500]]
-        event_id = await store_rejected(pool, envelope, reasons, operation, staged.zoho_id)
+        event_id = await store_rejected(db, envelope, reasons, operation, staged.zoho_id)
         raise Rejected(422, "invalid record", reasons, event_id) from exc
 
 
-async def _enqueue(pool: Any, key: str, args: tuple[Any, ...]) -> Staged:
+def _savepoint(db: Any) -> AbstractAsyncContextManager[Any]:
+    """Inside a caller's transaction, a refused insert must not abort the whole transaction."""
+    return db.transaction() if isinstance(db, asyncpg.Connection) else nullcontext()
+
+
+async def _enqueue(db: Any, key: str, args: tuple[Any, ...]) -> Staged:
     with translated():
-        async with pool.acquire() as connection:
-            for _ in range(3):
-                row = await connection.fetchrow(QUERIES.inbox_accept_event, *args)
-                if row is not None:
-                    return Staged(event_id=row["event_id"], status=row["status"])
-                # A concurrent repeat committed after this statement's snapshot: read it now.
-                first = await connection.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
-                if first is not None:
-                    return Staged(event_id=first, status="duplicate")
+        for _ in range(3):
+            row = await db.fetchrow(QUERIES.inbox_accept_event, *args)
+            if row is not None:
+                return Staged(event_id=row["event_id"], status=row["status"])
+            # A concurrent repeat committed after this statement's snapshot: read it now.
+            first = await db.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
+            if first is not None:
+                return Staged(event_id=first, status="duplicate")
     raise RuntimeError("idempotent insert neither inserted nor found the key")  # pragma: no cover
