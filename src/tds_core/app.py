@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 
 from tds_core.api.app import create_app
 from tds_core.api.context import ApiContext
+from tds_core.config.runtime import load as load_runtime_config
 from tds_core.db import embedded, migrate
 from tds_core.db.pool import create_pool
 from tds_core.db.urls import redact
@@ -19,6 +21,8 @@ from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.logging import configure
 from tds_core.processor.worker import Worker
 from tds_core.queue.doorbell import Doorbell
+from tds_core.scheduler import retention
+from tds_core.scheduler.service import Job, Scheduler
 from tds_core.settings import Settings
 
 log = structlog.get_logger("tds")
@@ -80,21 +84,37 @@ def api_from_environment() -> FastAPI:
     return build_api(settings, settings.database_url.get_secret_value())
 
 
-async def run_worker(settings: Settings, url: str, concurrency: int) -> None:
-    """Run one worker process until SIGTERM/SIGINT; exits after in-flight batches finish."""
-    pool = None
-    while pool is None:
+async def run_scheduler(settings: Settings, url: str) -> None:
+    """Run the scheduler until SIGTERM/SIGINT; only the elected leader runs jobs."""
+    pool = await _pool_when_reachable(settings, url, size=2, name="tds-scheduler")
+    async with pool.acquire() as connection:
+        config = await load_runtime_config(connection)
+    jobs = [Job("retention", config.schedule__retention_cron, lambda: retention.run_once(pool))]
+    scheduler = Scheduler(url, jobs)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, scheduler.stop)
+    try:
+        await scheduler.run()
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(pool.close(), 10)
+
+
+async def _pool_when_reachable(settings: Settings, url: str, *, size: int, name: str) -> Any:
+    while True:
         try:
-            pool = await create_pool(
-                url,
-                min_size=1,
-                max_size=concurrency + 3,
-                timeout=settings.db_connect_timeout,
-                application_name="tds-worker",
+            return await create_pool(
+                url, min_size=1, max_size=size, timeout=settings.db_connect_timeout, application_name=name
             )
         except Exception as exc:
             log.warning("database not reachable yet; retrying", error=str(exc))
             await asyncio.sleep(1.0)
+
+
+async def run_worker(settings: Settings, url: str, concurrency: int) -> None:
+    """Run one worker process until SIGTERM/SIGINT; exits after in-flight batches finish."""
+    pool = await _pool_when_reachable(settings, url, size=concurrency + 3, name="tds-worker")
     worker = Worker(pool, url, concurrency=concurrency)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -149,6 +149,16 @@ def worker(
 
 
 @app.command()
+def scheduler() -> None:
+    """Run the scheduler (retention clean-up; an advisory lock elects one among many)."""
+    settings = _settings()
+    url = _url(settings)
+    import uvloop
+
+    uvloop.run(composition.run_scheduler(settings, url))
+
+
+@app.command()
 def up(
     host: Annotated[str | None, typer.Option(help="Bind address (TDS_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (TDS_API_PORT).")] = None,
@@ -170,7 +180,8 @@ def up(
         "--concurrency",
         str(concurrency or settings.worker_concurrency),
     ]
-    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(args, env=env) for _ in range(count)]
+    commands = [args] * count + [[sys.executable, "-m", "tds_core", "scheduler"]]
+    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command, env=env) for command in commands]
     stopping = threading.Event()
 
     def supervise() -> None:
@@ -178,13 +189,15 @@ def up(
             for index, child in enumerate(children):
                 if child.poll() is not None and not stopping.is_set():
                     console.print(
-                        f"[yellow]worker {child.pid} exited ({child.returncode}); restarting[/yellow]"
+                        f"[yellow]process {child.pid} exited ({child.returncode}); restarting[/yellow]"
                     )
-                    children[index] = subprocess.Popen(args, env=env)
+                    children[index] = subprocess.Popen(commands[index], env=env)
 
     threading.Thread(target=supervise, daemon=True).start()
     bind_host, bind_port = host or settings.api_host, port or settings.api_port
-    console.print(f"TDS Core on http://{bind_host}:{bind_port} (docs at /docs), {count} worker process(es)")
+    console.print(
+        f"TDS Core on http://{bind_host}:{bind_port} (docs at /docs), {count} worker process(es), scheduler"
+    )
     try:
         _serve(settings, url, bind_host, bind_port, processes or settings.api_processes)
     finally:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tds_core.db.queries import QUERIES
 from tds_core.domain.backoff import BackoffPolicy
@@ -31,6 +32,14 @@ class RuntimeConfig(BaseModel):
     breaker__min_calls: int = Field(default=10, ge=1)
     breaker__failure_rate: float = Field(default=0.5, gt=0, le=1.0)
     breaker__open_seconds: float = Field(default=15.0, gt=0)
+    schedule__retention_cron: str = "17 3 * * *"
+
+    @field_validator("schedule__retention_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a cron expression: {value!r}")
+        return value
 
     @classmethod
     def from_rows(cls, rows: list[Any]) -> RuntimeConfig:

@@ -1,0 +1,92 @@
+"""The scheduler loop: jobs on cron schedules, run by the elected leader only.
+
+Each job is a periodic service's ``run_once``; a failing run is logged and retried at its next
+time, never taking the scheduler down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from croniter import croniter
+
+from tds_core.db.errors import translate
+from tds_core.scheduler.leader import leadership
+
+log = structlog.get_logger("tds.scheduler")
+
+
+@dataclass
+class Job:
+    name: str
+    cron: str
+    run: Callable[[], Awaitable[Any]]
+    next_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    runs: int = 0
+    failures: int = 0
+
+    def schedule(self, after: datetime) -> None:
+        self.next_at = croniter(self.cron, after).get_next(datetime)
+
+
+class Scheduler:
+    def __init__(self, database_url: str, jobs: list[Job], *, tick_seconds: float = 1.0) -> None:
+        self.database_url = database_url
+        self.jobs = jobs
+        self.tick_seconds = tick_seconds
+        self._stopping = asyncio.Event()
+        self.leading = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        now = datetime.now(UTC)
+        for job in self.jobs:
+            job.schedule(now)
+        log.info("scheduler standing by for leadership", jobs=[j.name for j in self.jobs])
+        while not self._stopping.is_set():
+            async with leadership(self.database_url, self._stopping) as lock:
+                if lock is None:
+                    break
+                self.leading.set()
+                log.info("scheduler leads", jobs={j.name: j.next_at.isoformat() for j in self.jobs})
+                while not self._stopping.is_set() and not lock.is_closed():
+                    await self.run_due(datetime.now(UTC))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
+                    with contextlib.suppress(Exception):
+                        await lock.fetchval("SELECT 1")  # notice a lost session promptly
+                self.leading.clear()
+                if not self._stopping.is_set():
+                    log.warning("scheduler lost its leadership session; standing by")
+
+    async def run_due(self, now: datetime) -> list[str]:
+        """Run every job whose time has come; returns their names."""
+        ran: list[str] = []
+        for job in self.jobs:
+            if job.next_at > now:
+                continue
+            started = time.perf_counter()
+            try:
+                result = await job.run()
+                job.runs += 1
+                log.info(
+                    "job done",
+                    job=job.name,
+                    result=repr(result)[:500],
+                    seconds=round(time.perf_counter() - started, 3),
+                )
+            except Exception as exc:
+                job.failures += 1
+                log.warning("job failed", job=job.name, error=str(translate(exc)))
+            job.schedule(now)
+            ran.append(job.name)
+        return ran
