@@ -16,7 +16,7 @@ from typing import Any
 from bench.load import LoadResult, closed_loop, open_loop
 from bench.payloads import Workload
 from bench.postgres import Server
-from bench.processes import CpuMeter, Processes, free_port, tds_env, wait_http
+from bench.processes import CpuMeter, Processes, free_port, tds_env, wait_http, wait_serving
 
 ERP_TABLES = (
     "products",
@@ -66,8 +66,15 @@ class AcceptanceResult:
     load: LoadResult
     warmup: LoadResult
     queued: int
-    database: str  # kept as the drain backlog template
+    database: str  # the single-process run's is kept as the drain backlog template
     cpu: CpuMeter
+    api_processes: int = 1  # ``tds api --processes N`` (1: no supervisor)
+
+    def cpu_split(self) -> list[float]:
+        """Each API process's share of the API's CPU in the timed run, largest first."""
+        per_pid = self.cpu.per_pid.get("api", {})
+        total = sum(per_pid.values())
+        return sorted((v / total for v in per_pid.values()), reverse=True) if total else []
 
 
 @dataclass
@@ -104,12 +111,24 @@ def _base(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-async def _start_api(ctx: Context, database_url: str, name: str) -> tuple[Any, str]:
+def api_role(processes: int) -> str:
+    """The MemoryWatch role of an API started with ``processes`` processes."""
+    return "api" if processes == 1 else f"api-{processes}p"
+
+
+async def _start_api(ctx: Context, database_url: str, name: str, processes: int = 1) -> tuple[Any, str]:
     port = free_port()
-    api = ctx.processes.spawn(
-        "api", ["-m", "tds_core", "api", "--port", str(port)], tds_env(database_url, ctx.home), name=name
-    )
-    await wait_http(api, f"{_base(port)}/api/v1/ready")
+    args = ["-m", "tds_core", "api", "--port", str(port)]
+    if processes > 1:
+        args += ["--processes", str(processes)]
+    api = ctx.processes.spawn(api_role(processes), args, tds_env(database_url, ctx.home), name=name)
+    try:
+        await wait_http(api, f"{_base(port)}/api/v1/ready")
+        if processes > 1:
+            await wait_serving(api, port, processes, "/api/v1/ready")
+    except BaseException:
+        ctx.processes.stop(api)
+        raise
     return api, _base(port)
 
 
@@ -118,28 +137,44 @@ async def _states(connection: Any) -> dict[str, int]:
     return {r["s"]: int(r["n"]) for r in rows}
 
 
-async def acceptance(ctx: Context, workload: Workload, events: int, warmup: int) -> AcceptanceResult:
-    """POST ``events`` distinct valid webhooks from ``ctx.connections`` clients; no worker runs."""
-    url = await ctx.server.create_database("accept", template=ctx.template)
+async def acceptance(
+    ctx: Context,
+    workload: Workload,
+    events: int,
+    warmup: int,
+    *,
+    api_processes: int = 1,
+    suffix: str = "accept",
+) -> AcceptanceResult:
+    """POST ``events`` distinct valid webhooks from ``ctx.connections`` clients to an API of
+    ``api_processes`` processes on a fresh database ``<prefix>_<suffix>``; no worker runs."""
+    url = await ctx.server.create_database(suffix, template=ctx.template)
     warm_events = workload.take(warmup)
     measured_events = workload.take(events)
-    api, base = await _start_api(ctx, url, "api-acceptance")
+    name = "api-acceptance" if api_processes == 1 else f"api-acceptance-{api_processes}p"
+    api, base = await _start_api(ctx, url, name, api_processes)
     try:
         warm = await closed_loop(base, warm_events, ctx.headers, connections=ctx.connections)
         await ctx.server.checkpoint()
-        cpu = ctx.meter(api=([api.pid], False))
+        # The whole tree: a multi-process API's supervisor and its uvicorn worker processes.
+        cpu = ctx.meter(api=([api.pid], True))
         cpu.start()
         load = await closed_loop(base, measured_events, ctx.headers, connections=ctx.connections)
         cpu.stop()
     finally:
         ctx.processes.stop(api)
-    connection = await ctx.server.connect(ctx.server.name("accept"))
+    connection = await ctx.server.connect(ctx.server.name(suffix))
     try:
         queued = int(await connection.fetchval("SELECT count(*) FROM tds_sync_queue"))
     finally:
         await connection.close()
     return AcceptanceResult(
-        load=load, warmup=warm, queued=queued, database=ctx.server.name("accept"), cpu=cpu
+        load=load,
+        warmup=warm,
+        queued=queued,
+        database=ctx.server.name(suffix),
+        cpu=cpu,
+        api_processes=api_processes,
     )
 
 

@@ -1,7 +1,10 @@
 """Start the processes under test, watch their memory, and always stop them.
 
-Every child is started by us, tracked by pid, and stopped by pid (SIGTERM, then SIGKILL after
-a grace period) when its phase ends or the benchmark fails.
+Every child is started by us in its own session (so its process group id is its pid), tracked
+by pid, and stopped when its phase ends or the benchmark fails: SIGTERM, then SIGKILL to its
+whole process group after a grace period; any descendant still alive afterwards (e.g. a uvicorn
+worker process or multiprocessing's resource tracker under ``tds api --processes N``) is
+terminated, then killed, by pid.
 """
 
 from __future__ import annotations
@@ -53,12 +56,23 @@ class Child:
         return ""
 
 
+def tree(process: psutil.Process) -> list[psutil.Process]:
+    """``process`` and all its descendants (those that can still be read)."""
+    with contextlib.suppress(psutil.Error):
+        return [process, *process.children(recursive=True)]
+    return [process]
+
+
 class MemoryWatch:
-    """Samples the RSS of registered processes every ``interval`` seconds; keeps the peak per role."""
+    """Samples the RSS of registered processes and all their descendants every ``interval``
+    seconds; keeps, per role, the peak of any single process and the peak total of one
+    registered process's tree (a uvicorn supervisor plus its worker processes)."""
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
         self.peak_bytes: dict[str, int] = {}
+        self.peak_tree_bytes: dict[str, int] = {}
+        self.peak_tree_size: dict[str, int] = {}
         self._watched: dict[int, tuple[str, psutil.Process]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -83,14 +97,27 @@ class MemoryWatch:
     def sample(self) -> None:
         with self._lock:
             watched = list(self._watched.values())
-        for role, process in watched:
-            with contextlib.suppress(psutil.Error):
-                rss = int(process.memory_info().rss)
-                if rss > self.peak_bytes.get(role, 0):
-                    self.peak_bytes[role] = rss
+        for role, root in watched:
+            total = members = 0
+            for process in tree(root):
+                with contextlib.suppress(psutil.Error):
+                    rss = int(process.memory_info().rss)
+                    total += rss
+                    members += 1
+                    if rss > self.peak_bytes.get(role, 0):
+                        self.peak_bytes[role] = rss
+            if total > self.peak_tree_bytes.get(role, 0):
+                self.peak_tree_bytes[role] = total
+            self.peak_tree_size[role] = max(self.peak_tree_size.get(role, 0), members)
 
     def peak_mb(self, role: str) -> float | None:
+        """The peak RSS of any single process of ``role`` (children included)."""
         value = self.peak_bytes.get(role)
+        return value / 1_048_576 if value is not None else None
+
+    def peak_tree_mb(self, role: str) -> float | None:
+        """The peak summed RSS of one process of ``role`` and its descendants."""
+        value = self.peak_tree_bytes.get(role)
         return value / 1_048_576 if value is not None else None
 
     def _run(self) -> None:
@@ -101,12 +128,14 @@ class MemoryWatch:
 class CpuMeter:
     """CPU seconds (user + system) used by groups of processes between start() and stop().
 
-    A group is a list of pids; ``tree=True`` adds their children (PostgreSQL backends)."""
+    A group is a list of pids; ``tree=True`` adds all their descendants (PostgreSQL backends,
+    uvicorn's worker processes under a multi-process API)."""
 
     def __init__(self, groups: dict[str, tuple[list[int], bool]]) -> None:
         self.groups = groups
         self._start: dict[str, dict[int, float]] = {}
         self.seconds: dict[str, float] = {}
+        self.per_pid: dict[str, dict[int, float]] = {}  # CPU seconds per process, per group
         self.wall = 0.0
         self._started = 0.0
 
@@ -131,7 +160,8 @@ class CpuMeter:
         for name, group in self.groups.items():
             before = self._start.get(name, {})
             after = self._read(*group)
-            self.seconds[name] = sum(value - before.get(pid, 0.0) for pid, value in after.items())
+            self.per_pid[name] = {pid: value - before.get(pid, 0.0) for pid, value in after.items()}
+            self.seconds[name] = sum(self.per_pid[name].values())
 
 
 @dataclass
@@ -161,25 +191,110 @@ class Processes:
         return child
 
     def stop(self, child: Child, grace: float = 20.0) -> int | None:
-        """SIGTERM, wait, SIGKILL; returns the exit code."""
+        """SIGTERM, wait, SIGKILL the process group; then stop any descendant left; returns the
+        exit code of ``child`` itself."""
         self.memory.forget(child.pid)
-        if child.alive():
-            with contextlib.suppress(ProcessLookupError):
-                child.process.send_signal(signal.SIGTERM)
-            try:
-                child.process.wait(grace)
-            except subprocess.TimeoutExpired:
+        descendants: list[psutil.Process] = []
+        try:
+            if child.alive():
+                # Known before the signal: once the parent is gone, orphans are no longer its children.
+                with contextlib.suppress(psutil.Error):
+                    descendants = psutil.Process(child.pid).children(recursive=True)
                 with contextlib.suppress(ProcessLookupError):
-                    child.process.kill()
-                child.process.wait(5)
-        child.log_file.close()
-        if child in self.children:
-            self.children.remove(child)
+                    child.process.send_signal(signal.SIGTERM)
+                try:
+                    child.process.wait(grace)
+                except subprocess.TimeoutExpired:
+                    _kill_group(child.pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        child.process.kill()
+                    child.process.wait(5)
+        finally:
+            _stop_leftovers(child.pid, descendants)
+            child.log_file.close()
+            if child in self.children:
+                self.children.remove(child)
         return child.process.returncode
 
     def stop_all(self) -> None:
         for child in list(self.children):
-            self.stop(child, grace=10.0)
+            with contextlib.suppress(Exception):  # one failure must not leave the others running
+                self.stop(child, grace=10.0)
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL every process still in the group ``pgid`` (a child started with start_new_session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _stop_leftovers(pgid: int, descendants: list[psutil.Process], grace: float = 5.0) -> None:
+    """After the group leader ``pgid`` has exited: terminate, then kill, whatever of its former
+    descendants still runs, and finally anything left in its process group."""
+    alive = []
+    for process in descendants:
+        with contextlib.suppress(psutil.Error):
+            if process.is_running():  # psutil also checks the pid was not reused
+                process.terminate()
+                alive.append(process)
+    if alive:
+        _, still = psutil.wait_procs(alive, timeout=grace)
+        for process in still:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(still, timeout=grace)
+    _kill_group(pgid)
+
+
+def serving_processes(pid: int) -> list[psutil.Process]:
+    """The worker processes of a uvicorn supervisor (multiprocessing spawn children), without
+    multiprocessing's resource tracker."""
+    with contextlib.suppress(psutil.Error):
+        found = []
+        for process in psutil.Process(pid).children():
+            with contextlib.suppress(psutil.Error):
+                if "resource_tracker" not in " ".join(process.cmdline()):
+                    found.append(process)
+        return found
+    return []
+
+
+async def wait_serving(child: Child, port: int, count: int, path: str, timeout: float = 60.0) -> None:
+    """Wait until each of ``count`` uvicorn worker processes under ``child`` has accepted and
+    answered a connection on ``port`` (they share one listening socket, so a process that is
+    still starting would otherwise leave all 32 load connections to the others)."""
+    deadline = time.monotonic() + timeout
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"{child.role} exited ({child.process.returncode}):\n{child.tail()}")
+        workers = serving_processes(child.pid)
+        held: list[asyncio.StreamWriter] = []
+        try:
+            if len(workers) >= count:
+                for _ in range(4 * count):  # one at a time, each held open once answered
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    held.append(writer)
+                    writer.write(request)
+                    await writer.drain()
+                    await asyncio.wait_for(reader.readline(), 10)
+                serving = 0
+                for process in workers:
+                    with contextlib.suppress(psutil.Error):
+                        if any(
+                            c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+                            for c in process.net_connections("tcp")
+                        ):
+                            serving += 1
+                if serving >= count:
+                    return
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            for writer in held:
+                writer.close()
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{count} API processes not all serving on port {port} after {timeout:.0f}s")
 
 
 def tds_env(database_url: str, home: Path) -> dict[str, str]:

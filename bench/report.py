@@ -28,9 +28,12 @@ class Results:
     client_ceiling: LoadResult | None = None
     framework_ceiling: LoadResult | None = None
     acceptance: AcceptanceResult | None = None
+    acceptance_multi: AcceptanceResult | None = None  # ``tds api --processes N``, N > 1
     drains: list[DrainResult] = field(default_factory=list)
     latency: LatencyResult | None = None
-    rss_mb: dict[str, float | None] = field(default_factory=dict)
+    rss_mb: dict[str, float | None] = field(default_factory=dict)  # largest single process, per role
+    rss_tree_mb: dict[str, float | None] = field(default_factory=dict)  # a process and its descendants
+    rss_tree_size: dict[str, int] = field(default_factory=dict)  # processes in that tree, at most
     document_bytes: float = 0.0
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -69,6 +72,19 @@ def _cpu_row(name: str, cpu: Any, tds: str, events: int) -> list[str]:
         *(_n(v * 1000 / events, 3) if v is not None and events else "n/a" for v in per),
         _n(busy, 2),
     ]
+
+
+def _latencies(load: LoadResult) -> str:
+    return f"{_n(load.p(0.5), 1)} / {_n(load.p(0.95), 1)} / {_n(load.p(0.99), 1)} ms"
+
+
+def _multi_role(r: Results) -> str | None:
+    m = r.acceptance_multi
+    return f"api-{m.api_processes}p" if m is not None else None
+
+
+def _split(a: AcceptanceResult) -> str:
+    return " / ".join(f"{share:.0%}" for share in a.cpu_split()) or "n/a"
 
 
 def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
@@ -123,10 +139,23 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
         rows.append(
             (
                 "Acceptance latency p50 / p95 / p99",
-                f"{_n(a.load.p(0.5), 1)} / {_n(a.load.p(0.95), 1)} / {_n(a.load.p(0.99), 1)} ms",
+                _latencies(a.load),
                 "",
                 "",
                 f"{len(a.load.latencies_ms):,} samples",
+            )
+        )
+    m = r.acceptance_multi
+    if m is not None:
+        rows.append(
+            (
+                f"Webhook acceptance, {m.api_processes} API processes (32 clients, durable 202)",
+                f"{_n(m.load.rate)} /s; p50 / p95 / p99 {_latencies(m.load)}",
+                f"≥ {_n(TARGETS['acceptance'])} /s",
+                _meets(m.load.rate, TARGETS["acceptance"]),
+                f"{_ratio(m.load.rate, a.load.rate if a else None)} of 1 process; "
+                f"{_ratio(m.load.rate, framework.rate if framework else None)} of framework ceiling; "
+                f"{len(m.load.latencies_ms):,} samples",
             )
         )
     for d in r.drains:
@@ -159,9 +188,22 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
             f"{_n(api_rss, 1)} MB",
             f"≤ {_n(TARGETS['api_rss'])} MB",
             _meets(api_rss, TARGETS["api_rss"], at_most=True),
-            "psutil, sampled every 0.1 s during acceptance and latency runs",
+            "psutil, sampled every 0.1 s during the 1-process acceptance and latency runs",
         )
     )
+    role = _multi_role(r)
+    if role is not None and m is not None:
+        largest, total = r.rss_mb.get(role), r.rss_tree_mb.get(role)
+        rows.append(
+            (
+                f"Peak RSS, {m.api_processes} API processes: largest process / whole tree",
+                f"{_n(largest, 1)} / {_n(total, 1)} MB",
+                f"≤ {_n(TARGETS['api_rss'])} MB per process",
+                _meets(largest, TARGETS["api_rss"], at_most=True),
+                f"supervisor, its {m.api_processes} uvicorn processes and multiprocessing's resource "
+                f"tracker ({r.rss_tree_size.get(role, 0)} processes)",
+            )
+        )
     rows.append(
         (
             "Peak RSS, worker process",
@@ -278,14 +320,24 @@ def markdown(r: Results) -> str:
         ("aiohttp client → trivial aiohttp server (the client's ceiling)", r.client_ceiling),
         ("aiohttp client → trivial FastAPI on uvicorn (the API stack without TDS)", r.framework_ceiling),
         ("aiohttp client → TDS API, durable 202 (acceptance)", r.acceptance.load if r.acceptance else None),
+        (
+            f"aiohttp client → TDS API, {r.acceptance_multi.api_processes} processes "
+            f"(`--processes {r.acceptance_multi.api_processes}`), durable 202 (acceptance)",
+            r.acceptance_multi.load,
+        )
+        if r.acceptance_multi
+        else ("", None),
     ]
     out += [
         "## HTTP: load client, framework and webhook acceptance",
         "",
         f"aiohttp with uvloop, {plan['connections']} keep-alive connections, closed loop (each client sends "
-        "its next request when the last is answered); the same request bodies throughout. The TDS API is a "
-        "real `python -m tds_core api` process; a 202 means the inbox and queue rows are committed (fsync). "
-        "No worker runs during acceptance.",
+        "its next request when the last is answered); the same request bodies throughout. The TDS API runs "
+        "as real `python -m tds_core api`: first one process, then `--processes N` (uvicorn's supervisor "
+        "spawns N worker processes that share the listening socket; the timed run starts once every one "
+        "of them has answered a request). Each acceptance run has its own fresh database and the same "
+        "webhook bodies; a 202 means the inbox and queue rows are committed (fsync). No worker runs "
+        "during acceptance.",
         "",
         *_md_table(
             ["run", "requests", "ok/s", "p50 ms", "p95 ms", "p99 ms", "answers"],
@@ -383,7 +435,12 @@ def markdown(r: Results) -> str:
             out += ["Fewer than 1,000 samples: p99 is not meaningful in this run.", ""]
     cpu_rows = []
     if r.acceptance is not None:
-        cpu_rows.append(_cpu_row("acceptance (API)", r.acceptance.cpu, "api", r.acceptance.load.ok))
+        single = r.acceptance
+        cpu_rows.append(_cpu_row("acceptance (API, 1 process)", single.cpu, "api", single.load.ok))
+    if r.acceptance_multi is not None:
+        multi = r.acceptance_multi
+        name = f"acceptance (API, {multi.api_processes} processes + supervisor)"
+        cpu_rows.append(_cpu_row(name, multi.cpu, "api", multi.load.ok))
     for d in r.drains:
         cpu_rows.append(
             _cpu_row(f"drain {d.processes} x {d.concurrency} (workers)", d.cpu, "workers", d.events)
@@ -393,8 +450,9 @@ def markdown(r: Results) -> str:
             "## Where the CPU goes",
             "",
             "CPU seconds (user + system, from psutil) used during the timed part of each phase by the TDS "
-            "process(es), by PostgreSQL (postmaster and all its backends: SQL, WAL, fsync wait is not CPU) "
-            f"and by the load client, per event. The machine has {m['cpus']} cores in all.",
+            "process(es) (for a multi-process API, the supervisor and all its descendants), by PostgreSQL "
+            "(postmaster and all its backends: SQL, WAL, fsync wait is not CPU) and by the load client, "
+            f"per event. The machine has {m['cpus']} cores in all.",
             "",
             *_md_table(
                 [
@@ -410,22 +468,45 @@ def markdown(r: Results) -> str:
             ),
             "",
         ]
+        if r.acceptance_multi is not None:
+            out += [
+                f"With `--processes {r.acceptance_multi.api_processes}`, each process's share of the API's "
+                f"CPU in the timed run, over the supervisor, its uvicorn processes and "
+                f"multiprocessing's resource tracker (largest first): "
+                f"{_split(r.acceptance_multi)}.",
+                "",
+            ]
+    memory_rows = [
+        ["API (`tds api`), 1 process", f"{_n(r.rss_mb.get('api'), 1)} MB", f"≤ {_n(TARGETS['api_rss'])} MB"]
+    ]
+    role = _multi_role(r)
+    if role is not None and r.acceptance_multi is not None:
+        count = r.acceptance_multi.api_processes
+        memory_rows += [
+            [
+                f"API (`tds api --processes {count}`), largest single process",
+                f"{_n(r.rss_mb.get(role), 1)} MB",
+                f"≤ {_n(TARGETS['api_rss'])} MB",
+            ],
+            [
+                f"API (`tds api --processes {count}`), whole tree "
+                f"({r.rss_tree_size.get(role, 0)} processes at most)",
+                f"{_n(r.rss_tree_mb.get(role), 1)} MB",
+                "",
+            ],
+        ]
+    memory_rows.append(
+        ["worker (`tds worker`)", f"{_n(r.rss_mb.get('worker'), 1)} MB", f"≤ {_n(TARGETS['worker_rss'])} MB"]
+    )
     out += [
         "## Memory",
         "",
-        *_md_table(
-            ["process", "peak RSS", "target"],
-            [
-                ["API (`tds api`)", f"{_n(r.rss_mb.get('api'), 1)} MB", f"≤ {_n(TARGETS['api_rss'])} MB"],
-                [
-                    "worker (`tds worker`)",
-                    f"{_n(r.rss_mb.get('worker'), 1)} MB",
-                    f"≤ {_n(TARGETS['worker_rss'])} MB",
-                ],
-            ],
-        ),
+        *_md_table(["process", "peak RSS", "target"], memory_rows),
         "",
-        "Resident set size from psutil, sampled every 0.1 s while each process ran; the peak over all runs.",
+        "Resident set size from psutil, sampled every 0.1 s while each process ran (with all its "
+        "descendants: a multi-process API's supervisor, its uvicorn worker processes and multiprocessing's "
+        "resource tracker); the peak of any single process over all runs, and for the multi-process API "
+        "also the peak sum over its tree (pages shared between processes count in each).",
         "",
     ]
     if r.errors:

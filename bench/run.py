@@ -5,10 +5,12 @@ One run, in order:
 1. the ceiling: raw batched JSONB upserts (1 and 4 connections, insert and newer version);
 2. the load client's ceiling (aiohttp → trivial aiohttp server) and the framework's
    (aiohttp → trivial FastAPI on uvicorn);
-3. webhook acceptance: 32 aiohttp clients POST distinct valid webhooks to a real TDS API;
-4. drain: that backlog applied by 1 and 2 worker processes;
+3. webhook acceptance: 32 aiohttp clients POST distinct valid webhooks to a real TDS API, first
+   one process, then ``tds api --processes 2`` (uvicorn supervisor + 2 worker processes on one
+   port), each on its own fresh database;
+4. drain: the single-process run's backlog applied by 1 and 2 worker processes;
 5. end-to-end latency at the seed's peak rate (≈ 14 events/s) with the API and one worker;
-6. peak RSS of the API and worker processes throughout.
+6. peak RSS of the API (every process of its tree) and worker processes throughout.
 
 PostgreSQL: a fresh embedded server (pgserver) under ``.bench/``, or ``TDS_BENCH_DATABASE_URL``
 (an admin URL; databases ``tdsbench_*`` are created and dropped). fsync and
@@ -37,6 +39,7 @@ import uvloop
 from bench import ceiling, pipeline
 from bench.load import LoadResult, closed_loop
 from bench.payloads import Event, Workload
+from bench.pipeline import AcceptanceResult, api_role
 from bench.postgres import Server
 from bench.processes import ROOT, MemoryWatch, Processes, create_key, free_port, wait_http
 from bench.report import Results, console, markdown
@@ -56,6 +59,7 @@ class Plan:
     warmup: int
     events: int
     connections: int
+    multi_api_processes: int  # the second acceptance run's ``--processes``; < 2 skips it
     drain_processes: tuple[int, ...]
     worker_concurrency: int
     drain_timeout: float
@@ -77,6 +81,7 @@ class Plan:
             warmup=100 if quick else 500,
             events=args.events or (2_000 if quick else 20_000),
             connections=32,
+            multi_api_processes=args.api_processes,
             drain_processes=(1, 2),
             worker_concurrency=args.concurrency,
             drain_timeout=60.0 if quick else 150.0,
@@ -188,21 +193,20 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
             postgres_pid=await server.postmaster_pid(),
         )
 
-        # 3. webhook acceptance (its backlog feeds the drain)
-        workload = Workload(seed=3)
-        acceptance = await pipeline.acceptance(ctx, workload, plan.events, plan.warmup)
+        # 3. webhook acceptance (the single-process run's backlog feeds the drain)
+        acceptance = await pipeline.acceptance(ctx, Workload(seed=3), plan.events, plan.warmup)
         results.acceptance = acceptance
-        load = acceptance.load
-        say(
-            f"acceptance: {load.rate:,.0f}/s over {load.sent:,} webhooks, p50 {load.p(0.5):.1f} ms, "
-            f"p95 {load.p(0.95):.1f} ms, p99 {load.p(0.99):.1f} ms; answers {dict(load.statuses)}"
-        )
-        if load.sent < plan.events:
-            results.errors.append(f"acceptance: stopped at the time limit after {load.sent:,} webhooks")
-        if load.ok != load.sent:
-            results.errors.append(f"acceptance: {load.sent - load.ok} of {load.sent} requests not accepted")
-        if load.bodies.get("duplicate"):
-            results.errors.append(f"acceptance: {load.bodies['duplicate']} answered duplicate")
+        check_acceptance(acceptance, plan, results, "acceptance")
+        # The same bodies (a fresh Workload with the same seed) into a fresh database, N processes.
+        if plan.multi_api_processes > 1:
+            count = plan.multi_api_processes
+            suffix = f"accept_{count}p"
+            multi = await pipeline.acceptance(
+                ctx, Workload(seed=3), plan.events, plan.warmup, api_processes=count, suffix=suffix
+            )
+            results.acceptance_multi = multi
+            await server.drop_database(suffix)
+            check_acceptance(multi, plan, results, f"acceptance, {count} API processes")
 
         # 4. drain
         for count in plan.drain_processes:
@@ -242,11 +246,34 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
     finally:
         processes.stop_all()
         memory.stop()
-        results.rss_mb = {role: memory.peak_mb(role) for role in ("api", "worker")}
+        roles = ("api", api_role(plan.multi_api_processes), "worker")
+        results.rss_mb = {role: memory.peak_mb(role) for role in roles}
+        results.rss_tree_mb = {role: memory.peak_tree_mb(role) for role in roles}
+        results.rss_tree_size = dict(memory.peak_tree_size)
         try:
             await server.drop_all()
         finally:
             server.stop()
+
+
+def check_acceptance(result: AcceptanceResult, plan: Plan, results: Results, label: str) -> None:
+    load = result.load
+    split = "/".join(f"{share:.0%}" for share in result.cpu_split())
+    say(
+        f"{label}: {load.rate:,.0f}/s over {load.sent:,} webhooks, p50 {load.p(0.5):.1f} ms, "
+        f"p95 {load.p(0.95):.1f} ms, p99 {load.p(0.99):.1f} ms; answers {dict(load.statuses)}"
+        + (f"; API CPU split {split}" if result.api_processes > 1 else "")
+    )
+    if load.sent < plan.events:
+        results.errors.append(f"{label}: stopped at the time limit after {load.sent:,} webhooks")
+    if load.ok != load.sent:
+        results.errors.append(f"{label}: {load.sent - load.ok} of {load.sent} requests not accepted")
+    if load.bodies.get("duplicate"):
+        results.errors.append(f"{label}: {load.bodies['duplicate']} answered duplicate")
+    if result.queued != plan.warmup + load.ok:
+        results.errors.append(
+            f"{label}: {result.queued:,} queue rows for {plan.warmup + load.ok:,} accepted webhooks"
+        )
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -260,6 +287,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--events", type=int, default=None, help="Webhooks in the acceptance run / backlog.")
     parser.add_argument("--ceiling-rows", type=int, default=None, help="Rows per ceiling pass.")
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=2,
+        help="`tds api --processes` of the second acceptance run (default 2; 1 skips it).",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="Batch loops per worker process.")
     parser.add_argument("--rate", type=float, default=None, help="Offered rate of the latency run (/s).")
     parser.add_argument("--latency-seconds", type=float, default=None, help="Length of the latency run.")
