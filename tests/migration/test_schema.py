@@ -25,6 +25,7 @@ TDS_TABLES = {
     "tds_configuration",
     "tds_api_keys",
     "tds_workers",
+    "tds_api_usage",
 }
 VIEWS = {"tds_v_queue_status", "tds_v_sync_health", "tds_v_dlq_summary"}
 VERSION_COLUMNS = {
@@ -225,3 +226,12 @@ def test_audit_trail_is_append_only(empty_database_url: str) -> None:
             "SELECT count(*), min(action) FROM tds_audit_trail"
         ).fetchall()
     assert (count, action) == (1, "insert")
+
+
+def test_api_usage_counts_per_organization_and_minute(migrated_url: str) -> None:
+    assert columns(migrated_url, "tds_api_usage") == {
+        "organization_id": "text",
+        "minute": "timestamp with time zone",
+        "calls": "integer",
+    }
+    assert key_columns(migrated_url, "tds_api_usage", "p") == [{"organization_id", "minute"}]

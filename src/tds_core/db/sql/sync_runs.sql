@@ -1,0 +1,17 @@
+-- name: sync_run_start
+-- A pull (or reconciliation) run begins.
+INSERT INTO tds_sync_runs (entity, kind, triggered_by, cursor_from) VALUES ($1, $2, $3, $4) RETURNING id;
+
+-- name: sync_run_finish
+-- A run ends with its counts (succeeded or failed).
+UPDATE tds_sync_runs
+SET status = $2, fetched = $3, queued = $4, unchanged = $5, failed = $6, api_calls = $7, cursor_to = $8,
+    error = $9, finished_at = now()
+WHERE id = $1;
+
+-- name: sync_runs_recent
+-- The latest runs, optionally of one entity.
+SELECT id, entity, kind, status, triggered_by, started_at, finished_at, fetched, queued, unchanged, failed,
+       api_calls, cursor_from, cursor_to, error,
+       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
+FROM tds_sync_runs WHERE $1::text IS NULL OR entity = $1 ORDER BY id DESC LIMIT $2;

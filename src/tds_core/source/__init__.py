@@ -1,0 +1,1 @@
+"""Sources TDS pulls records from: the Zoho Books / Zoho Inventory API (``source.zoho``)."""

@@ -1,0 +1,303 @@
+"""Keep to Zoho's limits: requests a minute and a day per organization, and calls in flight.
+
+Zoho allows 100 requests a minute per organization (code 44 beyond), a daily quota by plan
+(code 45 beyond) and about 10 concurrent calls (code 1070 beyond). The minute and day limits
+are per organization, not per process, so :class:`PostgresRateLimiter` counts calls in
+``tds_api_usage`` (one row per organization and UTC minute) where every TDS process sees them:
+
+- ``acquire()`` takes a slot with one atomic upsert (``api_usage_take_slot``). When the minute
+  is full it sleeps until the next minute (plus a little jitter) and tries again; when the
+  day is full it raises :class:`QuotaExhausted` with ``retry_at`` = next UTC midnight.
+- After a code 44 the client calls ``pause_until(next minute)``: every task of the process
+  waits. After a code 45, ``block_until(...)``: ``acquire()`` raises at once until then.
+
+The time-dependent SQL reads the database clock (one clock for all machines) unless a
+``clock`` is injected; ``sleep`` is injectable too, so tests never wait for real.
+
+:class:`InFlightLimit` caps concurrent calls in a process (``max_concurrency``), lowers the cap
+by one after each code 1070 and raises it back one step after a run of successes.
+:class:`MemoryRateLimiter` is the same limiter for one process without a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import structlog
+
+from tds_core.db.errors import translated
+from tds_core.db.queries import QUERIES
+from tds_core.source.zoho.config import ZohoConfig
+from tds_core.source.zoho.errors import QuotaExhausted
+
+log = structlog.get_logger("tds.zoho")
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The answer to one attempt at taking a call slot."""
+
+    taken: bool
+    now: datetime
+    next_minute: datetime
+    next_day: datetime
+    used_today: int
+
+
+class RateLimiter(ABC):
+    """Per-organization minute and day limits; subclasses decide where the counts live."""
+
+    def __init__(
+        self,
+        organization_id: str,
+        *,
+        requests_per_minute: int = 100,
+        daily_quota: int = 1000,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        jitter_seconds: float = 0.25,
+        rng: random.Random | None = None,
+    ) -> None:
+        if requests_per_minute < 1 or daily_quota < 1:
+            raise ValueError("requests_per_minute and daily_quota must be at least 1")
+        self.organization_id = organization_id
+        self.requests_per_minute = requests_per_minute
+        self.daily_quota = daily_quota
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter_seconds
+        self._rng = rng or random.Random()
+        self._paused_until: datetime | None = None
+        self._blocked_until: datetime | None = None
+        self._blocked_reason = ""
+        self.slots_taken = 0
+        self.minute_waits = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} org={self.organization_id} {self.requests_per_minute}/min "
+            f"{self.daily_quota}/day>"
+        )
+
+    def _now(self) -> datetime:
+        return self._clock() if self._clock is not None else utc_now()
+
+    def _pinned(self) -> datetime | None:
+        """The time to hand to SQL: the injected clock's, or None for the database's own."""
+        return self._clock() if self._clock is not None else None
+
+    async def acquire(self) -> None:
+        """Wait for a call slot in the current minute; raise :class:`QuotaExhausted` if the day is spent."""
+        while True:
+            now = self._now()
+            if self._blocked_until is not None:
+                if now < self._blocked_until:
+                    raise QuotaExhausted(self._blocked_reason, retry_at=self._blocked_until)
+                self._blocked_until = None
+            if self._paused_until is not None and now < self._paused_until:
+                await self._sleep((self._paused_until - now).total_seconds())
+                continue
+            slot = await self._take(self._pinned())
+            if slot.taken:
+                self.slots_taken += 1
+                return
+            if slot.used_today >= self.daily_quota:
+                reason = (
+                    f"the daily Zoho API quota of {self.daily_quota} calls for organization "
+                    f"{self.organization_id} is used up (TDS's own count, UTC day); "
+                    "pulling stops until it resets"
+                )
+                self.block_until(slot.next_day, reason)
+                log.warning(
+                    "zoho_daily_quota_used", organization_id=self.organization_id, retry_at=slot.next_day
+                )
+                raise QuotaExhausted(reason, retry_at=slot.next_day)
+            wait = (slot.next_minute - slot.now).total_seconds() + self._rng.uniform(0.0, self._jitter)
+            self.minute_waits += 1
+            log.debug("zoho_minute_full", organization_id=self.organization_id, wait_seconds=round(wait, 3))
+            await self._sleep(max(0.0, wait))
+
+    def pause_until(self, when: datetime) -> None:
+        """Hold every call of this process until ``when`` (after Zoho's per-minute code 44)."""
+        if self._paused_until is None or when > self._paused_until:
+            self._paused_until = when
+
+    def block_until(self, when: datetime, reason: str) -> None:
+        """Refuse every call of this process until ``when`` (the daily quota is spent)."""
+        if self._blocked_until is None or when > self._blocked_until:
+            self._blocked_until = when
+            self._blocked_reason = reason
+
+    @property
+    def blocked_until(self) -> datetime | None:
+        return self._blocked_until
+
+    async def used_today(self) -> int:
+        """Calls counted for the organization today (UTC)."""
+        return await self._used_today(self._pinned())
+
+    async def remaining_today(self) -> int:
+        """What is left of the daily quota (zero while blocked by a code 45)."""
+        if self._blocked_until is not None and self._now() < self._blocked_until:
+            return 0
+        return max(0, self.daily_quota - await self.used_today())
+
+    @abstractmethod
+    async def _take(self, now: datetime | None) -> Slot: ...
+
+    @abstractmethod
+    async def _used_today(self, now: datetime | None) -> int: ...
+
+
+class PostgresRateLimiter(RateLimiter):
+    """Counts in ``tds_api_usage``: the limits hold across every TDS process on the database."""
+
+    def __init__(self, pool: Any, organization_id: str, **options: Any) -> None:
+        super().__init__(organization_id, **options)
+        self._pool = pool
+
+    @classmethod
+    def for_config(cls, pool: Any, config: ZohoConfig, **options: Any) -> PostgresRateLimiter:
+        return cls(
+            pool,
+            config.organization_id,
+            requests_per_minute=config.requests_per_minute,
+            daily_quota=config.daily_quota,
+            **options,
+        )
+
+    async def _take(self, now: datetime | None) -> Slot:
+        with translated():
+            row = await self._pool.fetchrow(
+                QUERIES.api_usage_take_slot,
+                self.organization_id,
+                self.requests_per_minute,
+                self.daily_quota,
+                now,
+            )
+        return Slot(
+            taken=row["calls"] is not None,
+            now=row["now"],
+            next_minute=row["next_minute"],
+            next_day=row["next_day"],
+            used_today=row["used_today"],
+        )
+
+    async def _used_today(self, now: datetime | None) -> int:
+        with translated():
+            calls: int = await self._pool.fetchval(QUERIES.api_usage_today, self.organization_id, now)
+        return calls
+
+    async def cleanup(self, keep: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
+        """Delete minute rows older than ``keep`` (all organizations); returns how many went."""
+        with translated():
+            deleted: int = await self._pool.fetchval(QUERIES.api_usage_delete_before, keep, now)
+        return deleted
+
+
+class MemoryRateLimiter(RateLimiter):
+    """The same limits counted in this process only (no database: tools, unit tests)."""
+
+    def __init__(self, organization_id: str, **options: Any) -> None:
+        super().__init__(organization_id, **options)
+        self._minutes: dict[datetime, int] = {}
+
+    async def _take(self, now: datetime | None) -> Slot:
+        now = now or utc_now()
+        minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+        day = minute.replace(hour=0, minute=0)
+        for old in [m for m in self._minutes if m < day]:
+            del self._minutes[old]
+        used = sum(self._minutes.values())
+        in_minute = self._minutes.get(minute, 0)
+        taken = in_minute < self.requests_per_minute and used < self.daily_quota
+        if taken:
+            self._minutes[minute] = in_minute + 1
+            used += 1
+        return Slot(taken, now, minute + timedelta(minutes=1), day + timedelta(days=1), used)
+
+    async def _used_today(self, now: datetime | None) -> int:
+        day = (now or utc_now()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return sum(
+            calls for minute, calls in self._minutes.items() if day <= minute < day + timedelta(days=1)
+        )
+
+
+class InFlightLimit:
+    """At most ``limit`` calls in flight in this process.
+
+    Zoho answers code 1070 when an organization has too many calls in process (about 10 on
+    paid plans, 5 on Free, counted across every client of the organization). Each 1070 lowers
+    the cap by one (down to ``minimum``); ``recover_after`` successes in a row raise it by one,
+    back up to ``maximum``.
+    """
+
+    def __init__(self, maximum: int, *, minimum: int = 1, recover_after: int = 100) -> None:
+        if maximum < 1 or not 1 <= minimum <= maximum:
+            raise ValueError("need 1 <= minimum <= maximum")
+        self.maximum = maximum
+        self.minimum = minimum
+        self.recover_after = recover_after
+        self._limit = maximum
+        self._in_flight = 0
+        self._streak = 0
+        self._changed = asyncio.Condition()
+
+    def __repr__(self) -> str:
+        return f"<InFlightLimit {self._in_flight}/{self._limit} (max {self.maximum})>"
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def __aenter__(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._in_flight < self._limit)
+            self._in_flight += 1
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        async with self._changed:
+            self._in_flight -= 1
+            self._changed.notify_all()
+
+    async def lower(self) -> int:
+        """Zoho said too many calls are in flight: one fewer from now on. Returns the new cap."""
+        async with self._changed:
+            self._streak = 0
+            if self._limit > self.minimum:
+                self._limit -= 1
+                log.warning("zoho_concurrency_lowered", limit=self._limit)
+            return self._limit
+
+    async def succeeded(self) -> None:
+        """A call went through: after a run of successes, allow one more in flight."""
+        async with self._changed:
+            if self._limit >= self.maximum:
+                self._streak = 0
+                return
+            self._streak += 1
+            if self._streak >= self.recover_after:
+                self._streak = 0
+                self._limit += 1
+                self._changed.notify_all()
+                log.info("zoho_concurrency_raised", limit=self._limit)
