@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     workers: int = Field(default=1, ge=0, le=32, description="Worker processes `tds up` starts.")
+    zoho_organization_id: str | None = Field(default=None, description="Unset = the built-in simulator.")
+    zoho_client_id: str | None = None
+    zoho_client_secret: SecretStr | None = None
+    zoho_refresh_token: SecretStr | None = None
+    zoho_data_centre: str = Field(default="com", description="com, eu, in, com.au, jp, ca, com.cn or sa")
+    zoho_api_base: str | None = Field(default=None, description="Override the data centre's API host.")
+    zoho_accounts_base: str | None = Field(default=None, description="Override the accounts server.")
+    zoho_requests_per_minute: int = Field(default=100, ge=1)
+    zoho_daily_quota: int = Field(default=1000, ge=1, description="Your plan's daily API calls.")
+    zoho_max_concurrency: int = Field(default=10, ge=1)
+    zoho_use_inventory: bool = Field(
+        default=False, description="Pull items from Zoho Inventory (documents last_modified_time)."
+    )
+    simulator_port: int = Field(default=8001, ge=1, le=65535, description="Port of the built-in simulator.")
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 
@@ -48,6 +62,11 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_WEBHOOK_SECRET:
             raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET} characters (Zoho allows 12-50)")
         return value
+
+    @property
+    def uses_simulator(self) -> bool:
+        """No Zoho credentials: the built-in Zoho Books simulator is the source."""
+        return not (self.zoho_organization_id and self.zoho_client_id and self.zoho_refresh_token)
 
     @property
     def embedded(self) -> bool:

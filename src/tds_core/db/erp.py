@@ -24,6 +24,7 @@ class ErpStatements:
     delete_lines: str | None
     insert_lines: str | None
     key_columns: tuple[str, ...]
+    versions: str = ""
 
 
 def _upsert(table: str, columns: list[str], conflict: tuple[str, ...]) -> str:
@@ -63,8 +64,9 @@ def build(spec: EntitySpec) -> ErpStatements:
             f"INSERT INTO {lines.table} ({names}) SELECT {names} "
             f"FROM jsonb_populate_recordset(NULL::{lines.table}, $1::jsonb)"
         )
+    versions = f"SELECT zoho_id, source_version FROM {spec.table} WHERE zoho_id = ANY($1::text[])"
     return ErpStatements(
-        spec, select_current, _upsert(spec.table, columns, keys), delete_lines, insert_lines, keys
+        spec, select_current, _upsert(spec.table, columns, keys), delete_lines, insert_lines, keys, versions
     )
 
 

@@ -215,10 +215,19 @@ class BatchApplier:
             return
         await connection.execute(statements.upsert, list(final.values()))
         if spec.lines is not None and statements.delete_lines and statements.insert_lines:
-            await connection.execute(statements.delete_lines, list(final))
+            # Lines are replaced when the record carries its list (even an empty one) and removed
+            # with a delete; a partial record without the list leaves the current lines alone.
+            source_list = spec.lines.source_list
+            replaced = [
+                zoho_id
+                for zoho_id, row in final.items()
+                if row["deleted_at"] is not None or source_list in (row["data"] or {})
+            ]
+            if replaced:
+                await connection.execute(statements.delete_lines, replaced)
             lines: list[dict[str, Any]] = []
             for zoho_id, row in final.items():
-                if row["deleted_at"] is None:
+                if row["deleted_at"] is None and source_list in (row["data"] or {}):
                     for line in line_rows(spec, row["data"]):
                         line[spec.lines.parent_column] = zoho_id
                         lines.append(line)

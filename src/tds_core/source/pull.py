@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 import structlog
 
+from tds_core.db.erp import STATEMENTS
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.records import RecordError, extract_record, record_version
@@ -54,22 +55,29 @@ class PullPlan:
     module: ZohoModule
     strategy: str  # modified_filter | sorted_watermark | full_scan
     params: dict[str, str] = field(default_factory=dict)
+    # List rows are a subset of the record (no line items, no contact persons): fetch each new
+    # or newer record by id, and never stage a list row over a fuller record.
+    detail: bool = False
 
 
 def plan_for(entity: str, *, use_inventory: bool = False) -> PullPlan:
     """How ``entity`` is pulled (see the table in the module docstring)."""
     plans = {
-        "invoices": PullPlan("invoices", INVOICES, "modified_filter"),
-        "bills": PullPlan("bills", BILLS, "modified_filter"),
+        "invoices": PullPlan("invoices", INVOICES, "modified_filter", detail=True),
+        "bills": PullPlan("bills", BILLS, "modified_filter", detail=True),
         "contacts": PullPlan(
-            "contacts", CONTACTS, "sorted_watermark", {"sort_column": "last_modified_time", "sort_order": "D"}
+            "contacts",
+            CONTACTS,
+            "sorted_watermark",
+            {"sort_column": "last_modified_time", "sort_order": "D"},
+            detail=True,
         ),
         "items": (
             PullPlan("items", INVENTORY_ITEMS, "modified_filter")
             if use_inventory
             else PullPlan("items", BOOKS_ITEMS, "full_scan", {"filter_by": "Status.All"})
         ),
-        "creditnotes": PullPlan("creditnotes", CREDIT_NOTES, "full_scan"),
+        "creditnotes": PullPlan("creditnotes", CREDIT_NOTES, "full_scan", detail=True),
         "stock": PullPlan("stock", INVENTORY_ITEMS, "modified_filter"),
         "pricebooks": PullPlan("pricebooks", PRICEBOOKS, "full_scan"),
     }
@@ -139,9 +147,11 @@ class Puller:
         try:
             async for page in self.client.iterate_pages(plan.module, **params):
                 stop = False
+                records = await self._complete(plan, page.records) if plan.detail else page.records
                 async with self.pool.acquire() as connection, connection.transaction():
-                    for record in page.records:
-                        version = await self._stage(connection, plan, record, result)
+                    for row, record in zip(page.records, records, strict=True):
+                        staged_version = await self._stage(connection, plan, record, result)
+                        version = staged_version or _list_version(ENTITIES[plan.entity], row)
                         if version is not None and (newest is None or version > newest):
                             newest = version
                         if (
@@ -194,10 +204,36 @@ class Puller:
         )
         return result
 
+    async def _complete(self, plan: PullPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+        """Full records for list rows that are new or newer than the ERP's; None where the ERP
+        already holds that version (counted as unchanged without an extra API call)."""
+        spec = ENTITIES[plan.entity]
+        held = {
+            r["zoho_id"]: r["source_version"]
+            for r in await self.pool.fetch(
+                STATEMENTS[plan.entity].versions, [str(row.get(spec.id_field)) for row in rows]
+            )
+        }
+        complete: list[dict[str, Any] | None] = []
+        for row in rows:
+            record_id = str(row.get(spec.id_field))
+            version = _list_version(spec, row)
+            if record_id in held and version is not None and version <= held[record_id]:
+                complete.append(None)
+                continue
+            complete.append(await self.client.get(plan.module, record_id))
+        return complete
+
     async def _stage(
-        self, connection: Any, plan: PullPlan, record: dict[str, Any], result: PullResult
+        self, connection: Any, plan: PullPlan, record: dict[str, Any] | None, result: PullResult
     ) -> datetime | None:
         result.fetched += 1
+        if record is None:
+            result.unchanged += 1  # the ERP already holds this version
+            return None
+        if plan.entity == "stock" and not (record.get("locations") or record.get("warehouses")):
+            result.unchanged += 1  # a service or non-tracked item carries no stock to sync
+            return None
         received = datetime.now(UTC)
         envelope = Envelope(
             entity=plan.entity,
@@ -249,3 +285,15 @@ class Puller:
             newest.isoformat() if newest else None,
             None,
         )
+
+
+_NO_VERSION = datetime.min.replace(tzinfo=UTC)
+
+
+def _list_version(spec: Any, row: dict[str, Any]) -> datetime | None:
+    """The row's Zoho version, or None when it carries none (e.g. Books item rows)."""
+    try:
+        version = record_version(row, _NO_VERSION, spec.module_key)
+    except RecordError:
+        return None
+    return None if version == _NO_VERSION else version
