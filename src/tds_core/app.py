@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
@@ -16,6 +17,7 @@ from tds_core.config.runtime import load as load_runtime_config
 from tds_core.db import embedded, migrate
 from tds_core.db.pool import create_pool
 from tds_core.db.urls import redact
+from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.logging import configure
@@ -24,6 +26,11 @@ from tds_core.queue.doorbell import Doorbell
 from tds_core.scheduler import retention
 from tds_core.scheduler.service import Job, Scheduler
 from tds_core.settings import Settings
+from tds_core.simulator.config import SimulatorConfig
+from tds_core.source.pull import PullConfig, Puller
+from tds_core.source.zoho.client import ZohoClient
+from tds_core.source.zoho.config import ZohoConfig
+from tds_core.source.zoho.rate_limit import PostgresRateLimiter
 
 log = structlog.get_logger("tds")
 
@@ -84,21 +91,80 @@ def api_from_environment() -> FastAPI:
     return build_api(settings, settings.database_url.get_secret_value())
 
 
+def zoho_config(settings: Settings) -> ZohoConfig:
+    """Zoho credentials from the settings, or the built-in simulator's when there are none."""
+    if settings.uses_simulator:
+        simulator = SimulatorConfig()
+        base = f"http://127.0.0.1:{settings.simulator_port}"
+        log.info("no Zoho credentials: the source is the built-in Zoho Books simulator", url=base)
+        return ZohoConfig(
+            organization_id=simulator.organization_id,
+            client_id=simulator.client_id,
+            client_secret=simulator.client_secret,
+            refresh_token=simulator.refresh_token,
+            api_base=base,
+            accounts_base=base,
+            daily_quota=simulator.daily_request_limit,
+        )
+    assert settings.zoho_organization_id and settings.zoho_client_id
+    assert settings.zoho_client_secret and settings.zoho_refresh_token
+    return ZohoConfig(
+        organization_id=settings.zoho_organization_id,
+        client_id=settings.zoho_client_id,
+        client_secret=settings.zoho_client_secret.get_secret_value(),
+        refresh_token=settings.zoho_refresh_token.get_secret_value(),
+        data_centre=settings.zoho_data_centre,
+        api_base=settings.zoho_api_base,
+        accounts_base=settings.zoho_accounts_base,
+        requests_per_minute=settings.zoho_requests_per_minute,
+        daily_quota=settings.zoho_daily_quota,
+        max_concurrency=settings.zoho_max_concurrency,
+    )
+
+
+@contextlib.asynccontextmanager
+async def puller(settings: Settings, pool: Any) -> AsyncIterator[Puller]:
+    """A puller with its Zoho client (rate-limited through PostgreSQL across processes)."""
+    config = zoho_config(settings)
+    async with ZohoClient(config, PostgresRateLimiter.for_config(pool, config)) as client:
+        yield Puller(pool, client, PullConfig(use_inventory=settings.zoho_use_inventory))
+
+
 async def run_scheduler(settings: Settings, url: str) -> None:
     """Run the scheduler until SIGTERM/SIGINT; only the elected leader runs jobs."""
     pool = await _pool_when_reachable(settings, url, size=2, name="tds-scheduler")
     async with pool.acquire() as connection:
         config = await load_runtime_config(connection)
-    jobs = [Job("retention", config.schedule__retention_cron, lambda: retention.run_once(pool))]
-    scheduler = Scheduler(url, jobs)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, scheduler.stop)
-    try:
-        await scheduler.run()
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(pool.close(), 10)
+    async with puller(settings, pool) as pulls:
+
+        async def pull_all() -> dict[str, int]:
+            done: dict[str, int] = {}
+            for entity in ENTITY_SLUGS:
+                if (
+                    entity in ("stock", "pricebooks")
+                    and not settings.zoho_use_inventory
+                    and not settings.uses_simulator
+                ):
+                    continue  # Books has no stock or price-list endpoint: these need Zoho Inventory
+                try:
+                    done[entity] = (await pulls.run_once(entity)).queued
+                except Exception as exc:
+                    log.warning("scheduled pull failed", entity=entity, error=str(exc)[:300])
+            return done
+
+        jobs = [
+            Job("retention", config.schedule__retention_cron, lambda: retention.run_once(pool)),
+            Job("incremental_pull", config.schedule__pull_cron, pull_all),
+        ]
+        scheduler = Scheduler(url, jobs)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, scheduler.stop)
+        try:
+            await scheduler.run()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pool.close(), 10)
 
 
 async def _pool_when_reachable(settings: Settings, url: str, *, size: int, name: str) -> Any:

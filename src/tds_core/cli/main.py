@@ -20,7 +20,7 @@ from rich.table import Table
 
 from tds_core import app as composition
 from tds_core.db import migrate as migrations
-from tds_core.db.pool import connect
+from tds_core.db.pool import connect, create_pool
 from tds_core.db.queries import QUERIES
 from tds_core.ingest import api_keys
 from tds_core.observability.logging import configure
@@ -158,6 +158,17 @@ def scheduler() -> None:
     uvloop.run(composition.run_scheduler(settings, url))
 
 
+SIMULATOR_KEY_NAME = "built-in simulator"
+
+
+async def _simulator_key(connection: Any) -> str:
+    """A fresh key for the simulator's webhook traffic; the previous one is revoked."""
+    for row in await connection.fetch(QUERIES.api_keys_list):
+        if row["name"] == SIMULATOR_KEY_NAME and row["revoked_at"] is None:
+            await connection.fetch(QUERIES.api_keys_revoke, str(row["id"]), "tds up")
+    return (await api_keys.create(connection, SIMULATOR_KEY_NAME, created_by="tds up")).key
+
+
 @app.command()
 def up(
     host: Annotated[str | None, typer.Option(help="Bind address (TDS_API_HOST).")] = None,
@@ -181,6 +192,26 @@ def up(
         str(concurrency or settings.worker_concurrency),
     ]
     commands = [args] * count + [[sys.executable, "-m", "tds_core", "scheduler"]]
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    if settings.uses_simulator:
+        # No Zoho credentials: run the built-in simulator as the source, with live webhook traffic.
+        key = _with_connection(settings, _simulator_key)
+        commands.append(
+            [
+                sys.executable,
+                "-m",
+                "tds_core",
+                "simulate",
+                "--webhook-url",
+                f"http://127.0.0.1:{bind_port}",
+                "--webhook-key",
+                key,
+            ]
+        )
+        console.print(
+            f"No Zoho credentials: the source is the built-in Zoho Books simulator on "
+            f"http://127.0.0.1:{settings.simulator_port} (1 change/s sent as webhooks)"
+        )
     children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command, env=env) for command in commands]
     stopping = threading.Event()
 
@@ -194,7 +225,6 @@ def up(
                     children[index] = subprocess.Popen(commands[index], env=env)
 
     threading.Thread(target=supervise, daemon=True).start()
-    bind_host, bind_port = host or settings.api_host, port or settings.api_port
     console.print(
         f"TDS Core on http://{bind_host}:{bind_port} (docs at /docs), {count} worker process(es), scheduler"
     )
@@ -211,6 +241,106 @@ def up(
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+@app.command()
+def simulate(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (TDS_SIMULATOR_PORT).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the generated organization.")] = 0,
+    records: Annotated[int, typer.Option(help="Records per module.")] = 50,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="TDS base URL to send webhook traffic to, e.g. http://127.0.0.1:8000.")
+    ] = None,
+    webhook_key: Annotated[str | None, typer.Option(help="TDS API key for that traffic.")] = None,
+    rate: Annotated[float, typer.Option(help="Changes (webhooks) per second.")] = 1.0,
+    duplicates: Annotated[float, typer.Option(help="Percent of webhooks sent twice.")] = 0.0,
+    reorder: Annotated[float, typer.Option(help="Percent of webhooks delivered out of order.")] = 0.0,
+    drop: Annotated[float, typer.Option(help="Percent of webhooks never sent.")] = 0.0,
+) -> None:
+    """Run the built-in Zoho Books simulator (API + OAuth), optionally sending webhook traffic."""
+    from tds_core.simulator import serve
+
+    settings = _settings()
+    serve(
+        host,
+        port or settings.simulator_port,
+        seed,
+        records,
+        webhook_url=webhook_url,
+        webhook_key=webhook_key,
+        events_per_second=rate,
+        duplicate_percent=duplicates,
+        reorder_percent=reorder,
+        drop_percent=drop,
+        log_level="warning",
+    )
+
+
+@app.command()
+def sync(
+    entity: Annotated[str, typer.Argument(help="An entity (items, contacts, invoices, ...) or 'all'.")],
+    full: Annotated[bool, typer.Option("--full", help="Ignore the watermark: a full resync.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull changes from Zoho now (the simulator when no credentials are set)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tds_core.domain.entities import ENTITY_SLUGS
+
+    entities = list(ENTITY_SLUGS) if entity == "all" else [entity]
+    if any(e not in ENTITY_SLUGS for e in entities):
+        raise typer.BadParameter(f"unknown entity {entity!r}: one of {', '.join(ENTITY_SLUGS)} or all")
+    settings = _settings()
+    url = _url(settings)
+
+    async def run() -> list[dict[str, Any]]:
+        pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-sync")
+        results: list[dict[str, Any]] = []
+        try:
+            async with composition.puller(settings, pool) as puller:
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TimeElapsedColumn(),
+                    console=Console(stderr=True),
+                    disable=as_json,
+                ) as progress:
+                    for name in entities:
+                        task = progress.add_task(f"{name}: starting", total=None)
+
+                        def show(result: Any, task: Any = task, name: str = name) -> None:
+                            progress.update(
+                                task,
+                                description=f"{name}: {result.fetched} fetched, {result.queued} queued, "
+                                f"{result.unchanged} unchanged, {result.failed} failed",
+                            )
+
+                        outcome = await puller.run_once(
+                            name, full=full, triggered_by=_who(None), progress=show
+                        )
+                        show(outcome)
+                        results.append(
+                            {
+                                "entity": name,
+                                "run_id": outcome.run_id,
+                                "kind": outcome.kind,
+                                "status": outcome.status,
+                                "fetched": outcome.fetched,
+                                "queued": outcome.queued,
+                                "unchanged": outcome.unchanged,
+                                "failed": outcome.failed,
+                                "api_calls": outcome.api_calls,
+                                "watermark": outcome.watermark.isoformat() if outcome.watermark else None,
+                            }
+                        )
+        finally:
+            await pool.close()
+        return results
+
+    results = asyncio.run(run())
+    if as_json:
+        _print_json(results)
 
 
 # ---------------------------------------------------------------------------- keys

@@ -33,8 +33,9 @@ class RuntimeConfig(BaseModel):
     breaker__failure_rate: float = Field(default=0.5, gt=0, le=1.0)
     breaker__open_seconds: float = Field(default=15.0, gt=0)
     schedule__retention_cron: str = "17 3 * * *"
+    schedule__pull_cron: str = "*/15 * * * *"
 
-    @field_validator("schedule__retention_cron")
+    @field_validator("schedule__retention_cron", "schedule__pull_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
