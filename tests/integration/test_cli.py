@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from tds_core.cli.main import app
@@ -15,7 +17,7 @@ from tds_core.db.pool import connect
 
 
 @pytest.fixture
-def tds(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def tds(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("TDS_DATABASE_URL", database_url)
     monkeypatch.setenv("TDS_LOG_LEVEL", "WARNING")
     runner = CliRunner()
@@ -25,7 +27,8 @@ def tds(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
         assert result.exit_code == code, result.output
         return result
 
-    return run
+    yield run
+    structlog.reset_defaults()  # the CLI configured logging for itself; leave no trace for other tests
 
 
 def sql(database_url: str, query: str, *args: Any) -> Any:
