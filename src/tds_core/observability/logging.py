@@ -38,7 +38,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
-    for noisy in ("pgserver", "alembic", "asyncio"):
+    for noisy in ("pgserver", "alembic", "asyncio", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(
