@@ -23,6 +23,7 @@ from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.logging import configure
 from tds_core.processor.worker import Worker
 from tds_core.queue.doorbell import Doorbell
+from tds_core.reconcile.service import Reconciler
 from tds_core.scheduler import retention
 from tds_core.scheduler.service import Job, Scheduler
 from tds_core.settings import Settings
@@ -123,11 +124,20 @@ def zoho_config(settings: Settings) -> ZohoConfig:
 
 
 @contextlib.asynccontextmanager
-async def puller(settings: Settings, pool: Any) -> AsyncIterator[Puller]:
-    """A puller with its Zoho client (rate-limited through PostgreSQL across processes)."""
+async def zoho_source(settings: Settings, pool: Any) -> AsyncIterator[tuple[Puller, Reconciler]]:
+    """The puller and reconciler over one Zoho client (rate-limited through PostgreSQL)."""
     config = zoho_config(settings)
     async with ZohoClient(config, PostgresRateLimiter.for_config(pool, config)) as client:
-        yield Puller(pool, client, PullConfig(use_inventory=settings.zoho_use_inventory))
+        yield (
+            Puller(pool, client, PullConfig(use_inventory=settings.zoho_use_inventory)),
+            Reconciler(pool, client, use_inventory=settings.zoho_use_inventory),
+        )
+
+
+def source_entities(settings: Settings) -> list[str]:
+    """Entities the source can serve: stock and price lists need Zoho Inventory (or the simulator)."""
+    inventory = settings.zoho_use_inventory or settings.uses_simulator
+    return [e for e in ENTITY_SLUGS if inventory or e not in ("stock", "pricebooks")]
 
 
 async def run_scheduler(settings: Settings, url: str) -> None:
@@ -135,26 +145,24 @@ async def run_scheduler(settings: Settings, url: str) -> None:
     pool = await _pool_when_reachable(settings, url, size=2, name="tds-scheduler")
     async with pool.acquire() as connection:
         config = await load_runtime_config(connection)
-    async with puller(settings, pool) as pulls:
+    async with zoho_source(settings, pool) as (pulls, reconciler):
 
         async def pull_all() -> dict[str, int]:
             done: dict[str, int] = {}
-            for entity in ENTITY_SLUGS:
-                if (
-                    entity in ("stock", "pricebooks")
-                    and not settings.zoho_use_inventory
-                    and not settings.uses_simulator
-                ):
-                    continue  # Books has no stock or price-list endpoint: these need Zoho Inventory
+            for entity in source_entities(settings):
                 try:
                     done[entity] = (await pulls.run_once(entity)).queued
                 except Exception as exc:
                     log.warning("scheduled pull failed", entity=entity, error=str(exc)[:300])
             return done
 
+        async def reconcile_all() -> dict[str, int]:
+            return {e: (await reconciler.run_once(e)).drift.total for e in source_entities(settings)}
+
         jobs = [
             Job("retention", config.schedule__retention_cron, lambda: retention.run_once(pool)),
             Job("incremental_pull", config.schedule__pull_cron, pull_all),
+            Job("reconciliation", config.schedule__reconcile_cron, reconcile_all),
         ]
         scheduler = Scheduler(url, jobs)
         loop = asyncio.get_running_loop()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+
+from tds_core.simulator.app import create_app
+from tds_core.simulator.config import Faults, SimulatorConfig
+from tds_core.simulator.store import Store
+from tds_core.source.zoho.client import ZohoClient
+from tds_core.source.zoho.config import ZohoConfig
+from tds_core.source.zoho.rate_limit import PostgresRateLimiter
 
 DEFAULT_KEY: Any = object()
 
@@ -60,3 +67,43 @@ def queue_states(pool: Any) -> Callable[..., Awaitable[list[str]]]:
         return [r["status"] for r in rows]
 
     return read
+
+
+# ---------------------------------------------------------------- the Zoho simulator as a source
+SIM = "http://zoho.sim"
+
+
+class Zoho:
+    def __init__(self, store: Store, faults: Faults, client: ZohoClient) -> None:
+        self.store, self.faults, self.client = store, faults, client
+
+
+@pytest.fixture
+async def zoho(pool: Any) -> AsyncIterator[Zoho]:
+    store = Store(seed=7)
+    store.seed(12)
+    faults = Faults()
+    sim = SimulatorConfig(api_domain=SIM)
+    app = create_app(store, config=sim, faults=faults)
+    config = ZohoConfig(
+        organization_id=sim.organization_id,
+        client_id=sim.client_id,
+        client_secret=sim.client_secret,
+        refresh_token=sim.refresh_token,
+        api_base=SIM,
+        accounts_base=SIM,
+        per_page=5,
+        backoff_base_seconds=0.001,
+        backoff_cap_seconds=0.01,
+        daily_quota=100_000,
+    )
+    client = ZohoClient(
+        config, PostgresRateLimiter.for_config(pool, config), transport=httpx.ASGITransport(app)
+    )
+    async with client:
+        yield Zoho(store, faults, client)
+
+
+async def live_ids(pool: Any, table: str) -> set[str]:
+    rows = await pool.fetch(f"SELECT zoho_id FROM {table} WHERE deleted_at IS NULL")
+    return {r["zoho_id"] for r in rows}

@@ -298,7 +298,7 @@ def sync(
         pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-sync")
         results: list[dict[str, Any]] = []
         try:
-            async with composition.puller(settings, pool) as puller:
+            async with composition.zoho_source(settings, pool) as (puller, _reconciler):
                 with Progress(
                     SpinnerColumn(),
                     TextColumn("{task.description}"),
@@ -341,6 +341,69 @@ def sync(
     results = asyncio.run(run())
     if as_json:
         _print_json(results)
+
+
+@app.command()
+def reconcile(
+    entity: Annotated[
+        str, typer.Argument(help="An entity (items, contacts, invoices, ...) or 'all'.")
+    ] = "all",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report the drift; heal nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare every ERP record with Zoho now and heal the drift (exit 1 when drift was found)."""
+    settings = _settings()
+    entities = composition.source_entities(settings) if entity == "all" else [entity]
+    if entity != "all" and entity not in composition.source_entities(settings):
+        raise typer.BadParameter(f"unknown or unavailable entity {entity!r}")
+    url = _url(settings)
+
+    async def run() -> list[dict[str, Any]]:
+        pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-reconcile")
+        try:
+            async with composition.zoho_source(settings, pool) as (_puller, reconciler):
+                results = []
+                for name in entities:
+                    with console.status(f"reconciling {name}"):
+                        outcome = await reconciler.run_once(name, heal=not dry_run, triggered_by=_who(None))
+                    results.append(
+                        {
+                            "entity": name,
+                            "run_id": outcome.run_id,
+                            "status": outcome.status,
+                            "checked": outcome.checked,
+                            "drift": outcome.drift.report(),
+                            "healed": outcome.healed,
+                            "api_calls": outcome.api_calls,
+                            "error": outcome.error,
+                        }
+                    )
+                return results
+        finally:
+            await pool.close()
+
+    results = asyncio.run(run())
+    if as_json:
+        _print_json(results)
+    else:
+        table = Table("entity", "checked", "missing", "stale", "extra", "conflicts", "healed", "status")
+        for r in results:
+            counts = r["drift"]["counts"]
+            table.add_row(
+                r["entity"],
+                str(r["checked"]),
+                str(counts["missing"]),
+                str(counts["stale"]),
+                str(counts["extra"]),
+                str(counts["conflicts"]),
+                str(r["healed"]),
+                r["status"],
+            )
+        console.print(table)
+    if any(r["drift"]["counts"] and sum(r["drift"]["counts"].values()) for r in results) or any(
+        r["status"] != "succeeded" for r in results
+    ):
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------------------- keys

@@ -34,8 +34,9 @@ class RuntimeConfig(BaseModel):
     breaker__open_seconds: float = Field(default=15.0, gt=0)
     schedule__retention_cron: str = "17 3 * * *"
     schedule__pull_cron: str = "*/15 * * * *"
+    schedule__reconcile_cron: str = "30 2 * * *"
 
-    @field_validator("schedule__retention_cron", "schedule__pull_cron")
+    @field_validator("schedule__retention_cron", "schedule__pull_cron", "schedule__reconcile_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value):

@@ -25,6 +25,7 @@ class ErpStatements:
     insert_lines: str | None
     key_columns: tuple[str, ...]
     versions: str = ""
+    all_versions: str = ""
 
 
 def _upsert(table: str, columns: list[str], conflict: tuple[str, ...]) -> str:
@@ -47,7 +48,13 @@ def build(spec: EntitySpec) -> ErpStatements:
             f"deleted_at IS NOT NULL AS deleted, to_jsonb(t) AS row "
             f"FROM {spec.table} t WHERE item_zoho_id = ANY($1::text[])"
         )
-        return ErpStatements(spec, select_current, _upsert(spec.table, columns, keys), None, None, keys)
+        all_versions = (
+            f"SELECT item_zoho_id, location_id, {', '.join(business[1:])}, deleted_at IS NOT NULL AS deleted "
+            f"FROM {spec.table}"
+        )
+        return ErpStatements(
+            spec, select_current, _upsert(spec.table, columns, keys), None, None, keys, "", all_versions
+        )
     keys = ("zoho_id",)
     columns = ["zoho_id", *business, *VERSION_COLUMNS]
     select_current = (
@@ -65,8 +72,16 @@ def build(spec: EntitySpec) -> ErpStatements:
             f"FROM jsonb_populate_recordset(NULL::{lines.table}, $1::jsonb)"
         )
     versions = f"SELECT zoho_id, source_version FROM {spec.table} WHERE zoho_id = ANY($1::text[])"
+    all_versions = f"SELECT zoho_id, source_version, deleted_at IS NOT NULL AS deleted FROM {spec.table}"
     return ErpStatements(
-        spec, select_current, _upsert(spec.table, columns, keys), delete_lines, insert_lines, keys, versions
+        spec,
+        select_current,
+        _upsert(spec.table, columns, keys),
+        delete_lines,
+        insert_lines,
+        keys,
+        versions,
+        all_versions,
     )
 
 

@@ -15,3 +15,10 @@ SELECT id, entity, kind, status, triggered_by, started_at, finished_at, fetched,
        api_calls, cursor_from, cursor_to, error,
        extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
 FROM tds_sync_runs WHERE $1::text IS NULL OR entity = $1 ORDER BY id DESC LIMIT $2;
+
+-- name: sync_run_finish_reconcile
+-- A reconciliation ends: records checked, events staged to heal, drift and the drifted ids.
+UPDATE tds_sync_runs
+SET status = $2, fetched = $3, queued = $4, api_calls = $5, drift = $6, details = $7::jsonb, error = $8,
+    finished_at = now()
+WHERE id = $1;

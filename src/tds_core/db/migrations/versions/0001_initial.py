@@ -253,7 +253,8 @@ INSERT INTO tds_configuration (key, version, value, description) VALUES
     ('breaker.failure_rate', 1, '0.5', 'Failure rate that opens the breaker'),
     ('breaker.open_seconds', 1, '15', 'Cool-down before a half-open probe'),
     ('schedule.retention_cron', 1, '"17 3 * * *"', 'When the retention clean-up runs (cron, UTC)'),
-    ('schedule.pull_cron', 1, '"*/15 * * * *"', 'When the incremental pull of every entity runs (cron, UTC)');
+    ('schedule.pull_cron', 1, '"*/15 * * * *"', 'When the incremental pull of every entity runs (cron, UTC)'),
+    ('schedule.reconcile_cron', 1, '"30 2 * * *"', 'When the nightly reconciliation runs (cron, UTC)');
 
 -- A lease whose worker is gone: expired, or (after a 2 s grace for a worker that just claimed)
 -- its owner no longer holds the session-level liveness lock pg_advisory_lock(hashtextextended(

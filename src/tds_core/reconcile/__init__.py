@@ -1,0 +1,1 @@
+"""Reconciliation: the nightly proof that the ERP matches Zoho, and the healing of any drift."""
