@@ -28,6 +28,7 @@ from tds_core.scheduler import retention
 from tds_core.scheduler.service import Job, Scheduler
 from tds_core.settings import Settings
 from tds_core.simulator.config import SimulatorConfig
+from tds_core.source.hints import HintCompleter
 from tds_core.source.pull import PullConfig, Puller
 from tds_core.source.zoho.client import ZohoClient
 from tds_core.source.zoho.config import ZohoConfig
@@ -66,6 +67,7 @@ def build_api(settings: Settings, url: str) -> FastAPI:
             max_body_bytes=settings.max_body_bytes,
             max_json_depth=settings.max_json_depth,
             webhook_secret=secret,
+            complete_partial=settings.webhook_complete_partial,
         )
         return ApiContext(
             settings=settings,
@@ -164,6 +166,9 @@ async def run_scheduler(settings: Settings, url: str) -> None:
             Job("incremental_pull", config.schedule__pull_cron, pull_all),
             Job("reconciliation", config.schedule__reconcile_cron, reconcile_all),
         ]
+        if settings.webhook_complete_partial:
+            hints = HintCompleter(pool, pulls.client, use_inventory=settings.zoho_use_inventory)
+            jobs.append(Job("webhook_hints", None, hints.run_once, every=2.0))
         scheduler = Scheduler(url, jobs)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

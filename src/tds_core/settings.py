@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     zoho_use_inventory: bool = Field(
         default=False, description="Pull items from Zoho Inventory (documents last_modified_time)."
     )
+    webhook_complete_partial: bool = Field(
+        default=False,
+        description="Keep partial webhooks (just an id, no line items) as hints and fetch the full record.",
+    )
     simulator_port: int = Field(default=8001, ge=1, le=65535, description="Port of the built-in simulator.")
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -315,3 +315,14 @@ def _stock_entries(record: dict[str, Any], where: str, reasons: list[str]) -> li
 def _stock_field(entry: dict[str, Any], name: str) -> Any:
     current, older = STOCK_LOCATION_FIELDS[name]
     return entry.get(current, entry.get(older))
+
+
+def is_partial(spec: EntitySpec, record: dict[str, Any]) -> bool:
+    """A body that is only a change hint: little more than the id, a document without its line
+    items, or a stock event without locations. With completion configured, such a webhook is
+    completed by fetching the record instead of being applied as it is."""
+    if len([key for key, value in record.items() if value not in (None, "")]) <= 2:
+        return True
+    if spec.is_stock:
+        return not (record.get("locations") or record.get("warehouses"))
+    return spec.lines is not None and spec.lines.source_list not in record

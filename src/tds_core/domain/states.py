@@ -44,6 +44,13 @@ class InboxStatus(StrEnum):
     REJECTED = "rejected"
     """Invalid (malformed body, failed schema): kept with its reasons, never queued."""
 
+    HINT = "hint"
+    """A partial webhook kept as a change hint (``TDS_WEBHOOK_COMPLETE_PARTIAL``). Out: the
+    hint completer fetches the full record, stages it, and marks the hint ``fetched``."""
+
+    FETCHED = "fetched"
+    """A hint whose full record was fetched and staged (as a new inbox event). Terminal."""
+
 
 class DlqStatus(StrEnum):
     OPEN = "open"

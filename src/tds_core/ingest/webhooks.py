@@ -19,7 +19,7 @@ from tds_core.domain.states import Operation
 from tds_core.ingest import signature
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.bodies import FORM_TYPE, BodyError, media_type, parse
-from tds_core.staging.service import Envelope, Rejected, Staged, stage_event, store_rejected
+from tds_core.staging.service import Envelope, Rejected, Staged, stage_event, stage_hint, store_rejected
 
 KEPT_HEADERS = (
     "content-type",
@@ -86,8 +86,10 @@ class WebhookIntake:
         max_body_bytes: int,
         max_json_depth: int,
         webhook_secret: str | None,
+        complete_partial: bool = False,
     ) -> None:
         self.pool = pool
+        self.complete_partial = complete_partial
         self.keys = keys
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
@@ -145,6 +147,10 @@ class WebhookIntake:
             event_id = await store_rejected(self.pool, envelope, [exc.message])
             raise WebhookError(status, exc.message, [exc.message], event_id) from exc
         try:
+            if self.complete_partial:
+                hint = await stage_hint(self.pool, envelope, parsed.document, operation)
+                if hint is not None:
+                    return hint
             return await stage_event(self.pool, envelope, parsed.document, operation)
         except Rejected as exc:
             raise WebhookError(exc.status, exc.message, exc.reasons, exc.event_id) from exc

@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -25,15 +25,21 @@ log = structlog.get_logger("tds.scheduler")
 
 @dataclass
 class Job:
+    """A job on a cron schedule (``cron``) or every ``every`` seconds."""
+
     name: str
-    cron: str
+    cron: str | None
     run: Callable[[], Awaitable[Any]]
+    every: float | None = None
     next_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     runs: int = 0
     failures: int = 0
 
     def schedule(self, after: datetime) -> None:
-        self.next_at = croniter(self.cron, after).get_next(datetime)
+        if self.every is not None:
+            self.next_at = after + timedelta(seconds=self.every)
+        else:
+            self.next_at = croniter(self.cron, after).get_next(datetime)
 
 
 class Scheduler:
@@ -78,7 +84,8 @@ class Scheduler:
             try:
                 result = await job.run()
                 job.runs += 1
-                log.info(
+                # frequent jobs that found nothing to do stay quiet
+                (log.debug if job.every is not None and not result else log.info)(
                     "job done",
                     job=job.name,
                     result=repr(result)[:500],

@@ -16,8 +16,8 @@ import asyncpg
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITIES
-from tds_core.domain.hashing import idempotency_key
-from tds_core.domain.records import RecordError, stage
+from tds_core.domain.hashing import content_hash, idempotency_key
+from tds_core.domain.records import RecordError, extract_record, is_partial, normalize_id, stage
 from tds_core.domain.states import Operation
 from tds_core.errors import DataError
 
@@ -77,6 +77,46 @@ async def store_rejected(
             envelope.received_at,
         )
     return event_id
+
+
+async def stage_hint(db: Any, envelope: Envelope, document: Any, operation: Operation) -> Staged | None:
+    """Keep a partial webhook as a hint for the completer (None when the body is complete, or a
+    delete, which needs only the id): the full record is fetched later and staged then."""
+    spec = ENTITIES[envelope.entity]
+    if operation.is_delete:
+        return None
+    try:
+        record = extract_record(spec, document)
+    except RecordError:
+        return None  # stage_event names the problem
+    zoho_id = normalize_id(record.get(spec.id_field))
+    if zoho_id is None or not is_partial(spec, record):
+        return None
+    body_hash = content_hash(record)
+    key = (
+        f"{spec.slug}:key:{envelope.idempotency_key}"
+        if envelope.idempotency_key
+        else idempotency_key(spec.slug, "hint", body_hash)
+    )
+    with translated():
+        row = await db.fetchrow(
+            QUERIES.inbox_accept_hint,
+            spec.slug,
+            envelope.source,
+            operation.value,
+            zoho_id,
+            key,
+            body_hash,
+            envelope.content_type,
+            envelope.headers,
+            envelope.body,
+            envelope.correlation_id,
+            envelope.received_at,
+        )
+        if row is None:  # a concurrent repeat committed after this statement's snapshot
+            first = await db.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
+            return Staged(event_id=first, status="duplicate")
+    return Staged(event_id=row["event_id"], status=row["status"])
 
 
 async def stage_event(db: Any, envelope: Envelope, document: Any, operation: Operation) -> Staged:

@@ -37,3 +37,29 @@ RETURNING id;
 SELECT id, entity, source, status, operation, zoho_id, idempotency_key, content_type, headers, body,
        rejection_reasons, correlation_id, received_at
 FROM tds_inbox_events WHERE id = $1;
+
+-- name: inbox_accept_hint
+-- Keep a partial webhook as a hint (no queue row yet); a repeated idempotency key inserts nothing
+-- and names the first event.
+WITH inserted AS (
+    INSERT INTO tds_inbox_events (entity, source, status, operation, zoho_id, idempotency_key, body_hash,
+                                  content_type, headers, body, correlation_id, received_at)
+    VALUES ($1, $2, 'hint', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id
+)
+SELECT id AS event_id, 'queued' AS status FROM inserted
+UNION ALL
+SELECT id, 'duplicate' FROM tds_inbox_events
+WHERE idempotency_key = $5 AND NOT EXISTS (SELECT 1 FROM inserted);
+
+-- name: inbox_claim_hints
+-- The oldest hints, locked so that two completers never fetch the same one.
+SELECT id, entity, operation::text AS operation, zoho_id, correlation_id, received_at
+FROM tds_inbox_events WHERE status = 'hint' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED;
+
+-- name: inbox_mark_fetched
+-- A hint whose full record was staged as event $2.
+UPDATE tds_inbox_events
+SET status = 'fetched', headers = headers || jsonb_build_object('completed_by_event', $2::bigint)
+WHERE id = $1 AND status = 'hint';

@@ -28,7 +28,7 @@ CREATE TABLE tds_inbox_events (
     entity            text NOT NULL,
     source            text NOT NULL DEFAULT 'webhook'
                       CHECK (source IN ('webhook', 'pull', 'reconcile', 'replay', 'manual')),
-    status            text NOT NULL CHECK (status IN ('queued', 'rejected')),
+    status            text NOT NULL CHECK (status IN ('queued', 'rejected', 'hint', 'fetched')),
     operation         tds_operation,
     zoho_id           text,
     idempotency_key   text,
@@ -45,6 +45,8 @@ CREATE UNIQUE INDEX tds_inbox_events_idempotency_key ON tds_inbox_events (idempo
 CREATE INDEX tds_inbox_events_received_at ON tds_inbox_events (received_at);
 CREATE INDEX tds_inbox_events_entity_zoho_id ON tds_inbox_events (entity, zoho_id);
 CREATE INDEX tds_inbox_events_rejected ON tds_inbox_events (received_at) WHERE status = 'rejected';
+-- Partial webhooks waiting to be completed by fetching the record (webhook as a hint).
+CREATE INDEX tds_inbox_events_hints ON tds_inbox_events (id) WHERE status = 'hint';
 
 -- ---------------------------------------------------------------- the sync queue
 CREATE TABLE tds_sync_queue (
