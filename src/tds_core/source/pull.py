@@ -73,12 +73,14 @@ def plan_for(entity: str, *, use_inventory: bool = False) -> PullPlan:
             detail=True,
         ),
         "items": (
-            PullPlan("items", INVENTORY_ITEMS, "modified_filter")
+            PullPlan("items", INVENTORY_ITEMS, "modified_filter", {"filter_by": "Status.All"})
             if use_inventory
             else PullPlan("items", BOOKS_ITEMS, "full_scan", {"filter_by": "Status.All"})
         ),
         "creditnotes": PullPlan("creditnotes", CREDIT_NOTES, "full_scan", detail=True),
-        "stock": PullPlan("stock", INVENTORY_ITEMS, "modified_filter"),
+        # Status.All: Zoho lists active items only by default, and an inactive item still has
+        # stock (reconciliation would otherwise tombstone its locations as "extra").
+        "stock": PullPlan("stock", INVENTORY_ITEMS, "modified_filter", {"filter_by": "Status.All"}),
         "pricebooks": PullPlan("pricebooks", PRICEBOOKS, "full_scan"),
     }
     if entity not in plans:
