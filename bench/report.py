@@ -9,6 +9,7 @@ from typing import Any
 from bench.ceiling import CeilingResult
 from bench.load import LoadResult
 from bench.pipeline import AcceptanceResult, DrainResult, LatencyResult
+from bench.zoho import ZOHO_BUDGET_PER_MINUTE, ZohoResult
 
 TARGETS = {
     "acceptance": 1_500.0,  # accepted webhooks/s, at least
@@ -16,6 +17,8 @@ TARGETS = {
     "latency_p95": 100.0,  # ms at the seed's peak rate, at most
     "api_rss": 150.0,  # MB, at most
     "worker_rss": 200.0,  # MB, at most
+    "zoho_overhead": 0.10,  # full sync: TDS's time over the API budget's time, at most
+    "reconcile_s": 60.0,  # s to compare 50,000 records once the Zoho pages are fetched, at most
 }
 
 
@@ -31,6 +34,7 @@ class Results:
     acceptance_multi: AcceptanceResult | None = None  # ``tds api --processes N``, N > 1
     drains: list[DrainResult] = field(default_factory=list)
     latency: LatencyResult | None = None
+    zoho: ZohoResult | None = None
     rss_mb: dict[str, float | None] = field(default_factory=dict)  # largest single process, per role
     rss_tree_mb: dict[str, float | None] = field(default_factory=dict)  # a process and its descendants
     rss_tree_size: dict[str, int] = field(default_factory=dict)  # processes in that tree, at most
@@ -181,6 +185,9 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
                 f"{lat.samples:,} samples over {lat.seconds:.0f} s; receipt → worker apply",
             )
         )
+    z = r.zoho
+    if z is not None:
+        rows += _zoho_summary(z)
     api_rss, worker_rss = r.rss_mb.get("api"), r.rss_mb.get("worker")
     rows.append(
         (
@@ -216,6 +223,44 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.1f} s"
+
+
+def _zoho_summary(z: ZohoResult) -> list[tuple[str, str, str, str, str]]:
+    return [
+        (
+            f"Zoho full sync, {z.staged:,} records staged (raised limits)",
+            f"{_n(z.sync_s, 1)} s; {_n(z.sync_rate)} records/s; {z.api_calls:,} API calls",
+            "",
+            "",
+            f"{_n(z.ms_per_call, 2)} ms per API call, simulator included; staging only (queue not drained)",
+        ),
+        (
+            f"Zoho full sync at the real budget ({ZOHO_BUDGET_PER_MINUTE} calls/min), projected",
+            f"{_duration(z.budget_s)} + TDS overhead {z.overhead:.2%}",
+            f"overhead < {TARGETS['zoho_overhead']:.0%}",
+            _meets(z.overhead, TARGETS["zoho_overhead"], at_most=True),
+            f"{z.api_calls:,} calls x 600 ms; overhead = measured wall / budget time",
+        ),
+        (
+            f"Reconciliation, {z.checked:,} records compared",
+            f"{_n(z.reconcile_s, 2)} s ({_n(z.compare_s, 2)} s after the pages); "
+            f"{_n(z.checked / z.reconcile_s if z.reconcile_s else None)} records/s",
+            f"< {_n(TARGETS['reconcile_s'])} s for 50,000",
+            _meets(
+                z.compare_s * 50_000 / z.checked if z.checked else None, TARGETS["reconcile_s"], at_most=True
+            ),
+            f"{z.reconcile_calls:,} list calls ({_duration(z.reconcile_calls * 60 / ZOHO_BUDGET_PER_MINUTE)} "
+            f"at the real budget); drift found {z.drift:,}",
+        ),
+    ]
+
+
 def console(r: Results) -> str:
     rows = summary_rows(r)
     headers = ("measure", "result", "target", "meets", "reference")
@@ -248,6 +293,145 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
         "| " + " | ".join(headers) + " |",
         "|" + "|".join("---" for _ in headers) + "|",
         *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _zoho_cpu(cpu: Any, events: int) -> str:
+    if cpu is None or not events:
+        return "n/a"
+    return " / ".join(
+        f"{name} {_n(cpu.seconds.get(group, 0.0) * 1000 / events, 3)}"
+        for name, group in (("TDS", "client"), ("PostgreSQL", "postgres"), ("simulator", "simulator"))
+    )
+
+
+def _zoho_cpu_seconds(cpu: Any) -> str:
+    if cpu is None:
+        return "n/a"
+    return " / ".join(
+        f"{name} {_n(cpu.seconds.get(group, 0.0), 2)}"
+        for name, group in (("TDS", "client"), ("PostgreSQL", "postgres"), ("simulator", "simulator"))
+    )
+
+
+def _zoho_section(z: ZohoResult) -> list[str]:
+    rows = []
+    for sync in z.sync:
+        check = next((c for c in z.reconcile if c.entity == sync.entity), None)
+        rows.append(
+            [
+                sync.entity,
+                _n(sync.fetched),
+                _n(sync.staged),
+                _n(sync.unchanged),
+                _n(sync.api_calls),
+                _n(sync.seconds, 2),
+                _n(check.fetched) if check else "n/a",
+                _n(check.api_calls) if check else "n/a",
+                _n(check.seconds, 2) if check else "n/a",
+                _n(check.drift) if check else "n/a",
+            ]
+        )
+    per_call_cpu = (
+        z.sync_cpu.seconds.get("client", 0.0) * 1000 / z.api_calls if z.sync_cpu and z.api_calls else None
+    )
+    return [
+        "## Zoho source: full sync and reconciliation",
+        "",
+        f"The simulator ({z.transport}: `python -m bench.zoho`, the `tds simulate` server seeded with "
+        f"{z.records_per_module:,} records per module, its per-minute and daily limits raised) and TDS's "
+        "`Puller` and `Reconciler` with a real `ZohoClient` and `PostgresRateLimiter` (one durable "
+        "`tds_api_usage` upsert per call, its limits raised too), run in the benchmark process on a fresh "
+        "database. Full sync: `Puller.run_once(entity, full=True)` for each entity in turn (as `tds sync "
+        "all --full`); invoices, bills, credit notes and contacts cost one GET per record. The clock covers "
+        "the list pages, those GETs and staging (inbox + queue rows, committed per page); the queue is "
+        f"**not** drained inside it. A `tds worker` then drained the {z.queued:,} queue rows "
+        f"({_n(z.drain_s, 1)} s, not a measure here: the drain is measured above; final states "
+        f"{', '.join(f'{k}: {v:,}' for k, v in sorted(z.drain_states.items()))}) so the ERP holds what Zoho "
+        "holds, and `Reconciler.run_once(entity)` compared each entity's full Zoho list with every ERP row.",
+        "",
+        f"**At Zoho's real budget of {ZOHO_BUDGET_PER_MINUTE} calls/minute this full sync would take "
+        f"{_duration(z.budget_s)}** ({z.api_calls:,} calls x 600 ms) — the number that matters in "
+        f"production. Measured here with the limits raised it took {_n(z.sync_s, 1)} s, "
+        f"{_n(z.ms_per_call, 2)} ms per call including the simulator, localhost HTTP and staging "
+        f"(TDS process CPU {_n(per_call_cpu, 2)} ms per call): {z.overhead:.2%} of the 600 ms each call "
+        f"waits for at the budget (target < {TARGETS['zoho_overhead']:.0%}), so the production sync is "
+        "limited by the budget alone. This is an upper bound on TDS's share (the wall time also holds the "
+        "simulator's work and localhost HTTP). Zoho's own network latency is not simulated; the calls are "
+        "sequential, so it is hidden in the wait for the next slot only while a round trip plus TDS's "
+        "time stays under 600 ms.",
+        "",
+        *_md_table(
+            [
+                "measure",
+                "records",
+                "API calls",
+                "wall s",
+                "records/s",
+                f"at {ZOHO_BUDGET_PER_MINUTE} calls/min",
+                "target",
+            ],
+            [
+                [
+                    "full sync (staged)",
+                    _n(z.staged),
+                    _n(z.api_calls),
+                    _n(z.sync_s, 2),
+                    _n(z.sync_rate),
+                    _duration(z.budget_s),
+                    f"budget + < {TARGETS['zoho_overhead']:.0%} overhead: "
+                    f"{_meets(z.overhead, TARGETS['zoho_overhead'], at_most=True)} ({z.overhead:.2%})",
+                ],
+                [
+                    "reconciliation (compared)",
+                    _n(z.checked),
+                    _n(z.reconcile_calls),
+                    _n(z.reconcile_s, 2),
+                    _n(z.checked / z.reconcile_s if z.reconcile_s else None),
+                    _duration(z.reconcile_calls * 60 / ZOHO_BUDGET_PER_MINUTE),
+                    "",
+                ],
+                [
+                    "reconciliation after the pages (compare only)",
+                    _n(z.checked),
+                    "",
+                    _n(z.compare_s, 2),
+                    _n(z.checked / z.compare_s if z.compare_s else None),
+                    "",
+                    f"< {_n(TARGETS['reconcile_s'])} s for 50,000: "
+                    + _meets(
+                        z.compare_s * 50_000 / z.checked if z.checked else None,
+                        TARGETS["reconcile_s"],
+                        at_most=True,
+                    ),
+                ],
+            ],
+        ),
+        "",
+        '"After the pages" subtracts the time the reconciler waited for Zoho list pages (simulator and '
+        "HTTP) from its wall time: it is the comparison with the ERP rows plus the run bookkeeping. Records "
+        "staged counts queue rows (stock: one per item with locations; items without any are "
+        "`unchanged`). CPU per staged record in the sync, ms: "
+        f"{_zoho_cpu(z.sync_cpu, z.staged)}. CPU seconds during the reconciliation: "
+        f"{_zoho_cpu_seconds(z.reconcile_cpu)} — the wait for list pages is the simulator building them "
+        "(it builds and sorts every row of the module for each page), not TDS.",
+        "",
+        *_md_table(
+            [
+                "entity",
+                "sync fetched",
+                "staged",
+                "unchanged",
+                "sync API calls",
+                "sync s",
+                "reconcile compared",
+                "reconcile API calls",
+                "reconcile s",
+                "drift",
+            ],
+            rows,
+        ),
+        "",
     ]
 
 
@@ -433,6 +617,8 @@ def markdown(r: Results) -> str:
         ]
         if lat.samples < 1000:
             out += ["Fewer than 1,000 samples: p99 is not meaningful in this run.", ""]
+    if r.zoho is not None:
+        out += _zoho_section(r.zoho)
     cpu_rows = []
     if r.acceptance is not None:
         single = r.acceptance

@@ -10,7 +10,10 @@ One run, in order:
    port), each on its own fresh database;
 4. drain: the single-process run's backlog applied by 1 and 2 worker processes;
 5. end-to-end latency at the seed's peak rate (≈ 14 events/s) with the API and one worker;
-6. peak RSS of the API (every process of its tree) and worker processes throughout.
+6. the Zoho source: a full sync of ≈ 50,000 simulated records from a real simulator process
+   (limits raised; the projected time at Zoho's 100 calls/minute is reported), then a
+   reconciliation of the same (``bench/zoho.py``);
+7. peak RSS of the API (every process of its tree) and worker processes throughout.
 
 PostgreSQL: a fresh embedded server (pgserver) under ``.bench/``, or ``TDS_BENCH_DATABASE_URL``
 (an admin URL; databases ``tdsbench_*`` are created and dropped). fsync and
@@ -36,7 +39,7 @@ from pathlib import Path
 import psutil
 import uvloop
 
-from bench import ceiling, pipeline
+from bench import ceiling, pipeline, zoho
 from bench.load import LoadResult, closed_loop
 from bench.payloads import Event, Workload
 from bench.pipeline import AcceptanceResult, api_role
@@ -46,6 +49,10 @@ from bench.report import Results, console, markdown
 from tds_core.db import migrate
 
 SEED_PEAK_PER_HOUR = 50_000
+# Simulator records per module: 6 modules plus stock (the items with locations, ≈ 87%) ≈ 6.87 per
+# record, so 7,300 stages ≈ 50,000 records (≈ 29,500 API calls: one GET per document and contact).
+ZOHO_RECORDS = 7_300
+ZOHO_QUICK_RECORDS = 150
 FINISHED = ("completed", "skipped_stale", "skipped_unchanged")
 
 
@@ -66,6 +73,7 @@ class Plan:
     latency_rate: float
     latency_seconds: float
     latency_warmup_seconds: float
+    zoho_records_per_module: int  # simulator records per module for the Zoho source; 0 skips it
 
     @classmethod
     def build(cls, args: argparse.Namespace) -> Plan:
@@ -88,6 +96,9 @@ class Plan:
             latency_rate=args.rate or SEED_PEAK_PER_HOUR / 3600,
             latency_seconds=args.latency_seconds or (10.0 if quick else 90.0),
             latency_warmup_seconds=2.0 if quick else 5.0,
+            zoho_records_per_module=ZOHO_QUICK_RECORDS
+            if quick and args.zoho_records is None
+            else (ZOHO_RECORDS if args.zoho_records is None else max(args.zoho_records, 0)),
         )
 
 
@@ -243,6 +254,32 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
             f"p95 {latency.latency_ms['p95']:.1f} ms, p99 {latency.latency_ms['p99']:.1f} ms "
             f"({latency.samples:,} samples)"
         )
+
+        # 6. the Zoho source: full sync, then reconciliation
+        if plan.zoho_records_per_module > 0:
+            say(f"Zoho source: simulator with {plan.zoho_records_per_module:,} records per module")
+            z = await zoho.measure(ctx, plan.zoho_records_per_module)
+            results.zoho = z
+            say(
+                f"Zoho full sync: {z.staged:,} records staged in {z.sync_s:.1f} s ({z.sync_rate:,.0f}/s), "
+                f"{z.api_calls:,} API calls ({z.ms_per_call:.2f} ms/call); at 100 calls/min: "
+                f"{z.budget_s / 60:,.0f} min (overhead {z.overhead:.2%})"
+            )
+            say(
+                f"Zoho reconciliation: {z.checked:,} records in {z.reconcile_s:.2f} s "
+                f"({z.compare_s:.2f} s after the pages), drift {z.drift}"
+            )
+            bad = [f"sync {e.entity}: {e.status}" for e in z.sync if e.status != "succeeded" or e.failed]
+            bad += [f"reconcile {e.entity}: {e.status}" for e in z.reconcile if e.status != "succeeded"]
+            if bad:
+                results.errors.append("Zoho source: " + "; ".join(bad))
+            if z.drift:
+                results.errors.append(
+                    f"Zoho source: reconciliation found {z.drift} drifted records after the sync"
+                )
+            unfinished = {s: n for s, n in z.drain_states.items() if s not in FINISHED}
+            if unfinished:
+                results.errors.append(f"Zoho source: the drain after the sync left {unfinished}")
     finally:
         processes.stop_all()
         memory.stop()
@@ -296,6 +333,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2, help="Batch loops per worker process.")
     parser.add_argument("--rate", type=float, default=None, help="Offered rate of the latency run (/s).")
     parser.add_argument("--latency-seconds", type=float, default=None, help="Length of the latency run.")
+    parser.add_argument(
+        "--zoho-records",
+        type=int,
+        default=None,
+        help=f"Simulator records per module for the Zoho source section (default {ZOHO_RECORDS:,}, "
+        f"≈ 50,000 staged; --quick {ZOHO_QUICK_RECORDS}); 0 skips the section.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep .bench/run-* (logs, data) afterwards.")
     return parser.parse_args(argv)
 
