@@ -154,13 +154,13 @@ async def measure(ctx: Context, records_per_module: int, drain_timeout: float = 
     """Full sync, drain (untimed here), reconciliation; see the module docstring."""
     import structlog
 
+    from tds_core.app import simulator_zoho_config
     from tds_core.db.pool import create_pool
     from tds_core.domain.entities import ENTITY_SLUGS
     from tds_core.reconcile.service import Reconciler
     from tds_core.simulator.config import SimulatorConfig
     from tds_core.source.pull import PullConfig, Puller
     from tds_core.source.zoho.client import ZohoClient
-    from tds_core.source.zoho.config import ZohoConfig
     from tds_core.source.zoho.rate_limit import PostgresRateLimiter
 
     # The puller and reconciler log every run at info; keep the benchmark's console readable.
@@ -181,13 +181,9 @@ async def measure(ctx: Context, records_per_module: int, drain_timeout: float = 
     try:
         await _wait_listening(simulator, port)
         sim = SimulatorConfig()
-        config = ZohoConfig(
-            organization_id=sim.organization_id,
-            client_id=sim.client_id,
-            client_secret=sim.client_secret,
-            refresh_token=sim.refresh_token,
-            api_base=base,
-            accounts_base=base,
+        config = simulator_zoho_config(
+            base,
+            sim,
             requests_per_minute=RAISED_LIMIT,
             daily_quota=RAISED_LIMIT,
         )

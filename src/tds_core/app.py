@@ -94,21 +94,27 @@ def api_from_environment() -> FastAPI:
     return build_api(settings, settings.database_url.get_secret_value())
 
 
+def simulator_zoho_config(base: str, simulator: SimulatorConfig | None = None, **limits: Any) -> ZohoConfig:
+    """A client config for the built-in simulator at ``base`` (its credentials and quota)."""
+    simulator = simulator or SimulatorConfig()
+    limits.setdefault("daily_quota", simulator.daily_request_limit)
+    return ZohoConfig(
+        organization_id=simulator.organization_id,
+        client_id=simulator.client_id,
+        client_secret=simulator.client_secret,
+        refresh_token=simulator.refresh_token,
+        api_base=base,
+        accounts_base=base,
+        **limits,
+    )
+
+
 def zoho_config(settings: Settings) -> ZohoConfig:
     """Zoho credentials from the settings, or the built-in simulator's when there are none."""
     if settings.uses_simulator:
-        simulator = SimulatorConfig()
         base = f"http://127.0.0.1:{settings.simulator_port}"
         log.info("no Zoho credentials: the source is the built-in Zoho Books simulator", url=base)
-        return ZohoConfig(
-            organization_id=simulator.organization_id,
-            client_id=simulator.client_id,
-            client_secret=simulator.client_secret,
-            refresh_token=simulator.refresh_token,
-            api_base=base,
-            accounts_base=base,
-            daily_quota=simulator.daily_request_limit,
-        )
+        return simulator_zoho_config(base)
     assert settings.zoho_organization_id and settings.zoho_client_id
     assert settings.zoho_client_secret and settings.zoho_refresh_token
     return ZohoConfig(

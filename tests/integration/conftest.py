@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tds_core.app import simulator_zoho_config
 from tds_core.simulator.app import create_app
 from tds_core.simulator.config import Faults, SimulatorConfig
 from tds_core.simulator.store import Store
 from tds_core.source.zoho.client import ZohoClient
-from tds_core.source.zoho.config import ZohoConfig
 from tds_core.source.zoho.rate_limit import PostgresRateLimiter
 
 DEFAULT_KEY: Any = object()
@@ -85,13 +85,9 @@ async def zoho(pool: Any) -> AsyncIterator[Zoho]:
     faults = Faults()
     sim = SimulatorConfig(api_domain=SIM)
     app = create_app(store, config=sim, faults=faults)
-    config = ZohoConfig(
-        organization_id=sim.organization_id,
-        client_id=sim.client_id,
-        client_secret=sim.client_secret,
-        refresh_token=sim.refresh_token,
-        api_base=SIM,
-        accounts_base=SIM,
+    config = simulator_zoho_config(
+        SIM,
+        sim,
         per_page=5,
         backoff_base_seconds=0.001,
         backoff_cap_seconds=0.01,

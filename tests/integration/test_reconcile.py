@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tds_core.domain.records import parse_zoho_time
 from tds_core.reconcile.service import Reconciler
 from tds_core.source.pull import PullConfig, Puller
 
@@ -47,7 +48,7 @@ async def test_missing_stale_and_deleted_records_are_found_and_healed(
     assert lines == len(zoho.store.get("invoices", new)["line_items"])  # healed with the full record
     again = await reconciler.run_once("invoices")
     assert again.drift.total == 0 and again.healed == 0
-    assert version is not None
+    assert version == parse_zoho_time(zoho.store.get("invoices", changed)["last_modified_time"])
 
 
 async def test_a_dry_run_reports_without_healing(zoho: Zoho, pool: Any, drain: Any) -> None:

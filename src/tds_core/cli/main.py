@@ -104,34 +104,20 @@ def api(
 def _serve(settings: Settings, url: str, host: str, port: int, processes: int = 1) -> None:
     import uvicorn
 
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+    }
     if processes > 1:
         # uvicorn's supervisor spawns the processes; each builds its app from the environment.
         os.environ["TDS_DATABASE_URL"] = url
-        uvicorn.run(
-            "tds_core.app:api_from_environment",
-            factory=True,
-            workers=processes,
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            log_level="warning",
-            access_log=False,
-        )
+        uvicorn.run("tds_core.app:api_from_environment", factory=True, workers=processes, **options)
         return
-    server = uvicorn.Server(
-        uvicorn.Config(
-            composition.build_api(settings, url),
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-        )
-    )
-    server.run()
+    uvicorn.Server(uvicorn.Config(composition.build_api(settings, url), lifespan="on", **options)).run()
 
 
 @app.command()

@@ -24,7 +24,7 @@ from tds_core.config.runtime import RuntimeConfig, load
 from tds_core.db.errors import translate
 from tds_core.db.pool import connect
 from tds_core.db.queries import QUERIES
-from tds_core.domain.states import CircuitState, QueueState
+from tds_core.domain.states import CircuitState
 from tds_core.errors import DatabaseUnavailable, PermanentError, RetryableError, TDSError
 from tds_core.processor.apply import BatchApplier, BatchResult, ClaimedEvent
 from tds_core.processor.circuit_breaker import CircuitBreaker
@@ -287,7 +287,6 @@ class Worker:
         self.stats.processed += len(result.states)
         if result.lease_lost:
             log.warning("lease lost before apply; skipped", queue_ids=result.lease_lost)
-        self.stats.failed += sum(1 for s in result.states.values() if s is QueueState.DEAD)
 
     async def _renew_leases(self, ids: list[int]) -> None:
         while True:

@@ -187,12 +187,10 @@ class Reconciler:
 
     async def _heal(self, entity: str, detail: bool, zoho: dict[str, dict[str, Any]], drift: Drift) -> int:
         healed = 0
+        module = plan_for(entity, use_inventory=self.use_inventory).module
         for record_id in [*drift.missing, *drift.stale]:
-            record = (
-                await self.client.get(plan_for(entity, use_inventory=self.use_inventory).module, record_id)
-                if (detail)
-                else zoho[record_id]
-            )
+            # list rows of documents lack their line items: heal with the full record
+            record = await self.client.get(module, record_id) if detail else zoho[record_id]
             healed += await self._stage(entity, record, Operation.UPSERT)
         spec = ENTITIES[entity]
         for record_id in drift.extra:

@@ -34,6 +34,7 @@ from tds_core.domain.entities import ENTITIES
 from tds_core.domain.records import RecordError, extract_record, record_version
 from tds_core.domain.states import Operation
 from tds_core.source.zoho.client import ZohoClient
+from tds_core.source.zoho.errors import NotFound
 from tds_core.source.zoho.modules import (
     BILLS,
     BOOKS_ITEMS,
@@ -223,7 +224,12 @@ class Puller:
             if record_id in held and version is not None and version <= held[record_id]:
                 complete.append(None)
                 continue
-            complete.append(await self.client.get(plan.module, record_id))
+            try:
+                complete.append(await self.client.get(plan.module, record_id))
+            except NotFound:
+                # listed, then deleted before we fetched it: nothing to stage now; the delete
+                # arrives as a webhook or is found by reconciliation
+                complete.append(None)
         return complete
 
     async def _stage(
