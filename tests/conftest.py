@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from tds_core import app as composition
+from tds_core.access import users
+from tds_core.access.roles import Role
 from tds_core.db import embedded, migrate
 from tds_core.db.pool import create_pool
 from tds_core.ingest import api_keys
@@ -98,6 +100,30 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.A
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tds.test") as http:
             yield http
+
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def auth_headers(pool: Any, client: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, str]]]:
+    """``await auth_headers("operator")``: a user with that role is created, logged in, and the
+    ``Authorization`` header returned (one user per role per test)."""
+    made: dict[str, dict[str, str]] = {}
+
+    async def headers(role: str = "admin") -> dict[str, str]:
+        if role not in made:
+            username = f"{role}-user"
+            async with pool.acquire() as connection:
+                await users.create(connection, username, TEST_PASSWORD, Role(role), "tests")
+            response = await client.post(
+                "/api/v1/auth/token", data={"username": username, "password": TEST_PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            made[role] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return made[role]
+
+    return headers
 
 
 @pytest.fixture

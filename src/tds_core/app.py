@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
+from tds_core.access.tokens import TokenIssuer, development_secret
 from tds_core.api.app import create_app
 from tds_core.api.context import ApiContext
 from tds_core.config.runtime import load as load_runtime_config
@@ -76,13 +77,21 @@ def build_api(settings: Settings, url: str) -> FastAPI:
             intake=intake,
             doorbell=Doorbell(pool),
             head_revision=migrate.head_revision(),
+            tokens=TokenIssuer(jwt_secret(settings)),
         )
 
     async def close(ctx: ApiContext) -> None:
         await ctx.doorbell.stop()
         await ctx.pool.close()
 
-    return create_app(build, close)
+    return create_app(settings, build, close)
+
+
+def jwt_secret(settings: Settings) -> str:
+    """``TDS_JWT_SECRET``, or in development a random one shared through ``TDS_HOME``."""
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    return development_secret(settings.home)
 
 
 def api_from_environment() -> FastAPI:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_WEBHOOK_SECRET = 12
+MIN_JWT_SECRET = 32
+PLACEHOLDERS = ("change", "placeholder", "secret", "example", "xxxx")
 
 
 class Settings(BaseSettings):
@@ -56,6 +58,14 @@ class Settings(BaseSettings):
         default=False,
         description="Keep partial webhooks (just an id, no line items) as hints and fetch the full record.",
     )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs access/refresh tokens (32+ characters). Unset in development: a random secret "
+        "kept in TDS_HOME/jwt-secret. Required in production.",
+    )
+    cors_origins: list[str] = Field(
+        default=[], description="Origins allowed to call the API from a browser (JSON list); none by default."
+    )
     simulator_port: int = Field(default=8001, ge=1, le=65535, description="Port of the built-in simulator.")
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -66,6 +76,20 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_WEBHOOK_SECRET:
             raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET} characters (Zoho allows 12-50)")
         return value
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.jwt_secret is None:
+            raise ValueError(f"TDS_JWT_SECRET must be set when TDS_ENV={self.env}")
+        secret = self.jwt_secret.get_secret_value()
+        if len(secret) < MIN_JWT_SECRET or any(word in secret.lower() for word in PLACEHOLDERS):
+            raise ValueError(
+                f"TDS_JWT_SECRET must be a random value of at least {MIN_JWT_SECRET} characters, "
+                "not a placeholder"
+            )
+        return self
 
     @property
     def uses_simulator(self) -> bool:

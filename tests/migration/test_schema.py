@@ -26,6 +26,11 @@ TDS_TABLES = {
     "tds_api_keys",
     "tds_workers",
     "tds_api_usage",
+    "tds_users",
+    "tds_operator_actions",
+    "tds_jobs",
+    "tds_alert_deliveries",
+    "tds_alert_silences",
 }
 VIEWS = {"tds_v_queue_status", "tds_v_sync_health", "tds_v_dlq_summary"}
 VERSION_COLUMNS = {

@@ -8,19 +8,39 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tds_core import __version__
 from tds_core.api.context import ApiContext
-from tds_core.api.routes import health, webhooks
+from tds_core.api.routes import (
+    access,
+    alerts,
+    auth,
+    configuration,
+    dead_letters,
+    health,
+    jobs,
+    metrics,
+    queue,
+    replay,
+    stats,
+    sync,
+    webhooks,
+)
 from tds_core.errors import DatabaseUnavailable, RetryableError, TDSError
 from tds_core.ingest.webhooks import WebhookError
+from tds_core.settings import Settings
 
 
 def create_app(
+    settings: Settings,
     build_context: Callable[[], Awaitable[ApiContext]],
     close_context: Callable[[ApiContext], Awaitable[None]],
 ) -> FastAPI:
+    """The app; CORS stays closed unless ``TDS_CORS_ORIGINS`` names origins."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = await build_context()
@@ -37,11 +57,33 @@ def create_app(
         description="Keeps an ERP's PostgreSQL database exactly in step with Zoho Books.",
         lifespan=lifespan,
     )
-    app.include_router(webhooks.router)
-    app.include_router(health.router)
+    for module in (
+        webhooks,
+        health,
+        auth,
+        stats,
+        metrics,
+        queue,
+        dead_letters,
+        jobs,
+        replay,
+        sync,
+        alerts,
+        configuration,
+        access,
+    ):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-TDS-Key", "X-Idempotency-Key"],
+        )
     app.add_exception_handler(WebhookError, _webhook_error)
     app.add_exception_handler(TDSError, _tds_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
 
 
@@ -71,3 +113,13 @@ async def _validation_error(request: Request, exc: Any) -> JSONResponse:
         for error in exc.errors()
     ]
     return JSONResponse({"error": "invalid request", "reasons": reasons}, status_code=422)
+
+
+async def _http_error(request: Request, exc: Any) -> JSONResponse:
+    """Errors raised with ``HTTPException`` (auth, not found, conflicts) in the shared shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    reasons = exc.detail if isinstance(exc.detail, list) else [detail]
+    return JSONResponse(
+        {"error": detail, "reasons": reasons}, status_code=exc.status_code, headers=exc.headers
+    )

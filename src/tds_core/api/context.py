@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 
+from tds_core.access.tokens import TokenIssuer
+from tds_core.api.rate_limit import RateLimiter
+from tds_core.config.runtime import ConfigCache
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.queue.doorbell import Doorbell
 from tds_core.settings import Settings
@@ -20,6 +23,9 @@ class ApiContext:
     intake: WebhookIntake
     doorbell: Doorbell
     head_revision: str | None
+    tokens: TokenIssuer
+    config: ConfigCache = field(default_factory=ConfigCache)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 async def context(request: Request) -> ApiContext:

@@ -3,81 +3,51 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from tds_core import app as composition
+from tds_core.cli.common import (
+    JsonOpt,
+    console,
+    database_url,
+    print_json,
+    settings_from_env,
+    who,
+    with_connection,
+)
+from tds_core.cli.dlq import dlq_app
 from tds_core.db import migrate as migrations
-from tds_core.db.pool import connect, create_pool
+from tds_core.db.pool import create_pool
 from tds_core.db.queries import QUERIES
 from tds_core.ingest import api_keys
-from tds_core.observability.logging import configure
 from tds_core.settings import Settings
 
 app = typer.Typer(help="TDS Core: keeps an ERP's PostgreSQL in step with Zoho Books.", no_args_is_help=True)
 keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)
-dlq_app = typer.Typer(help="The dead letter queue: list, show, replay, discard.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
-
-console = Console()
-T = TypeVar("T")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _settings() -> Settings:
-    settings = Settings()
-    configure(settings.log_level, settings.log_format)
-    return settings
-
-
-def _url(settings: Settings) -> str:
-    return composition.database_url(settings)
-
-
-def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    url = _url(settings)
-
-    async def run() -> T:
-        connection = await connect(url, application_name="tds-cli")
-        try:
-            return await work(connection)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
-
-
-def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, default=str, indent=2))
-
-
-def _who(by: str | None) -> str:
-    return by or os.environ.get("TDS_OPERATOR") or getpass.getuser()
 
 
 # ---------------------------------------------------------------------------- processes
 @app.command()
 def migrate(as_json: JsonOpt = False) -> None:
     """Bring the database schema to the latest migration (idempotent)."""
-    settings = _settings()
-    url = _url(settings)
+    settings = settings_from_env()
+    url = database_url(settings)
     migrations.upgrade(url)
     revision = migrations.current_revision(url)
     if as_json:
-        _print_json({"revision": revision, "head": migrations.head_revision()})
+        print_json({"revision": revision, "head": migrations.head_revision()})
     else:
         console.print(f"schema at revision [bold]{revision}[/bold]")
 
@@ -91,10 +61,10 @@ def api(
     ] = None,
 ) -> None:
     """Run the HTTP API (webhooks, health)."""
-    settings = _settings()
+    settings = settings_from_env()
     _serve(
         settings,
-        _url(settings),
+        database_url(settings),
         host or settings.api_host,
         port or settings.api_port,
         processes or settings.api_processes,
@@ -127,8 +97,8 @@ def worker(
     ] = None,
 ) -> None:
     """Run a worker process: claims batches from the queue and applies them."""
-    settings = _settings()
-    url = _url(settings)
+    settings = settings_from_env()
+    url = database_url(settings)
     import uvloop
 
     uvloop.run(composition.run_worker(settings, url, concurrency or settings.worker_concurrency))
@@ -137,8 +107,8 @@ def worker(
 @app.command()
 def scheduler() -> None:
     """Run the scheduler (retention clean-up; an advisory lock elects one among many)."""
-    settings = _settings()
-    url = _url(settings)
+    settings = settings_from_env()
+    url = database_url(settings)
     import uvloop
 
     uvloop.run(composition.run_scheduler(settings, url))
@@ -164,8 +134,8 @@ def up(
     concurrency: Annotated[int | None, typer.Option(help="Batch loops per worker.")] = None,
 ) -> None:
     """All in one: migrate, then the API and supervised worker processes."""
-    settings = _settings()
-    url = _url(settings)
+    settings = settings_from_env()
+    url = database_url(settings)
     composition.run_migrations(url)
     env = {**os.environ, "TDS_DATABASE_URL": url}
     count = settings.workers if workers is None else workers
@@ -181,7 +151,7 @@ def up(
     bind_host, bind_port = host or settings.api_host, port or settings.api_port
     if settings.uses_simulator:
         # No Zoho credentials: run the built-in simulator as the source, with live webhook traffic.
-        key = _with_connection(settings, _simulator_key)
+        key = with_connection(settings, _simulator_key)
         commands.append(
             [
                 sys.executable,
@@ -247,7 +217,7 @@ def simulate(
     """Run the built-in Zoho Books simulator (API + OAuth), optionally sending webhook traffic."""
     from tds_core.simulator import serve
 
-    settings = _settings()
+    settings = settings_from_env()
     serve(
         host,
         port or settings.simulator_port,
@@ -277,8 +247,8 @@ def sync(
     entities = list(ENTITY_SLUGS) if entity == "all" else [entity]
     if any(e not in ENTITY_SLUGS for e in entities):
         raise typer.BadParameter(f"unknown entity {entity!r}: one of {', '.join(ENTITY_SLUGS)} or all")
-    settings = _settings()
-    url = _url(settings)
+    settings = settings_from_env()
+    url = database_url(settings)
 
     async def run() -> list[dict[str, Any]]:
         pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-sync")
@@ -303,7 +273,7 @@ def sync(
                             )
 
                         outcome = await puller.run_once(
-                            name, full=full, triggered_by=_who(None), progress=show
+                            name, full=full, triggered_by=who(None), progress=show
                         )
                         show(outcome)
                         results.append(
@@ -326,7 +296,7 @@ def sync(
 
     results = asyncio.run(run())
     if as_json:
-        _print_json(results)
+        print_json(results)
 
 
 @app.command()
@@ -338,11 +308,11 @@ def reconcile(
     as_json: JsonOpt = False,
 ) -> None:
     """Compare every ERP record with Zoho now and heal the drift (exit 1 when drift was found)."""
-    settings = _settings()
+    settings = settings_from_env()
     entities = composition.source_entities(settings) if entity == "all" else [entity]
     if entity != "all" and entity not in composition.source_entities(settings):
         raise typer.BadParameter(f"unknown or unavailable entity {entity!r}")
-    url = _url(settings)
+    url = database_url(settings)
 
     async def run() -> list[dict[str, Any]]:
         pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-reconcile")
@@ -351,7 +321,7 @@ def reconcile(
                 results = []
                 for name in entities:
                     with console.status(f"reconciling {name}"):
-                        outcome = await reconciler.run_once(name, heal=not dry_run, triggered_by=_who(None))
+                        outcome = await reconciler.run_once(name, heal=not dry_run, triggered_by=who(None))
                     results.append(
                         {
                             "entity": name,
@@ -370,7 +340,7 @@ def reconcile(
 
     results = asyncio.run(run())
     if as_json:
-        _print_json(results)
+        print_json(results)
     else:
         table = Table("entity", "checked", "missing", "stale", "extra", "conflicts", "healed", "status")
         for r in results:
@@ -399,10 +369,10 @@ def keys_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key; it is printed once and stored only as a hash."""
-    settings = _settings()
-    new = _with_connection(settings, lambda c: api_keys.create(c, name, created_by=_who(None)))
+    settings = settings_from_env()
+    new = with_connection(settings, lambda c: api_keys.create(c, name, created_by=who(None)))
     if as_json:
-        _print_json({"id": new.id, "key": new.key, "name": new.name, "prefix": new.prefix})
+        print_json({"id": new.id, "key": new.key, "name": new.name, "prefix": new.prefix})
     else:
         console.print(
             f"key {new.id} ({new.name}): [bold]{new.key}[/bold]\nStore it now: it is not shown again."
@@ -412,11 +382,11 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(as_json: JsonOpt = False) -> None:
     """List keys (never their secrets)."""
-    settings = _settings()
-    rows = _with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_list))
+    settings = settings_from_env()
+    rows = with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_list))
     data = [dict(r) for r in rows]
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     table = Table("id", "name", "prefix", "created", "revoked", "last used")
     for r in data:
@@ -437,10 +407,10 @@ def keys_revoke(
     as_json: JsonOpt = False,
 ) -> None:
     """Revoke a key (effective within TDS_API_KEY_CACHE_SECONDS)."""
-    settings = _settings()
-    rows = _with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_revoke, key_id, _who(None)))
+    settings = settings_from_env()
+    rows = with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_revoke, key_id, who(None)))
     if as_json:
-        _print_json({"revoked": [dict(r) for r in rows]})
+        print_json({"revoked": [dict(r) for r in rows]})
     elif rows:
         console.print(f"revoked key {rows[0]['id']} ({rows[0]['name']})")
     if not rows:
@@ -453,10 +423,10 @@ def keys_revoke(
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """Events by state, DLQ size, oldest pending age, workers."""
-    settings = _settings()
-    summary = _with_connection(settings, lambda c: c.fetchval(QUERIES.status_health_summary, None))
+    settings = settings_from_env()
+    summary = with_connection(settings, lambda c: c.fetchval(QUERIES.status_health_summary, None))
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     table = Table("state", "events")
     for state, count in sorted(summary["queue"].items()):
@@ -468,122 +438,6 @@ def status(as_json: JsonOpt = False) -> None:
         f"dead letters open: {summary['dlq_open']}   workers alive: {summary['workers_alive']}   "
         f"circuits not closed: {summary['circuit_open']}"
     )
-
-
-# ---------------------------------------------------------------------------- dlq
-@dlq_app.command("list")
-def dlq_list(
-    status_filter: Annotated[
-        str | None, typer.Option("--status", help="open, replayed or discarded.")
-    ] = "open",
-    entity: Annotated[str | None, typer.Option(help="Only this entity type.")] = None,
-    zoho_id: Annotated[str | None, typer.Option(help="Only this Zoho id.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
-    as_json: JsonOpt = False,
-) -> None:
-    """List dead letters, newest first."""
-    settings = _settings()
-    rows = _with_connection(
-        settings, lambda c: c.fetch(QUERIES.dlq_list, status_filter, entity, zoho_id, limit)
-    )
-    data = [dict(r) for r in rows]
-    if as_json:
-        _print_json(data)
-        return
-    table = Table("id", "entity", "zoho id", "attempts", "class", "error", "status", "created")
-    for r in data:
-        table.add_row(
-            str(r["id"]),
-            r["entity"],
-            r["zoho_id"],
-            str(r["attempts"]),
-            r["error_class"],
-            r["error"][:60],
-            r["status"],
-            str(r["created_at"])[:19],
-        )
-    console.print(table)
-
-
-@dlq_app.command("show")
-def dlq_show(
-    letter_id: Annotated[int, typer.Argument(help="Dead letter id.")], as_json: JsonOpt = True
-) -> None:
-    """One dead letter with payload, error and attempt history."""
-    settings = _settings()
-    row = _with_connection(settings, lambda c: c.fetchrow(QUERIES.dlq_get, letter_id))
-    if row is None:
-        console.print(f"[red]no dead letter {letter_id}[/red]")
-        raise typer.Exit(1)
-    _print_json(dict(row))
-
-
-def _select_letters(
-    connection: Any, ids: list[int], all_open: bool, entity: str | None, error: str | None, limit: int
-) -> Awaitable[list[Any]]:
-    async def select() -> list[Any]:
-        if ids:
-            return ids
-        if not (all_open or entity or error):
-            raise typer.BadParameter("name dead letter ids, or a filter (--all, --entity, --error)")
-        return [r["id"] for r in await connection.fetch(QUERIES.dlq_open_ids, entity, error, limit)]
-
-    return select()
-
-
-@dlq_app.command("replay")
-def dlq_replay(
-    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids.")] = None,
-    all_open: Annotated[bool, typer.Option("--all", help="Every open dead letter (with filters).")] = False,
-    entity: Annotated[str | None, typer.Option(help="Filter: entity type.")] = None,
-    error: Annotated[str | None, typer.Option(help="Filter: error text contains.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 10_000,
-    by: Annotated[str | None, typer.Option(help="Who replays (default: your user name).")] = None,
-    note: Annotated[str, typer.Option(help="Why.")] = "",
-    as_json: JsonOpt = False,
-) -> None:
-    """Re-queue dead letters with attempts reset; records who and when."""
-    settings = _settings()
-
-    async def work(connection: Any) -> list[int]:
-        chosen = await _select_letters(connection, ids or [], all_open, entity, error, limit)
-        rows = await connection.fetch(QUERIES.dlq_replay, chosen, _who(by), note or None)
-        await connection.execute(QUERIES.queue_notify)
-        return [r["queue_id"] for r in rows]
-
-    replayed = _with_connection(settings, work)
-    if as_json:
-        _print_json({"replayed": len(replayed), "queue_ids": replayed})
-    else:
-        console.print(f"replayed {len(replayed)} dead letter(s)")
-
-
-@dlq_app.command("discard")
-def dlq_discard(
-    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids.")] = None,
-    note: Annotated[str, typer.Option(help="Why it is discarded (required).")] = "",
-    all_open: Annotated[bool, typer.Option("--all", help="Every open dead letter (with filters).")] = False,
-    entity: Annotated[str | None, typer.Option(help="Filter: entity type.")] = None,
-    error: Annotated[str | None, typer.Option(help="Filter: error text contains.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 10_000,
-    by: Annotated[str | None, typer.Option(help="Who discards.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Dismiss dead letters with a note."""
-    if not note.strip():
-        raise typer.BadParameter("--note is required: say why the events are discarded")
-    settings = _settings()
-
-    async def work(connection: Any) -> list[int]:
-        chosen = await _select_letters(connection, ids or [], all_open, entity, error, limit)
-        rows = await connection.fetch(QUERIES.dlq_discard, chosen, _who(by), note)
-        return [r["queue_id"] for r in rows]
-
-    discarded = _with_connection(settings, work)
-    if as_json:
-        _print_json({"discarded": len(discarded), "queue_ids": discarded})
-    else:
-        console.print(f"discarded {len(discarded)} dead letter(s)")
 
 
 def main() -> None:

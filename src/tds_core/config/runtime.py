@@ -6,14 +6,94 @@ fallback, so a change takes effect within seconds without a restart.
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tds_core.db.queries import QUERIES
 from tds_core.domain.backoff import BackoffPolicy
 from tds_core.processor.circuit_breaker import BreakerConfig
+
+
+class _Channel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    enabled: bool = True
+
+
+class EmailChannel(_Channel):
+    """SMTP. ``to`` is the fallback when the on-call member has no ``email``."""
+
+    type: Literal["email"] = "email"
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[str] = []
+
+
+class SlackChannel(_Channel):
+    """A Slack incoming webhook; the URL itself is the secret."""
+
+    type: Literal["slack"] = "slack"
+    url: SecretStr
+
+
+class TelegramChannel(_Channel):
+    """Telegram Bot API ``sendMessage``; ``chat_id`` is the fallback when the member has none."""
+
+    type: Literal["telegram"] = "telegram"
+    bot_token: SecretStr
+    chat_id: str | None = None
+    api_base: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+
+
+class WebhookChannel(_Channel):
+    """A generic JSON POST; ``headers`` may carry credentials and are treated as secret."""
+
+    type: Literal["webhook"] = "webhook"
+    url: AnyHttpUrl
+    headers: dict[str, SecretStr] = {}
+
+
+Channel = Annotated[
+    EmailChannel | SlackChannel | TelegramChannel | WebhookChannel, Field(discriminator="type")
+]
+
+
+class OnCallMember(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    email: str | None = None
+    telegram_chat_id: str | None = None
+    slack_handle: str | None = None
+
+
+class EscalationLevel(BaseModel):
+    """One level of the rotation: its members take turns (one per period); its channels are notified."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    members: list[OnCallMember] = []
+    channels: list[str] = Field(min_length=1)
+
+
+class OnCall(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rotation: Literal["daily", "weekly"] = "weekly"
+    starts_at: datetime = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
+    levels: list[EscalationLevel] = []
+
+
+SECRET_FIELDS = frozenset({"password", "url", "bot_token", "headers"})
 
 
 class RuntimeConfig(BaseModel):
@@ -35,6 +115,29 @@ class RuntimeConfig(BaseModel):
     schedule__retention_cron: str = "17 3 * * *"
     schedule__pull_cron: str = "*/15 * * * *"
     schedule__reconcile_cron: str = "30 2 * * *"
+    auth__access_token_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    auth__refresh_token_hours: float = Field(default=12, gt=0, le=24 * 90)
+    ratelimit__login_per_minute: int = Field(default=10, ge=1, le=10_000)
+    ratelimit__webhooks_per_second: float = Field(default=5000, gt=0)
+    alerts__evaluate_seconds: float = Field(default=5, ge=1, le=300)
+    alerts__failure_rate: float = Field(default=0.05, gt=0, le=1)
+    alerts__failure_window_seconds: float = Field(default=300, ge=10)
+    alerts__failure_min_events: int = Field(default=20, ge=1)
+    alerts__backlog: int = Field(default=1000, ge=1)
+    alerts__sync_lag_minutes: float = Field(default=15, gt=0)
+    alerts__dlq_growth: int = Field(default=10, ge=1)
+    alerts__dlq_growth_window_seconds: float = Field(default=900, ge=10)
+    alerts__dlq_max_age_hours: float = Field(default=24, gt=0)
+    alerts__quota_remaining_fraction: float = Field(default=0.1, ge=0, le=1)
+    alerts__heartbeat_missing_seconds: float = Field(default=60, ge=5)
+    alerts__cpu_percent: float = Field(default=90, gt=0, le=100)
+    alerts__memory_percent: float = Field(default=90, gt=0, le=100)
+    alerts__disk_percent: float = Field(default=90, gt=0, le=100)
+    alerts__db_connections_percent: float = Field(default=80, gt=0, le=100)
+    alerts__escalate_after_minutes: float = Field(default=15, gt=0)
+    alerts__channels: list[Channel] = []
+    alerts__oncall: OnCall = OnCall()
+    metrics__rollup_seconds: float = Field(default=60, ge=5, le=3600)
 
     @field_validator("schedule__retention_cron", "schedule__pull_cron", "schedule__reconcile_cron")
     @classmethod
@@ -42,6 +145,17 @@ class RuntimeConfig(BaseModel):
         if not croniter.is_valid(value):
             raise ValueError(f"not a cron expression: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _channels_known(self) -> RuntimeConfig:
+        names = [channel.name for channel in self.alerts__channels]
+        if len(names) != len(set(names)):
+            raise ValueError("alerts.channels: channel names must be unique")
+        for number, level in enumerate(self.alerts__oncall.levels):
+            unknown = sorted(set(level.channels) - set(names))
+            if unknown:
+                raise ValueError(f"alerts.oncall.levels[{number}]: unknown channels {unknown}")
+        return self
 
     @classmethod
     def from_rows(cls, rows: list[Any]) -> RuntimeConfig:
@@ -64,3 +178,25 @@ class RuntimeConfig(BaseModel):
 
 async def load(connection: Any) -> RuntimeConfig:
     return RuntimeConfig.from_rows(await connection.fetch(QUERIES.configuration_current))
+
+
+class ConfigCache:
+    """The current configuration for a process that reads it on request paths (the API):
+    reloaded from the database when older than ``max_age`` seconds, so a change made through
+    the admin API or ``tds config set`` reaches every API process within that time."""
+
+    def __init__(self, max_age: float = 2.0) -> None:
+        self.max_age = max_age
+        self._config = RuntimeConfig()
+        self._loaded_at = float("-inf")
+
+    async def current(self, pool: Any) -> RuntimeConfig:
+        now = time.monotonic()
+        if now - self._loaded_at >= self.max_age:
+            async with pool.acquire() as connection:
+                self._config = await load(connection)
+            self._loaded_at = now
+        return self._config
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")

@@ -1,0 +1,59 @@
+"""Users: created by an admin (or ``tds users create``), authenticated with argon2 hashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tds_core.access import passwords
+from tds_core.access.roles import Role
+from tds_core.db.queries import QUERIES
+
+
+class UserExists(Exception):
+    """A user with that name already exists."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: Role
+    token_generation: int
+    disabled_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> User:
+        return cls(
+            id=row["id"],
+            username=row["username"],
+            role=Role(row["role"]),
+            token_generation=row["token_generation"],
+            disabled_at=row["disabled_at"],
+        )
+
+
+async def create(connection: Any, username: str, password: str, role: Role, created_by: str) -> User:
+    password_hash = passwords.hash_password(password)
+    row = await connection.fetchrow(QUERIES.users_insert, username, password_hash, role.value, created_by)
+    if row is None:
+        raise UserExists(f"user {username!r} already exists")
+    return User.from_row(row)
+
+
+async def authenticate(connection: Any, username: str, password: str) -> User | None:
+    """The user when the password matches and the account is enabled; the same work either way."""
+    row = await connection.fetchrow(QUERIES.users_find, username)
+    ok = passwords.verify(row["password_hash"] if row else None, password)
+    if not ok or row is None or row["disabled_at"] is not None:
+        return None
+    await connection.execute(QUERIES.users_touch_login, row["id"])
+    return User.from_row(row)
+
+
+async def find_active(connection: Any, username: str) -> User | None:
+    row = await connection.fetchrow(QUERIES.users_find, username)
+    if row is None or row["disabled_at"] is not None:
+        return None
+    return User.from_row(row)

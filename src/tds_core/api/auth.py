@@ -1,0 +1,69 @@
+"""Bearer-token authentication and role checks for the admin API.
+
+Every admin route declares the least role it needs with ``Depends(require(Role.operator))``;
+the dependency answers 401 (no or bad token, with ``WWW-Authenticate: Bearer``) or 403 (a role
+too low, naming the role needed) and otherwise returns the caller as a :class:`Principal`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from tds_core.access.roles import Role
+from tds_core.access.tokens import TokenError
+from tds_core.api.context import ApiContext, context
+from tds_core.operations.actions import Actor
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    role: Role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(name=self.username, role=self.role.value, via="api")
+
+
+class RoleGuard:
+    """The dependency behind :func:`require`; ``role`` is read by the role-matrix test."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+    async def __call__(
+        self,
+        request: Request,
+        ctx: Annotated[ApiContext, Depends(context)],
+        token: Annotated[str | None, Depends(bearer)],
+    ) -> Principal:
+        if not token:
+            raise HTTPException(
+                401,
+                "authentication required: send Authorization: Bearer <access token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            claims = ctx.tokens.decode(token, "access")
+        except TokenError as exc:
+            raise HTTPException(401, f"{exc}: log in again", headers={"WWW-Authenticate": "Bearer"}) from exc
+        if not claims.role.allows(self.role):
+            raise HTTPException(403, f"this needs the {self.role.value} role; you are {claims.role.value}")
+        principal = Principal(username=claims.username, role=claims.role)
+        request.state.principal = principal
+        return principal
+
+
+def require(role: Role) -> RoleGuard:
+    return RoleGuard(role)
+
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -1,0 +1,7 @@
+"""Admin API: access (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["access"])
