@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tds_core import __version__
 from tds_core.api.context import ApiContext
+from tds_core.api.rate_limit import retry_after
 from tds_core.api.routes import (
     access,
     alerts,
@@ -92,7 +93,8 @@ async def _webhook_error(request: Request, exc: Any) -> JSONResponse:
     body: dict[str, Any] = {"error": exc.message, "reasons": exc.reasons}
     if exc.event_id is not None:
         body["event_id"] = exc.event_id
-    return JSONResponse(body, status_code=exc.status)
+    headers = {"Retry-After": retry_after(exc.retry)} if exc.retry is not None else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def _tds_error(request: Request, exc: Any) -> JSONResponse:

@@ -49,13 +49,20 @@ class WebhookError(Exception):
     """A request answered with a 4xx before or instead of staging."""
 
     def __init__(
-        self, status: int, message: str, reasons: list[str] | None = None, event_id: int | None = None
+        self,
+        status: int,
+        message: str,
+        reasons: list[str] | None = None,
+        event_id: int | None = None,
+        retry: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.reasons = reasons or [message]
         self.event_id = event_id
+        self.retry = retry
+        """Seconds the caller should wait (a 429's ``Retry-After``)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tds_core.api.context import ApiContext, context
+from tds_core.ingest.api_keys import split_prefix
 from tds_core.ingest.webhooks import WebhookError, WebhookRequest
 
 router = APIRouter(tags=["webhooks"])
@@ -43,6 +44,21 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def limit_rate(request: Request, ctx: ApiContext) -> None:
+    """A token bucket per API key (by its public prefix; per client address without one)."""
+    config = await ctx.config.current(ctx.pool)
+    rate = config.ratelimit__webhooks_per_second
+    key = request.headers.get("x-tds-key") or ""
+    prefix = split_prefix(key)
+    if prefix is not None:
+        bucket = f"webhook:{prefix}"
+    else:
+        bucket = f"webhook-ip:{request.client.host if request.client else 'unknown'}"
+    wait = ctx.limiter.acquire(bucket, rate, rate)
+    if wait:
+        raise WebhookError(429, f"rate limit of {rate:g} webhooks/s exceeded; retry later", retry=wait)
+
+
 @router.post(
     "/api/v1/webhooks/zoho/{entity}",
     status_code=202,
@@ -54,6 +70,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         413: {"model": ErrorBody, "description": "Body larger than TDS_MAX_BODY_BYTES"},
         415: {"model": ErrorBody, "description": "Unsupported content type"},
         422: {"model": ErrorBody, "description": "Invalid record; reasons name the fields"},
+        429: {"model": ErrorBody, "description": "Rate limited; retry after Retry-After"},
         503: {"model": ErrorBody, "description": "Database unavailable; retry after Retry-After"},
     },
     summary="Receive a Zoho Books webhook",
@@ -66,6 +83,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def receive_webhook(
     entity: str, request: Request, ctx: Annotated[ApiContext, Depends(context)]
 ) -> JSONResponse:
+    await limit_rate(request, ctx)
     body = await read_body(request, ctx.settings.max_body_bytes)
     staged = await ctx.intake.receive(
         WebhookRequest(
