@@ -18,6 +18,7 @@ from rich.table import Table
 from tds_core import app as composition
 from tds_core.cli.common import (
     JsonOpt,
+    cli_actor,
     console,
     database_url,
     print_json,
@@ -26,16 +27,19 @@ from tds_core.cli.common import (
     with_connection,
 )
 from tds_core.cli.dlq import dlq_app
+from tds_core.cli.users import users_app
 from tds_core.db import migrate as migrations
 from tds_core.db.pool import create_pool
 from tds_core.db.queries import QUERIES
 from tds_core.ingest import api_keys
+from tds_core.operations import access
 from tds_core.settings import Settings
 
 app = typer.Typer(help="TDS Core: keeps an ERP's PostgreSQL in step with Zoho Books.", no_args_is_help=True)
 keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(users_app, name="users")
 
 
 # ---------------------------------------------------------------------------- processes
@@ -370,7 +374,7 @@ def keys_create(
 ) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     settings = settings_from_env()
-    new = with_connection(settings, lambda c: api_keys.create(c, name, created_by=who(None)))
+    new = with_connection(settings, lambda c: access.create_key(c, name, cli_actor(None)))
     if as_json:
         print_json({"id": new.id, "key": new.key, "name": new.name, "prefix": new.prefix})
     else:
@@ -408,15 +412,18 @@ def keys_revoke(
 ) -> None:
     """Revoke a key (effective within TDS_API_KEY_CACHE_SECONDS)."""
     settings = settings_from_env()
-    rows = with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_revoke, key_id, who(None)))
-    if as_json:
-        print_json({"revoked": [dict(r) for r in rows]})
-    elif rows:
-        console.print(f"revoked key {rows[0]['id']} ({rows[0]['name']})")
-    if not rows:
-        if not as_json:
+    try:
+        row = with_connection(settings, lambda c: access.revoke_key(c, key_id, cli_actor(None)))
+    except access.NotFound:
+        if as_json:
+            print_json({"revoked": []})
+        else:
             console.print(f"[red]no active key {key_id!r}[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json({"revoked": [row]})
+    else:
+        console.print(f"revoked key {row['id']} ({row['name']})")
 
 
 # ---------------------------------------------------------------------------- status

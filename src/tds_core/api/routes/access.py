@@ -1,7 +1,166 @@
-"""Admin API: access (being built)."""
+"""Admin API: webhook API keys, users and the operator action log (admins only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter(tags=["access"])
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from tds_core.access import users
+from tds_core.access.roles import Role
+from tds_core.api.auth import Admin
+from tds_core.api.context import ApiContext, context
+from tds_core.db.errors import translated
+from tds_core.operations import access
+
+router = APIRouter(prefix="/api/v1", tags=["access"])
+Ctx = Annotated[ApiContext, Depends(context)]
+USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+
+
+class ApiKey(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    last_used_at: datetime | None = None
+
+
+class NewKeyRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="What the key is for, e.g. zoho-books-prod")
+
+
+class NewKeyResponse(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    key: str = Field(description="The key itself: shown once, stored only as a hash")
+
+
+class RevokedKey(BaseModel):
+    id: int
+    name: str
+    prefix: str
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: Role
+    created_at: datetime
+    created_by: str
+    disabled_at: datetime | None = None
+    password_changed_at: datetime
+    last_login_at: datetime | None = None
+
+
+class NewUserRequest(BaseModel):
+    username: str = Field(pattern=USERNAME)
+    password: str = Field(min_length=10, max_length=1024)
+    role: Role
+
+
+class UserChange(BaseModel):
+    role: Role | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=1024)
+    disabled: bool | None = None
+
+
+class OperatorAction(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    role: str | None = None
+    via: str
+    action: str
+    target: str | None = None
+    details: dict[str, Any] = {}
+
+
+@router.get("/keys", response_model=list[ApiKey], summary="Webhook API keys (never their secrets)")
+async def list_keys(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            return await access.list_keys(connection)
+
+
+@router.post("/keys", response_model=NewKeyResponse, status_code=201, summary="Create a webhook API key")
+async def create_key(body: NewKeyRequest, principal: Admin, ctx: Ctx) -> NewKeyResponse:
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            new = await access.create_key(connection, body.name, principal.actor)
+    return NewKeyResponse(id=new.id, name=new.name, prefix=new.prefix, key=new.key)
+
+
+@router.post("/keys/{key}/revoke", response_model=RevokedKey, summary="Revoke a key (by id or prefix)")
+async def revoke_key(key: str, principal: Admin, ctx: Ctx) -> dict[str, Any]:
+    try:
+        with translated():
+            async with ctx.pool.acquire() as connection:
+                return await access.revoke_key(connection, key, principal.actor)
+    except access.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+@router.get("/users", response_model=list[UserOut], summary="Users and their roles")
+async def list_users(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            return await access.list_users(connection)
+
+
+@router.post("/users", response_model=UserOut, status_code=201, summary="Create a user")
+async def create_user(body: NewUserRequest, principal: Admin, ctx: Ctx) -> dict[str, Any]:
+    try:
+        with translated():
+            async with ctx.pool.acquire() as connection:
+                await access.create_user(connection, body.username, body.password, body.role, principal.actor)
+                return next(u for u in await access.list_users(connection) if u["username"] == body.username)
+    except users.UserExists as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.patch("/users/{username}", response_model=UserOut, summary="Change role, password or enabled state")
+async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ctx) -> dict[str, Any]:
+    if body.role is None and body.password is None and body.disabled is None:
+        raise HTTPException(422, "nothing to change: send role, password and/or disabled")
+    if username == principal.username and (body.disabled or (body.role and body.role != Role.admin)):
+        raise HTTPException(409, "you cannot disable or demote yourself; ask another admin")
+    try:
+        with translated():
+            async with ctx.pool.acquire() as connection:
+                return await access.update_user(
+                    connection,
+                    username,
+                    principal.actor,
+                    role=body.role,
+                    password=body.password,
+                    disabled=body.disabled,
+                )
+    except access.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.get("/actions", response_model=list[OperatorAction], summary="Operator actions: who did what, when")
+async def list_actions(
+    principal: Admin,
+    ctx: Ctx,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            return await access.list_actions(
+                connection, action=action, actor=actor, before_id=before_id, limit=limit
+            )

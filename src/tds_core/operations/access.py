@@ -1,0 +1,90 @@
+"""API keys and users as operator actions: each change is recorded with who made it.
+
+Keys are shown once at creation and stored hashed (``ingest.api_keys``); passwords are argon2
+hashes (``access.passwords``). Nothing here returns or records a secret except the new key's
+one-time display.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tds_core.access import passwords, users
+from tds_core.access.roles import Role
+from tds_core.db.queries import QUERIES
+from tds_core.ingest import api_keys
+from tds_core.operations.actions import Actor, record
+
+
+class NotFound(Exception):
+    """No such key or user."""
+
+
+async def create_key(connection: Any, name: str, actor: Actor) -> api_keys.NewKey:
+    async with connection.transaction():
+        new = await api_keys.create(connection, name, created_by=actor.name)
+        await record(
+            connection, actor, "key.create", target=str(new.id), details={"name": name, "prefix": new.prefix}
+        )
+    return new
+
+
+async def revoke_key(connection: Any, key: str, actor: Actor) -> dict[str, Any]:
+    """Revoke by id or prefix; raises :class:`NotFound` when no active key matches."""
+    async with connection.transaction():
+        rows = await connection.fetch(QUERIES.api_keys_revoke, key, actor.name)
+        if not rows:
+            raise NotFound(f"no active API key {key!r}")
+        row = dict(rows[0])
+        await record(connection, actor, "key.revoke", target=str(row["id"]), details={"name": row["name"]})
+    return row
+
+
+async def list_keys(connection: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in await connection.fetch(QUERIES.api_keys_list)]
+
+
+async def create_user(connection: Any, username: str, password: str, role: Role, actor: Actor) -> users.User:
+    async with connection.transaction():
+        user = await users.create(connection, username, password, role, actor.name)
+        await record(connection, actor, "user.create", target=username, details={"role": role.value})
+    return user
+
+
+async def update_user(
+    connection: Any,
+    username: str,
+    actor: Actor,
+    *,
+    role: Role | None = None,
+    password: str | None = None,
+    disabled: bool | None = None,
+) -> dict[str, Any]:
+    """Change a user's role, password or enabled state; every change revokes their refresh tokens."""
+    password_hash = passwords.hash_password(password) if password is not None else None
+    async with connection.transaction():
+        row = await connection.fetchrow(
+            QUERIES.users_update, username, role.value if role else None, password_hash, disabled
+        )
+        if row is None:
+            raise NotFound(f"no user {username!r}")
+        changes: dict[str, Any] = {}
+        if role is not None:
+            changes["role"] = role.value
+        if password is not None:
+            changes["password_changed"] = True
+        if disabled is not None:
+            changes["disabled"] = disabled
+        await record(connection, actor, "user.update", target=username, details=changes)
+    return dict(row)
+
+
+async def list_users(connection: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in await connection.fetch(QUERIES.users_list)]
+
+
+async def list_actions(
+    connection: Any, *, action: str | None, actor: str | None, before_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    rows = await connection.fetch(QUERIES.operator_actions_list, action, actor, before_id, limit)
+    return [dict(r) for r in rows]
