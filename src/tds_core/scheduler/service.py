@@ -1,7 +1,10 @@
 """The scheduler loop: jobs on cron schedules, run by the elected leader only.
 
 Each job is a periodic service's ``run_once``; a failing run is logged and retried at its next
-time, never taking the scheduler down.
+time, never taking the scheduler down. Jobs run side by side as their own tasks, so an hour-long
+reconciliation never delays the alert evaluation due every few seconds; a job never overlaps
+itself (a run still going when its next time comes is not started twice). A leader that loses
+its session cancels its running jobs: the new leader runs them.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ class Job:
     next_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     runs: int = 0
     failures: int = 0
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
     def schedule(self, after: datetime) -> None:
         if self.every is not None:
@@ -64,36 +72,63 @@ class Scheduler:
                     break
                 self.leading.set()
                 log.info("scheduler leads", jobs={j.name: j.next_at.isoformat() for j in self.jobs})
-                while not self._stopping.is_set() and not lock.is_closed():
-                    await self.run_due(datetime.now(UTC))
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
-                    with contextlib.suppress(Exception):
-                        await lock.fetchval("SELECT 1")  # notice a lost session promptly
+                try:
+                    while not self._stopping.is_set() and not lock.is_closed():
+                        await self.run_due(datetime.now(UTC), wait=False)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
+                        with contextlib.suppress(Exception):
+                            await lock.fetchval("SELECT 1")  # notice a lost session promptly
+                finally:
+                    await self._cancel_running()
                 self.leading.clear()
                 if not self._stopping.is_set():
                     log.warning("scheduler lost its leadership session; standing by")
 
-    async def run_due(self, now: datetime) -> list[str]:
-        """Run every job whose time has come; returns their names."""
-        ran: list[str] = []
+    async def run_due(self, now: datetime, *, wait: bool = True) -> list[str]:
+        """Start every job whose time has come and that is not still running; returns their
+        names. ``wait`` (tests) waits for the started runs to finish."""
+        started: list[Job] = []
         for job in self.jobs:
-            if job.next_at > now:
+            if job.next_at > now or job.running:
                 continue
-            started = time.perf_counter()
-            try:
-                result = await job.run()
-                job.runs += 1
-                # frequent jobs that found nothing to do stay quiet
-                (log.debug if job.every is not None and not result else log.info)(
-                    "job done",
-                    job=job.name,
-                    result=repr(result)[:500],
-                    seconds=round(time.perf_counter() - started, 3),
-                )
-            except Exception as exc:
-                job.failures += 1
-                log.warning("job failed", job=job.name, error=str(translate(exc)))
             job.schedule(now)
-            ran.append(job.name)
-        return ran
+            job.task = asyncio.create_task(self._run(job), name=f"job:{job.name}")
+            started.append(job)
+        if wait:
+            await asyncio.gather(*(job.task for job in started if job.task is not None))
+        return [job.name for job in started]
+
+    async def _run(self, job: Job) -> None:
+        started = time.perf_counter()
+        try:
+            result = await job.run()
+            job.runs += 1
+            # frequent jobs that found nothing to do stay quiet
+            (log.debug if job.every is not None and not result else log.info)(
+                "job done",
+                job=job.name,
+                result=repr(result)[:500],
+                seconds=round(time.perf_counter() - started, 3),
+            )
+        except Exception as exc:
+            job.failures += 1
+            log.warning("job failed", job=job.name, error=str(translate(exc)))
+
+    async def _cancel_running(self) -> None:
+        tasks = [job.task for job in self.jobs if job.task is not None and not job.task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def reschedule(self, name: str, *, cron: str | None = None, every: float | None = None) -> bool:
+        """Change a job's schedule (a configuration change); True when it changed."""
+        for job in self.jobs:
+            if job.name == name and (job.cron, job.every) != (cron if cron else job.cron, every or job.every):
+                job.cron = cron or job.cron
+                job.every = every or job.every
+                job.schedule(datetime.now(UTC))
+                log.info("job rescheduled", job=name, cron=job.cron, every=job.every)
+                return True
+        return False
