@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     )
     simulator_port: int = Field(default=8001, ge=1, le=65535, description="Port of the built-in simulator.")
     log_level: str = "INFO"
+    log_requests: bool = Field(
+        default=True, description="One log line per HTTP request (method, path, status, ms)."
+    )
     log_format: Literal["json", "console"] = "json"
 
     @field_validator("zoho_webhook_secret")

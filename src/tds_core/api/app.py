@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tds_core import __version__
 from tds_core.api.context import ApiContext
+from tds_core.api.middleware import RequestContext
 from tds_core.api.rate_limit import retry_after
 from tds_core.api.routes import (
     access,
@@ -74,6 +75,7 @@ def create_app(
         access,
     ):
         app.include_router(module.router)
+    app.add_middleware(RequestContext, log_requests=settings.log_requests)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -72,6 +72,7 @@ class WebhookRequest:
     content_type: str | None
     query: list[tuple[str, str]]
     headers: dict[str, str]  # lower-case names
+    correlation_id: str | None = None
 
 
 def parse_operation(value: str | None) -> Operation:
@@ -141,7 +142,7 @@ class WebhookIntake:
             body=request.body,
             content_type=request.content_type,
             headers=headers,
-            correlation_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            correlation_id=request.correlation_id or request.headers.get("x-request-id") or uuid.uuid4().hex,
             idempotency_key=idempotency,
         )
         try:

@@ -46,6 +46,7 @@ class ClaimedEvent:
     payload: dict[str, Any]
     attempts: int
     received_at: datetime
+    correlation_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ClaimedEvent:
@@ -60,6 +61,7 @@ class ClaimedEvent:
             payload=row["payload"],
             attempts=row["attempts"],
             received_at=row["received_at"],
+            correlation_id=row.get("correlation_id"),
         )
 
     @property

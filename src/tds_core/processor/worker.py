@@ -197,7 +197,12 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await renew
             self.stats.batches += 1
-            log.debug("batch done", size=len(events), ms=round((time.perf_counter() - started) * 1000, 1))
+            log.debug(
+                "batch done",
+                size=len(events),
+                ms=round((time.perf_counter() - started) * 1000, 1),
+                correlation_ids=[event.correlation_id for event in events],
+            )
 
     async def _process_one_by_one(self, events: list[ClaimedEvent]) -> bool:
         """Fallback after a failed batch: each event in its own savepoint, failures recorded.
@@ -242,6 +247,8 @@ class Worker:
             log.warning(
                 "event dead-lettered",
                 queue_id=event.id,
+                inbox_event_id=event.inbox_event_id,
+                correlation_id=event.correlation_id,
                 entity=event.entity,
                 zoho_id=event.zoho_id,
                 attempts=event.attempts,
@@ -263,6 +270,8 @@ class Worker:
             log.info(
                 "event will retry",
                 queue_id=event.id,
+                inbox_event_id=event.inbox_event_id,
+                correlation_id=event.correlation_id,
                 attempts=event.attempts,
                 delay=round(delay, 2),
                 error=str(error),

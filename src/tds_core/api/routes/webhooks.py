@@ -92,6 +92,7 @@ async def receive_webhook(
             content_type=request.headers.get("content-type"),
             query=list(request.query_params.multi_items()),
             headers={k.lower(): v for k, v in request.headers.items()},
+            correlation_id=getattr(request.state, "correlation_id", None),
         )
     )
     if staged.status == "queued":

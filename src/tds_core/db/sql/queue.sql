@@ -15,7 +15,9 @@ SET status = 'processing', locked_by = $1,
 FROM ready
 WHERE q.id = ready.id
 RETURNING q.id, q.inbox_event_id, q.entity, q.zoho_id, q.operation::text AS operation, q.source_version,
-          q.content_hash, q.payload, q.attempts, q.received_at, q.enqueued_at;
+          q.content_hash, q.payload, q.attempts, q.received_at, q.enqueued_at,
+          -- the request's correlation id, so the worker's log lines for this event carry it
+          (SELECT i.correlation_id FROM tds_inbox_events i WHERE i.id = q.inbox_event_id) AS correlation_id;
 
 -- name: queue_lock_leased
 -- At the start of the apply transaction: lock the rows this worker still leases. Rows missing
