@@ -13,3 +13,18 @@ RETURNING key, version;
 -- name: configuration_notify
 -- Tell running processes to reload their configuration.
 SELECT pg_notify('tds_config', $1);
+
+-- name: configuration_list
+-- The current version of every key with its change note (the admin API and `tds config get`).
+SELECT DISTINCT ON (key) key, version, value, description, updated_at, updated_by, note
+FROM tds_configuration ORDER BY key, version DESC;
+
+-- name: configuration_history
+-- Every version of one key, newest first.
+SELECT key, version, value, description, updated_at, updated_by, note
+FROM tds_configuration WHERE key = $1 ORDER BY version DESC LIMIT $2;
+
+-- name: configuration_lock
+-- Serialise configuration changes for the rest of the transaction, so each change is validated
+-- against the configuration it will actually join (two admins cannot each break half of it).
+SELECT pg_advisory_xact_lock(hashtextextended('tds_configuration', 0));
