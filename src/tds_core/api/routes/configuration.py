@@ -99,6 +99,7 @@ async def config_history(
     response_model=ConfigChanged,
     responses={
         **NotFound,
+        400: {"model": ErrorBody, "description": "The body is not JSON"},
         422: {"model": ErrorBody, "description": "The configuration would be invalid; reasons name the keys"},
     },
     summary="Change one key (admin): validated, versioned, recorded, live in running workers",
