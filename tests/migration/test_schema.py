@@ -31,6 +31,9 @@ TDS_TABLES = {
     "tds_jobs",
     "tds_alert_deliveries",
     "tds_alert_silences",
+    "tds_metric_totals",
+    "tds_metric_histograms",
+    "tds_metric_rollup",
 }
 VIEWS = {"tds_v_queue_status", "tds_v_sync_health", "tds_v_dlq_summary"}
 VERSION_COLUMNS = {

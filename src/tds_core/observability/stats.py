@@ -1,0 +1,357 @@
+"""The numbers of the stats API: per-entity counts and latency over a window, the current state,
+and the history of one per-minute series for the dashboard's charts.
+
+A window ``[until - length, until)`` is read from two places in one snapshot: whole minutes the
+roll-up has written (``tds_metrics`` counts, ``tds_metric_histograms`` arrays) and, for the
+rest (the part of the first minute inside the window, and everything after the roll-up's
+watermark), the rows themselves through the same views the roll-up counts. So a window's
+numbers are exact, do not depend on whether the roll-up has run, and a 24-hour window costs
+about 1,440 rows per entity rather than a scan of a day of logs.
+
+Definitions: *received* = events that entered the inbox (any source, including rejected);
+*applied* / *skipped* (stale or unchanged) / *retried* (failed attempts that will be retried)
+= worker outcomes; *failed* = events dead-lettered; *success rate* = (applied + skipped) /
+(applied + skipped + failed); *throughput* = (applied + skipped + failed) per second of the
+window; *latency* = end to end (received by TDS until applied or skipped), percentiles
+estimated from the fixed buckets of :mod:`.histogram`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from tds_core.db.errors import translated
+from tds_core.db.queries import QUERIES
+from tds_core.domain.entities import ENTITY_SLUGS
+from tds_core.observability.histogram import BOUNDS_MS, BUCKETS, Histogram
+from tds_core.observability.series import SERIES, Series, count_series
+
+Window = Literal["5m", "1h", "24h"]
+WINDOWS: dict[str, timedelta] = {
+    "5m": timedelta(minutes=5),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+}
+COUNTS = ("events_received", "events_rejected", "events_applied", "events_skipped", "events_retried")
+FAILED = "events_dead_lettered"
+MAX_HISTORY = timedelta(days=31)
+MAX_POINTS = 1440
+DEFAULT_POINTS = 720
+
+
+class InvalidRequest(ValueError):
+    """A stats request that cannot be answered as asked (the API answers 422)."""
+
+
+class Latency(BaseModel):
+    p50_ms: float | None = Field(description="Median end-to-end latency (estimated from buckets)")
+    p95_ms: float | None
+    p99_ms: float | None
+    samples: int = Field(description="Events the percentiles are computed from")
+
+
+class EntityStats(BaseModel):
+    entity: str = Field(description="The entity, or `all`")
+    received: int
+    rejected: int
+    applied: int
+    skipped: int
+    retried: int
+    failed: int = Field(description="Events dead-lettered in the window")
+    success_rate: float | None = Field(
+        description="(applied + skipped) / (applied + skipped + failed); null when none finished"
+    )
+    throughput_per_second: float = Field(description="Finished events (applied, skipped, failed) per second")
+    latency: Latency
+
+
+class QueueStats(BaseModel):
+    pending: int
+    ready: int
+    processing: int
+    oldest_ready_age_seconds: float = Field(description="The lag: how long the oldest ready event has waited")
+
+
+class DeadLetterStats(BaseModel):
+    open: int
+    oldest_age_seconds: float | None
+
+
+class WorkerStats(BaseModel):
+    alive: int
+    breakers: dict[str, int] = Field(description="Live workers by circuit-breaker state")
+
+
+class QuotaStats(BaseModel):
+    organization: str
+    calls_today: int
+    daily_quota: int | None
+    remaining: int | None
+
+
+class WindowStats(BaseModel):
+    window: Window
+    since: datetime
+    until: datetime
+    seconds: float
+    rolled_through: datetime | None = Field(description="Minutes before this come from the roll-up")
+    total: EntityStats
+    entities: list[EntityStats]
+    queue: QueueStats
+    dead_letters: DeadLetterStats
+    workers: WorkerStats
+    zoho: list[QuotaStats]
+
+
+class SeriesInfo(BaseModel):
+    name: str
+    kind: Literal["count", "gauge", "percentile"]
+    unit: str
+    per_entity: bool = Field(description="Whether `entity` may be given")
+    aggregate: Literal["sum", "max"] = Field(description="How the minutes of a longer step combine")
+    description: str
+
+
+class HistoryPoint(BaseModel):
+    at: datetime
+    value: float | None
+
+
+class History(BaseModel):
+    name: str
+    kind: Literal["count", "gauge", "percentile"]
+    unit: str
+    aggregate: Literal["sum", "max"]
+    entity: str | None
+    since: datetime
+    until: datetime
+    step_seconds: int
+    points: list[HistoryPoint]
+
+
+def series_info() -> list[SeriesInfo]:
+    return [
+        SeriesInfo(
+            name=s.name,
+            kind=s.kind,
+            unit=s.unit,
+            per_entity=s.scope != "total",
+            aggregate=s.aggregate,
+            description=s.description,
+        )
+        for s in SERIES.values()
+    ]
+
+
+def _ceil_minute(value: datetime) -> datetime:
+    floor = value.replace(second=0, microsecond=0)
+    return floor if floor == value else floor + timedelta(minutes=1)
+
+
+def _entity_stats(entity: str, counts: dict[str, float], latency: Histogram, seconds: float) -> EntityStats:
+    applied, skipped, failed = (int(counts.get(n, 0)) for n in ("events_applied", "events_skipped", FAILED))
+    finished = applied + skipped + failed
+    p50, p95, p99 = (latency.quantile(q) for q in (0.5, 0.95, 0.99))
+    return EntityStats(
+        entity=entity,
+        received=int(counts.get("events_received", 0)),
+        rejected=int(counts.get("events_rejected", 0)),
+        applied=applied,
+        skipped=skipped,
+        retried=int(counts.get("events_retried", 0)),
+        failed=failed,
+        success_rate=(applied + skipped) / finished if finished else None,
+        throughput_per_second=finished / seconds if seconds > 0 else 0.0,
+        latency=Latency(p50_ms=p50, p95_ms=p95, p99_ms=p99, samples=latency.count),
+    )
+
+
+async def window_stats(
+    pool: Any, window: str, *, now: datetime | None = None, daily_quotas: dict[str, int] | None = None
+) -> WindowStats:
+    if window not in WINDOWS:
+        raise InvalidRequest(f"window must be one of {', '.join(WINDOWS)}")
+    with translated():
+        async with (
+            pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await _window_stats(connection, window, now, daily_quotas or {})
+
+
+async def _window_stats(
+    connection: Any, window: str, pinned: datetime | None, daily_quotas: dict[str, int]
+) -> WindowStats:
+    until: datetime = (await connection.fetchval(QUERIES.metrics_clock, pinned)).astimezone(UTC)
+    since = until - WINDOWS[window]
+    rolled: datetime | None = await connection.fetchval(QUERIES.metrics_rollup_state)
+    # whole minutes the roll-up wrote: [rolled_from, rolled_to); the rest of the window is read live
+    rolled_from = _ceil_minute(since)
+    rolled_to = max(rolled_from, min(rolled or rolled_from, until.replace(second=0, microsecond=0)))
+    live = [(since, rolled_from), (rolled_to, until)]
+
+    counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    latency: dict[str, Histogram] = defaultdict(Histogram)
+    names = [*COUNTS, FAILED]
+    for row in await connection.fetch(QUERIES.stats_rolled_counts, rolled_from, rolled_to, names):
+        counts[row["entity"]][row["name"]] += row["value"]
+    for row in await connection.fetch(
+        QUERIES.stats_rolled_histogram, rolled_from, rolled_to, "latency", BUCKETS
+    ):
+        latency[row["entity"]].add(row["bucket"], int(row["n"]), 0.0)
+    for start, end in live:
+        if start >= end:
+            continue
+        for row in await connection.fetch(QUERIES.metrics_events_by_minute, start, end):
+            for name in count_series(row["stream"], row["kind"]):
+                if name in names:
+                    counts[row["entity"]][name] += row["n"]
+        for row in await connection.fetch(
+            QUERIES.metrics_samples_by_minute, start, end, list(BOUNDS_MS), ["latency"]
+        ):
+            latency[row["entity"]].add(row["bucket"], int(row["n"]), float(row["total"]))
+
+    seconds = (until - since).total_seconds()
+    entities = [_entity_stats(e, counts[e], latency[e], seconds) for e in ENTITY_SLUGS]
+    all_counts: dict[str, float] = defaultdict(float)
+    all_latency = Histogram()
+    for entity in ENTITY_SLUGS:
+        for name, value in counts[entity].items():
+            all_counts[name] += value
+        all_latency.merge(latency[entity])
+    gauges = await connection.fetch(QUERIES.metrics_gauges, until, list(ENTITY_SLUGS))
+    return WindowStats(
+        window=window,
+        since=since,
+        until=until,
+        seconds=seconds,
+        rolled_through=rolled,
+        total=_entity_stats("all", all_counts, all_latency, seconds),
+        entities=entities,
+        **_state([(r["name"], r["labels"], float(r["value"])) for r in gauges], daily_quotas),
+    )
+
+
+def _state(rows: list[tuple[str, dict[str, Any], float]], daily_quotas: dict[str, int]) -> dict[str, Any]:
+    queue = {"pending": 0, "ready": 0, "processing": 0}
+    lag = 0.0
+    dead_open, dead_oldest = 0, None
+    breakers: dict[str, int] = {"closed": 0, "open": 0, "half_open": 0}
+    calls: dict[str, int] = {}
+    for name, labels, value in rows:
+        if name == "queue_depth":
+            queue[labels["state"]] += int(value)
+        elif name == "queue_ready":
+            queue["ready"] += int(value)
+        elif name == "queue_oldest_ready_age_seconds":
+            lag = max(lag, value)
+        elif name == "dlq_open":
+            dead_open += int(value)
+        elif name == "dlq_oldest_age_seconds":
+            dead_oldest = value if dead_oldest is None else max(dead_oldest, value)
+        elif name == "workers":
+            breakers[labels["circuit_state"]] = breakers.get(labels["circuit_state"], 0) + int(value)
+        elif name == "zoho_calls_today":
+            calls[labels["organization"]] = int(value)
+    zoho = []
+    for organization in sorted(set(calls) | set(daily_quotas)):
+        used, quota = calls.get(organization, 0), daily_quotas.get(organization)
+        remaining = max(0, quota - used) if quota is not None else None
+        zoho.append(
+            QuotaStats(organization=organization, calls_today=used, daily_quota=quota, remaining=remaining)
+        )
+    return {
+        "queue": QueueStats(oldest_ready_age_seconds=lag, **queue),
+        "dead_letters": DeadLetterStats(open=dead_open, oldest_age_seconds=dead_oldest),
+        "workers": WorkerStats(alive=sum(breakers.values()), breakers=breakers),
+        "zoho": zoho,
+    }
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidRequest(f"time out of range: {value.isoformat()}") from exc
+
+
+async def history(
+    pool: Any,
+    name: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    entity: str | None = None,
+    step_seconds: int | None = None,
+) -> History:
+    """One series of ``tds_metrics`` for a chart: ``until`` defaults to now, ``since`` to an hour
+    before; counts are zero where no minute was written, other series are ``None`` there."""
+    series = _series(name, entity)
+    with translated():
+        async with pool.acquire() as connection:
+            now: datetime = await connection.fetchval(QUERIES.metrics_clock, None)
+            end = _utc(until) if until is not None else now.astimezone(UTC)
+            try:
+                start = _utc(since) if since is not None else end - timedelta(hours=1)
+            except OverflowError as exc:
+                raise InvalidRequest("until is too early to take an hour before it") from exc
+            step = _step(start, end, step_seconds)
+            if series.scope == "total":
+                labels: dict[str, str] | None = {}
+            elif entity is not None:
+                labels = {"entity": entity}
+            else:
+                labels = None if series.scope == "entity" else {}
+            rows = await connection.fetch(QUERIES.stats_history, name, labels, start, end, step)
+    by_step = {r["step"]: (r["total"] if series.aggregate == "sum" else r["peak"]) for r in rows}
+    count = math.ceil((end - start).total_seconds() / step)
+    empty = 0.0 if series.kind == "count" else None
+    points = [
+        HistoryPoint(at=start + timedelta(seconds=i * step), value=by_step.get(i, empty))
+        for i in range(count)
+    ]
+    return History(
+        name=name,
+        kind=series.kind,
+        unit=series.unit,
+        aggregate=series.aggregate,
+        entity=entity,
+        since=start,
+        until=end,
+        step_seconds=step,
+        points=points,
+    )
+
+
+def _series(name: str, entity: str | None) -> Series:
+    series = SERIES.get(name)
+    if series is None:
+        raise InvalidRequest(f"unknown series {name[:60]!r}: expected one of {', '.join(SERIES)}")
+    if entity is not None and series.scope == "total":
+        raise InvalidRequest(f"{name} is not kept per entity: leave out entity")
+    if entity is not None and entity not in ENTITY_SLUGS:
+        raise InvalidRequest(f"unknown entity {entity[:40]!r}: expected one of {', '.join(ENTITY_SLUGS)}")
+    return series
+
+
+def _step(start: datetime, end: datetime, step_seconds: int | None) -> int:
+    if end <= start:
+        raise InvalidRequest("from must be before to")
+    span = end - start
+    if span > MAX_HISTORY:
+        raise InvalidRequest(f"the range may span at most {MAX_HISTORY.days} days (metrics are kept 30 days)")
+    seconds = span.total_seconds()
+    if step_seconds is None:
+        return max(60, math.ceil(seconds / DEFAULT_POINTS / 60) * 60)
+    if step_seconds < 60 or step_seconds % 60 or step_seconds > 86_400:
+        raise InvalidRequest("step must be a whole number of minutes in seconds, from 60 to 86400")
+    if seconds / step_seconds > MAX_POINTS:
+        raise InvalidRequest(
+            f"that is more than {MAX_POINTS} points: choose a longer step or a shorter range"
+        )
+    return step_seconds
