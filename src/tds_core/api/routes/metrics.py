@@ -1,7 +1,50 @@
-"""Admin API: metrics (being built)."""
+"""``GET /metrics``: Prometheus text format for the whole cluster (:mod:`tds_core.observability.metrics`).
+
+Unauthenticated, as Prometheus expects; the reverse proxy should let only the Prometheus
+server reach it (nginx: ``location = /metrics { allow 10.0.0.5; deny all; }``).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from tds_core.api.context import ApiContext, context
+from tds_core.api.routes.webhooks import ErrorBody
+from tds_core.observability import metrics
+from tds_core.settings import Settings
+from tds_core.simulator.config import SimulatorConfig
 
 router = APIRouter(tags=["metrics"])
+
+
+def daily_quotas(settings: Settings) -> dict[str, int]:
+    """The Zoho daily quota per organization: the configured plan's, or the simulator's."""
+    if settings.uses_simulator:
+        simulator = SimulatorConfig()
+        return {simulator.organization_id: simulator.daily_request_limit}
+    assert settings.zoho_organization_id is not None
+    return {settings.zoho_organization_id: settings.zoho_daily_quota}
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    summary="Prometheus metrics of the whole cluster",
+    description=(
+        "Counters (webhooks, events received, sync outcomes, dead letters, Zoho calls and 429s), "
+        "histograms (end-to-end latency, apply duration, enqueue-to-claim wait) and gauges (queue "
+        "depth, lag, dead letters, workers and breakers, pull lag, reconciliation drift, Zoho quota), "
+        "read from PostgreSQL: every API process gives the same answer. No token; restrict it at the "
+        "reverse proxy."
+    ),
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Text format 0.0.4"},
+        503: {"model": ErrorBody, "description": "Database unavailable; retry after Retry-After"},
+    },
+)
+async def prometheus_metrics(ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+    families = await metrics.collect(ctx.pool, daily_quotas=daily_quotas(ctx.settings))
+    return Response(metrics.exposition(families), media_type=metrics.CONTENT_TYPE)

@@ -16,6 +16,8 @@ Every call:
    At most ``max_retries`` repeats for retryable errors; the last error is raised.
 
 ``calls_made`` counts the requests sent to the API (for ``tds_sync_runs.api_calls``).
+``on_throttled`` (optional) is awaited with ``per_minute``, ``daily`` or ``in_flight`` for each
+answer refusing a call for a limit, so the composition root can count them (``/metrics``).
 
 Credit notes: ``GET /creditnotes/{id}`` carries ``updated_time`` where the list carries
 ``last_modified_time``. A record missing ``last_modified_time`` gets it from ``updated_time``,
@@ -27,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -60,6 +62,20 @@ log = structlog.get_logger("tds.zoho")
 
 ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 FRESH_TOKEN_SECONDS = 60.0
+
+ThrottleHook = Callable[[str], Awaitable[None]]
+"""Told the reason of each limit refusal: ``per_minute`` (code 44), ``daily`` (45), ``in_flight`` (1070)."""
+
+
+def throttle_reason(error: ZohoError) -> str | None:
+    """Which Zoho limit refused a call, if any."""
+    if isinstance(error, QuotaExhausted):
+        return "daily"
+    if isinstance(error, RateLimited):
+        return "per_minute"
+    if isinstance(error, TooManyInFlight):
+        return "in_flight"
+    return None
 
 
 @dataclass(frozen=True)
@@ -105,9 +121,11 @@ class ZohoClient:
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        on_throttled: ThrottleHook | None = None,
     ) -> None:
         self.config = config
         self._limiter = limiter
+        self._on_throttled = on_throttled
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=config.timeout_seconds,
@@ -246,6 +264,9 @@ class ZohoClient:
                 await self.in_flight.succeeded()
                 return body
             assert error is not None
+            reason = throttle_reason(error)
+            if reason is not None and self._on_throttled is not None:
+                await self._on_throttled(reason)
             if isinstance(error, AuthError):
                 if (
                     token is not None
