@@ -289,7 +289,7 @@ async def test_history_endpoint(pool: Any, client: httpx.AsyncClient, auth_heade
         ({"name": "events_applied", "entity": "widgets"}, "entity"),
         ({"name": "events_applied", "from": "2030-01-02T00:00:00Z", "to": "2030-01-01T00:00:00Z"}, "before"),
         ({"name": "events_applied", "from": "2030-01-01T00:00:00Z", "to": "2030-03-01T00:00:00Z"}, "31 days"),
-        ({"name": "events_applied", "step": "90"}, "whole number of minutes"),
+        ({"name": "events_applied", "step": "90"}, "multiple of 60"),
         ({"name": "events_applied", "step": "30"}, "step"),
         (
             {
@@ -311,6 +311,13 @@ async def test_history_refuses_bad_requests(
     assert response.status_code == 422, response.text
     body = response.json()
     assert reason in " ".join([body["error"], *body["reasons"]])
+
+
+async def test_history_checks_the_step_for_python_callers_too(pool: Any) -> None:
+    with pytest.raises(stats.InvalidRequest, match="whole number of minutes"):
+        await stats.history(pool, "events_applied", step_seconds=90)
+    default = await stats.history(pool, "events_applied", since=NOW - timedelta(days=1), until=NOW)
+    assert default.step_seconds == 120 and len(default.points) == 720
 
 
 async def test_stats_endpoint(

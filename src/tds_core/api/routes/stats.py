@@ -16,6 +16,7 @@ from tds_core.api.context import ApiContext, context
 from tds_core.api.routes.metrics import daily_quotas
 from tds_core.api.routes.webhooks import ErrorBody
 from tds_core.observability import stats
+from tds_core.observability.series import SERIES
 from tds_core.observability.stats import History, InvalidRequest, SeriesInfo, WindowStats
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
@@ -61,13 +62,18 @@ async def window_stats(
 async def history(
     principal: Viewer,
     ctx: Ctx,
-    name: Annotated[str, Query(min_length=1, max_length=100, description="The series")],
+    name: Annotated[
+        str,
+        Query(max_length=100, description="The series", json_schema_extra={"enum": list(SERIES)}),
+    ],
     since: Annotated[
         datetime | None, Query(alias="from", description="Start (ISO 8601; UTC if no zone)")
     ] = None,
     until: Annotated[datetime | None, Query(alias="to", description="End (ISO 8601; UTC if no zone)")] = None,
     entity: Annotated[EntitySlug | None, Query(description="One entity (per-entity series only)")] = None,
-    step: Annotated[int | None, Query(ge=60, le=86_400, description="Seconds per point")] = None,
+    step: Annotated[
+        int | None, Query(ge=60, le=86_400, multiple_of=60, description="Seconds per point")
+    ] = None,
 ) -> History:
     try:
         return await stats.history(ctx.pool, name, since=since, until=until, entity=entity, step_seconds=step)
