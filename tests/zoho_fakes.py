@@ -38,7 +38,9 @@ class FakeClock:
     waiting for the same minute wakes at it. Shorter sleeps (backoff) only yield.
     """
 
-    def __init__(self, start: datetime = START) -> None:
+    def __init__(self, start: datetime = START, *, exact: bool = False) -> None:
+        self.exact = exact
+        """Sleeps advance the clock by exactly their length (a sliding-window limiter's waits)."""
         self.now = start
         self.ticks = 1000.0
         self.sleeps: list[float] = []
@@ -55,6 +57,10 @@ class FakeClock:
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        if self.exact:
+            self.advance(max(0.0, seconds))
+            await asyncio.sleep(0)
+            return
         target = (self.now + timedelta(seconds=seconds)).replace(second=0, microsecond=0)
         if target > self.now:
             self.ticks += (target - self.now).total_seconds()

@@ -123,7 +123,11 @@ def zoho_config(settings: Settings) -> ZohoConfig:
     if settings.uses_simulator:
         base = f"http://127.0.0.1:{settings.simulator_port}"
         log.info("no Zoho credentials: the source is the built-in Zoho Books simulator", url=base)
-        return simulator_zoho_config(base)
+        return simulator_zoho_config(
+            base,
+            requests_per_minute=settings.zoho_requests_per_minute,
+            max_concurrency=settings.zoho_max_concurrency,
+        )
     assert settings.zoho_organization_id and settings.zoho_client_id
     assert settings.zoho_client_secret and settings.zoho_refresh_token
     return ZohoConfig(

@@ -341,10 +341,15 @@ async def test_minting_limit_reaches_the_caller(make_client: ClientFactory, zoho
 async def test_every_call_takes_a_rate_limit_slot(
     make_client: ClientFactory, zoho: FakeZoho, clock: FakeClock
 ) -> None:
-    client = make_client(requests_per_minute=3)
+    window = FakeClock(exact=True)  # the limiter's sliding window waits exactly
+    limiter = MemoryRateLimiter(
+        "org", requests_per_minute=3, clock=window, sleep=window.sleep, jitter_seconds=0
+    )
+    client = make_client(requests_per_minute=3, limiter=limiter)
     for number in range(7):
         await client.get("invoices", str(number))
-    assert clock.now == datetime(2030, 1, 15, 12, 2, tzinfo=UTC)
+    assert window.now == datetime(2030, 1, 15, 12, 2, 12, tzinfo=UTC)
+    assert window.sleeps == [61.0, 61.0]
     assert len(zoho.api_requests) == 7
 
 

@@ -16,18 +16,31 @@ def limiter(clock: FakeClock, **options: int) -> MemoryRateLimiter:
     return MemoryRateLimiter("org", clock=clock, sleep=clock.sleep, jitter_seconds=0, **options)
 
 
-async def test_full_minute_waits_for_the_next() -> None:
-    clock = FakeClock()
+async def test_a_full_window_waits_until_its_oldest_calls_leave_it() -> None:
+    clock = FakeClock(exact=True)
     limits = limiter(clock, requests_per_minute=2)
     for _ in range(5):
         await limits.acquire()
-    assert clock.sleeps == [50.0, 60.0]
-    assert clock.now == datetime(2030, 1, 15, 12, 2, tzinfo=UTC)
+    assert clock.sleeps == [61.0, 61.0]
+    assert clock.now == datetime(2030, 1, 15, 12, 2, 12, tzinfo=UTC)
     assert limits.minute_waits == 2 and limits.slots_taken == 5
 
 
+async def test_no_sixty_second_window_holds_more_than_the_limit() -> None:
+    """Calls asked for at uneven times, across minute boundaries: any 60 s holds at most 3."""
+    clock = FakeClock(datetime(2030, 1, 15, 12, 0, 57, tzinfo=UTC), exact=True)
+    limits = limiter(clock, requests_per_minute=3)
+    made: list[datetime] = []
+    for gap in [0, 1, 1, 1, 0, 5, 30, 0, 0, 2, 59, 1]:
+        clock.advance(gap)
+        await limits.acquire()
+        made.append(clock.now)
+    for start in made:
+        assert sum(start <= t < start + timedelta(seconds=60) for t in made) <= 3
+
+
 async def test_daily_quota() -> None:
-    clock = FakeClock(datetime(2030, 1, 15, 23, 58, 30, tzinfo=UTC))
+    clock = FakeClock(datetime(2030, 1, 15, 23, 58, 30, tzinfo=UTC), exact=True)
     limits = limiter(clock, requests_per_minute=2, daily_quota=3)
     for _ in range(3):
         await limits.acquire()

@@ -1,41 +1,52 @@
--- Zoho API calls per organization and minute (tds_api_usage), shared by every TDS process.
--- Minutes and days are UTC. Time-dependent statements take an optional $now (NULL = now()),
+-- Zoho API calls per organization (tds_api_usage), shared by every TDS process: one row per
+-- organization and UTC second in which calls were made (the column is named ``minute`` for
+-- history). The per-minute limit is a sliding 60-second window; days are UTC. Time-dependent statements take an optional $now (NULL = now()),
 -- so every process reads the database's clock unless a test pins it.
 
+-- name: api_usage_lock
+-- Serialise slot-taking for organization $1 until the transaction ends (so counts are exact).
+SELECT pg_advisory_xact_lock(hashtextextended('tds_api_usage:' || $1, 0));
+
 -- name: api_usage_take_slot
--- Take one call slot ($1 org, $2 per-minute limit, $3 daily quota, $4 now); calls is NULL when full.
+-- Take one call slot under api_usage_lock ($1 org, $2 calls per window, $3 daily quota, $4 now,
+-- $5 window seconds); calls is NULL when the window or the day is full.
 WITH clock AS (
-    SELECT coalesce($4::timestamptz, now()) AS now
+    -- clock_timestamp, not now(): the transaction may have waited for the lock
+    SELECT coalesce($4::timestamptz, clock_timestamp()) AS now
 ),
--- the minute and the day the call falls in
 slot AS (
-    SELECT date_trunc('minute', now, 'UTC') AS minute, date_trunc('day', now, 'UTC') AS day FROM clock
+    -- calls are counted in whole-second buckets; a bucket counts while any call in it may
+    -- still be less than a window old, so the window is never under-counted
+    SELECT now, date_trunc('second', now) AS second, date_trunc('day', now, 'UTC') AS day,
+           date_trunc('second', now) - make_interval(secs => $5::integer) AS window_start
+    FROM clock
 ),
--- calls made earlier today: rows of past minutes no longer change, so a snapshot is exact
-earlier AS (
+recent AS (
+    -- calls in the sliding window, and its oldest bucket (when the first slot frees up)
+    SELECT coalesce(sum(u.calls), 0)::integer AS calls, min(u.minute) AS oldest
+    FROM tds_api_usage u, slot s
+    WHERE u.organization_id = $1 AND u.minute >= s.window_start
+),
+today AS (
+    -- the daily quota is counted per UTC day
     SELECT coalesce(sum(u.calls), 0)::integer AS calls
     FROM tds_api_usage u, slot s
-    WHERE u.organization_id = $1 AND u.minute >= s.day AND u.minute < s.minute
+    WHERE u.organization_id = $1 AND u.minute >= s.day AND u.minute < s.day + interval '1 day'
 ),
--- the atomic step: the first call of a minute inserts, the others increment the locked row
--- while the minute (and the day) have room; a full minute returns no row
 taken AS (
     INSERT INTO tds_api_usage AS u (organization_id, minute, calls)
-    SELECT $1, s.minute, 1 FROM slot s, earlier e WHERE e.calls < $3::integer
+    SELECT $1, s.second, 1 FROM slot s, recent r, today t
+    WHERE r.calls < $2::integer AND t.calls < $3::integer
     ON CONFLICT (organization_id, minute) DO UPDATE SET calls = u.calls + 1
-    WHERE u.calls < $2::integer AND u.calls + (SELECT calls FROM earlier) < $3::integer
     RETURNING u.calls
 )
 SELECT (SELECT calls FROM taken) AS calls,
-       c.now,
-       s.minute + interval '1 minute' AS next_minute,
+       s.now,
+       -- the oldest bucket leaves the window one window (plus its own second) after it began
+       coalesce(r.oldest + make_interval(secs => $5::integer + 1), s.now) AS next_free,
        s.day + interval '1 day' AS next_day,
-       -- after a refusal the snapshot may lag the locked row, never lead it: a full day is
-       -- only reported when it is full
-       e.calls + coalesce((SELECT calls FROM taken),
-                          (SELECT calls FROM tds_api_usage WHERE organization_id = $1 AND minute = s.minute),
-                          0) AS used_today
-FROM clock c, slot s, earlier e;
+       t.calls + (SELECT count(*) FROM taken)::integer AS used_today
+FROM slot s, recent r, today t;
 
 -- name: api_usage_today
 -- Calls made today (UTC) for one organization ($1 org, $2 now): the daily quota used so far.

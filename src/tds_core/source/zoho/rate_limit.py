@@ -3,11 +3,14 @@
 Zoho allows 100 requests a minute per organization (code 44 beyond), a daily quota by plan
 (code 45 beyond) and about 10 concurrent calls (code 1070 beyond). The minute and day limits
 are per organization, not per process, so :class:`PostgresRateLimiter` counts calls in
-``tds_api_usage`` (one row per organization and UTC minute) where every TDS process sees them:
+``tds_api_usage`` (one row per organization and UTC second) where every TDS process sees them:
 
-- ``acquire()`` takes a slot with one atomic upsert (``api_usage_take_slot``). When the minute
-  is full it sleeps until the next minute (plus a little jitter) and tries again; when the
-  day is full it raises :class:`QuotaExhausted` with ``retry_at`` = next UTC midnight.
+- ``acquire()`` takes a slot under a per-organization transaction lock (``api_usage_lock``,
+  then ``api_usage_take_slot``). The minute limit is a *sliding* window: never more than
+  ``requests_per_minute`` calls in any ``window_seconds`` (60) seconds, counted in whole
+  seconds so the window is never under-counted. When the window is full it sleeps until its
+  oldest second leaves it (plus a little jitter) and tries again; when the day is full it
+  raises :class:`QuotaExhausted` with ``retry_at`` = next UTC midnight.
 - After a code 44 the client calls ``pause_until(next minute)``: every task of the process
   waits. After a code 45, ``block_until(...)``: ``acquire()`` raises at once until then.
 
@@ -53,7 +56,8 @@ class Slot:
 
     taken: bool
     now: datetime
-    next_minute: datetime
+    next_free: datetime
+    """When the window's oldest calls stop counting (a slot frees up)."""
     next_day: datetime
     used_today: int
 
@@ -71,12 +75,14 @@ class RateLimiter(ABC):
         sleep: Sleep = asyncio.sleep,
         jitter_seconds: float = 0.25,
         rng: random.Random | None = None,
+        window_seconds: int = 60,
     ) -> None:
         if requests_per_minute < 1 or daily_quota < 1:
             raise ValueError("requests_per_minute and daily_quota must be at least 1")
         self.organization_id = organization_id
         self.requests_per_minute = requests_per_minute
         self.daily_quota = daily_quota
+        self.window_seconds = window_seconds
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter_seconds
@@ -101,7 +107,7 @@ class RateLimiter(ABC):
         return self._clock() if self._clock is not None else None
 
     async def acquire(self) -> None:
-        """Wait for a call slot in the current minute; raise :class:`QuotaExhausted` if the day is spent."""
+        """Wait for a call slot in the sliding window; raise :class:`QuotaExhausted` if the day is spent."""
         while True:
             now = self._now()
             if self._blocked_until is not None:
@@ -126,7 +132,7 @@ class RateLimiter(ABC):
                     "zoho_daily_quota_used", organization_id=self.organization_id, retry_at=slot.next_day
                 )
                 raise QuotaExhausted(reason, retry_at=slot.next_day)
-            wait = (slot.next_minute - slot.now).total_seconds() + self._rng.uniform(0.0, self._jitter)
+            wait = (slot.next_free - slot.now).total_seconds() + self._rng.uniform(0.0, self._jitter)
             self.minute_waits += 1
             log.debug("zoho_minute_full", organization_id=self.organization_id, wait_seconds=round(wait, 3))
             await self._sleep(max(0.0, wait))
@@ -182,17 +188,20 @@ class PostgresRateLimiter(RateLimiter):
 
     async def _take(self, now: datetime | None) -> Slot:
         with translated():
-            row = await self._pool.fetchrow(
-                QUERIES.api_usage_take_slot,
-                self.organization_id,
-                self.requests_per_minute,
-                self.daily_quota,
-                now,
-            )
+            async with self._pool.acquire() as connection, connection.transaction():
+                await connection.execute(QUERIES.api_usage_lock, self.organization_id)
+                row = await connection.fetchrow(
+                    QUERIES.api_usage_take_slot,
+                    self.organization_id,
+                    self.requests_per_minute,
+                    self.daily_quota,
+                    now,
+                    self.window_seconds,
+                )
         return Slot(
             taken=row["calls"] is not None,
             now=row["now"],
-            next_minute=row["next_minute"],
+            next_free=row["next_free"],
             next_day=row["next_day"],
             used_today=row["used_today"],
         )
@@ -203,7 +212,7 @@ class PostgresRateLimiter(RateLimiter):
         return calls
 
     async def cleanup(self, keep: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
-        """Delete minute rows older than ``keep`` (all organizations); returns how many went."""
+        """Delete usage rows older than ``keep`` (all organizations); returns how many went."""
         with translated():
             deleted: int = await self._pool.fetchval(QUERIES.api_usage_delete_before, keep, now)
         return deleted
@@ -214,27 +223,28 @@ class MemoryRateLimiter(RateLimiter):
 
     def __init__(self, organization_id: str, **options: Any) -> None:
         super().__init__(organization_id, **options)
-        self._minutes: dict[datetime, int] = {}
+        self._seconds: dict[datetime, int] = {}
 
     async def _take(self, now: datetime | None) -> Slot:
         now = now or utc_now()
-        minute = now.astimezone(UTC).replace(second=0, microsecond=0)
-        day = minute.replace(hour=0, minute=0)
-        for old in [m for m in self._minutes if m < day]:
-            del self._minutes[old]
-        used = sum(self._minutes.values())
-        in_minute = self._minutes.get(minute, 0)
-        taken = in_minute < self.requests_per_minute and used < self.daily_quota
+        second = now.astimezone(UTC).replace(microsecond=0)
+        day = second.replace(hour=0, minute=0, second=0)
+        window_start = second - timedelta(seconds=self.window_seconds)
+        for old in [s for s in self._seconds if s < min(day, window_start)]:
+            del self._seconds[old]
+        used = sum(calls for s, calls in self._seconds.items() if s >= day)
+        window = {s: calls for s, calls in self._seconds.items() if s >= window_start}
+        taken = sum(window.values()) < self.requests_per_minute and used < self.daily_quota
         if taken:
-            self._minutes[minute] = in_minute + 1
+            self._seconds[second] = self._seconds.get(second, 0) + 1
             used += 1
-        return Slot(taken, now, minute + timedelta(minutes=1), day + timedelta(days=1), used)
+        oldest = min(window, default=None)
+        next_free = oldest + timedelta(seconds=self.window_seconds + 1) if oldest else now
+        return Slot(taken, now, next_free, day + timedelta(days=1), used)
 
     async def _used_today(self, now: datetime | None) -> int:
         day = (now or utc_now()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return sum(
-            calls for minute, calls in self._minutes.items() if day <= minute < day + timedelta(days=1)
-        )
+        return sum(calls for s, calls in self._seconds.items() if day <= s < day + timedelta(days=1))
 
 
 class InFlightLimit:
