@@ -18,7 +18,6 @@ from tds_core.config.runtime import load as load_runtime_config
 from tds_core.db import embedded, migrate
 from tds_core.db.pool import create_pool
 from tds_core.db.urls import redact
-from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.logging import configure
@@ -31,6 +30,7 @@ from tds_core.settings import Settings
 from tds_core.simulator.config import SimulatorConfig
 from tds_core.source.hints import HintCompleter
 from tds_core.source.pull import PullConfig, Puller
+from tds_core.source.pull import source_entities as available_entities
 from tds_core.source.zoho.client import ZohoClient
 from tds_core.source.zoho.config import ZohoConfig
 from tds_core.source.zoho.rate_limit import PostgresRateLimiter
@@ -157,8 +157,7 @@ async def zoho_source(settings: Settings, pool: Any) -> AsyncIterator[tuple[Pull
 
 def source_entities(settings: Settings) -> list[str]:
     """Entities the source can serve: stock and price lists need Zoho Inventory (or the simulator)."""
-    inventory = settings.zoho_use_inventory or settings.uses_simulator
-    return [e for e in ENTITY_SLUGS if inventory or e not in ("stock", "pricebooks")]
+    return available_entities(use_inventory=settings.zoho_use_inventory or settings.uses_simulator)
 
 
 async def run_scheduler(settings: Settings, url: str) -> None:

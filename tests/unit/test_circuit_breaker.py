@@ -1,9 +1,9 @@
-"""processor.circuit_breaker: closed → open → half_open → closed/open, on an injected clock."""
+"""domain.circuit_breaker: closed → open → half_open → closed/open, on an injected clock."""
 
 from __future__ import annotations
 
 from tds_core.domain.states import CircuitState
-from tds_core.processor.circuit_breaker import BreakerConfig, CircuitBreaker
+from tds_core.domain.circuit_breaker import BreakerConfig, CircuitBreaker
 
 
 class Clock:

@@ -15,7 +15,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_
 
 from tds_core.db.queries import QUERIES
 from tds_core.domain.backoff import BackoffPolicy
-from tds_core.processor.circuit_breaker import BreakerConfig
+from tds_core.domain.circuit_breaker import BreakerConfig
 
 
 class _Channel(BaseModel):

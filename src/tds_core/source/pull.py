@@ -30,7 +30,7 @@ import structlog
 
 from tds_core.db.erp import STATEMENTS
 from tds_core.db.queries import QUERIES
-from tds_core.domain.entities import ENTITIES
+from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.records import RecordError, extract_record, record_version
 from tds_core.domain.states import Operation
 from tds_core.source.zoho.client import ZohoClient
@@ -305,3 +305,9 @@ def _list_version(spec: Any, row: dict[str, Any]) -> datetime | None:
     except RecordError:
         return None
     return None if version == _NO_VERSION else version
+
+
+def source_entities(*, use_inventory: bool) -> list[str]:
+    """Entities the source can serve: stock levels and price lists need Zoho Inventory (or the
+    simulator, which serves both)."""
+    return [e for e in ENTITY_SLUGS if use_inventory or e not in ("stock", "pricebooks")]

@@ -1,7 +1,158 @@
-"""Admin API: sync (being built)."""
+"""Admin API: manual pulls and reconciliations (queued as jobs), sync runs and cursors.
+
+``POST /api/v1/sync/{entity}`` and ``POST /api/v1/reconcile`` answer 202 with the job; a
+scheduler process runs it (``GET /api/v1/jobs/{id}`` follows it). Runs and cursors are what
+every pull and reconciliation left behind, scheduled or manual.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-router = APIRouter(tags=["sync"])
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from pydantic import BaseModel, Field
+
+from tds_core.api.auth import Operator, Viewer
+from tds_core.api.context import ApiContext, context
+from tds_core.api.routes.jobs import MAX_ID, JobOut, job_out
+from tds_core.db.errors import translated
+from tds_core.db.queries import QUERIES
+from tds_core.operations import jobs
+from tds_core.source.pull import source_entities
+
+router = APIRouter(prefix="/api/v1", tags=["sync"])
+Ctx = Annotated[ApiContext, Depends(context)]
+RunKind = Literal["incremental", "full", "reconcile", "manual"]
+RunStatus = Literal["running", "succeeded", "failed", "cancelled"]
+
+
+class ReconcileRequest(BaseModel):
+    entity: str = Field(default="all", max_length=40, description="An entity, or 'all'")
+    heal: bool = Field(default=True, description="Queue fetches/tombstones for the drift found")
+
+
+class SyncRun(BaseModel):
+    id: int
+    entity: str
+    kind: str
+    status: str
+    triggered_by: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    fetched: int
+    queued: int
+    unchanged: int
+    failed: int
+    api_calls: int
+    drift: int | None = None
+    cursor_from: str | None = None
+    cursor_to: str | None = None
+    error: str | None = None
+    seconds: float
+
+
+class SyncRunDetail(SyncRun):
+    details: dict[str, Any] = Field(description="A reconciliation's drifted ids by kind")
+
+
+class Cursor(BaseModel):
+    entity: str
+    strategy: str
+    watermark: datetime | None = None
+    last_run_id: int | None = None
+    last_full_scan_at: datetime | None = None
+    updated_at: datetime
+
+
+def _entities(ctx: ApiContext, entity: str) -> list[str]:
+    settings = ctx.settings
+    available = source_entities(use_inventory=settings.zoho_use_inventory or settings.uses_simulator)
+    if entity != "all" and entity not in available:
+        raise HTTPException(
+            404, f"unknown or unavailable entity {entity!r}: one of all, {', '.join(available)}"
+        )
+    return available
+
+
+@router.post(
+    "/sync/{entity}",
+    response_model=JobOut,
+    status_code=202,
+    summary="Pull an entity (or all) from Zoho now; full=true for a full resync",
+    responses={404: {"description": "Unknown or unavailable entity"}},
+)
+async def trigger_sync(
+    principal: Operator,
+    ctx: Ctx,
+    entity: Annotated[str, Path(max_length=40)],
+    full: Annotated[bool, Query(description="Ignore the watermark: a full resync")] = False,
+) -> JobOut:
+    available = _entities(ctx, entity)
+    total = len(available) if entity == "all" else 1
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            job = await jobs.create(
+                connection, "sync", {"entity": entity, "full": full}, principal.actor, total=total
+            )
+    return job_out(job)
+
+
+@router.post(
+    "/reconcile",
+    response_model=JobOut,
+    status_code=202,
+    summary="Compare every ERP record with Zoho now (and heal the drift unless heal=false)",
+    responses={404: {"description": "Unknown or unavailable entity"}},
+)
+async def trigger_reconcile(body: ReconcileRequest, principal: Operator, ctx: Ctx) -> JobOut:
+    available = _entities(ctx, body.entity)
+    total = len(available) if body.entity == "all" else 1
+    params = {"entity": body.entity, "heal": body.heal}
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            job = await jobs.create(connection, "reconcile", params, principal.actor, total=total)
+    return job_out(job)
+
+
+@router.get("/sync/runs", response_model=list[SyncRun], summary="Pull and reconciliation runs, newest first")
+async def list_runs(
+    principal: Viewer,
+    ctx: Ctx,
+    entity: Annotated[str | None, Query(max_length=40)] = None,
+    kind: Annotated[RunKind | None, Query()] = None,
+    status: Annotated[RunStatus | None, Query()] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page: ids below this")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict[str, Any]]:
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            rows = await connection.fetch(QUERIES.sync_runs_page, entity, kind, status, before_id, limit)
+    return [dict(r) for r in rows]
+
+
+@router.get(
+    "/sync/runs/{run_id}",
+    response_model=SyncRunDetail,
+    summary="One run, with a reconciliation's drifted ids",
+    responses={404: {"description": "No such run"}},
+)
+async def get_run(
+    principal: Viewer, ctx: Ctx, run_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> dict[str, Any]:
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            row = await connection.fetchrow(QUERIES.sync_run_get, run_id)
+    if row is None:
+        raise HTTPException(404, f"no sync run {run_id}")
+    return dict(row)
+
+
+@router.get(
+    "/sync/cursors", response_model=list[Cursor], summary="Where each entity's incremental pull stands"
+)
+async def list_cursors(principal: Viewer, ctx: Ctx) -> list[dict[str, Any]]:
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            rows = await connection.fetch(QUERIES.cursors_all)
+    return [dict(r) for r in rows]

@@ -1,0 +1,84 @@
+"""Manual pulls and reconciliations as background jobs (``POST /api/v1/sync/{entity}``,
+``POST /api/v1/reconcile``): the API queues a ``sync`` or ``reconcile`` job, a scheduler process
+runs it through the same :class:`~tds_core.source.pull.Puller` and
+:class:`~tds_core.reconcile.service.Reconciler` as the schedule does.
+
+One entity at a time; a cancelled job stops before its next entity. A job taken over after its
+runner died starts again from its first entity not yet finished (the checkpoint): pulls and
+reconciliations are idempotent (duplicates are absorbed by the queue, cursors never move back),
+so repeating one is harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tds_core.operations.jobs import Handler, JobContext
+from tds_core.reconcile.service import Reconciler
+from tds_core.source.pull import Puller
+
+ALL = "all"
+
+
+def chosen(params: dict[str, Any], available: list[str]) -> list[str]:
+    entity = params.get("entity", ALL)
+    return list(available) if entity == ALL else [entity]
+
+
+def handlers(puller: Puller, reconciler: Reconciler, available: list[str]) -> dict[str, Handler]:
+    async def sync(ctx: JobContext) -> dict[str, Any]:
+        entities = chosen(ctx.params, available)
+        finished: dict[str, Any] = dict((ctx.checkpoint or {}).get("finished", {}))
+        await ctx.progress(len(finished), total=len(entities))
+        for entity in entities:
+            if entity in finished:
+                continue
+            if await ctx.cancelled():
+                break
+            outcome = await puller.run_once(
+                entity,
+                full=bool(ctx.params.get("full")),
+                triggered_by=f"job {ctx.job_id} by {ctx.created_by}",
+            )
+            finished[entity] = {
+                "run_id": outcome.run_id,
+                "status": outcome.status,
+                "fetched": outcome.fetched,
+                "queued": outcome.queued,
+                "unchanged": outcome.unchanged,
+                "failed": outcome.failed,
+                "api_calls": outcome.api_calls,
+                "error": outcome.error,
+            }
+            async with ctx.step() as step:
+                step.progress(len(finished), total=len(entities), checkpoint={"finished": finished})
+        return {"entities": finished}
+
+    async def reconcile(ctx: JobContext) -> dict[str, Any]:
+        entities = chosen(ctx.params, available)
+        finished: dict[str, Any] = dict((ctx.checkpoint or {}).get("finished", {}))
+        await ctx.progress(len(finished), total=len(entities))
+        for entity in entities:
+            if entity in finished:
+                continue
+            if await ctx.cancelled():
+                break
+            outcome = await reconciler.run_once(
+                entity,
+                heal=bool(ctx.params.get("heal", True)),
+                triggered_by=f"job {ctx.job_id} by {ctx.created_by}",
+            )
+            finished[entity] = {
+                "run_id": outcome.run_id,
+                "status": outcome.status,
+                "checked": outcome.checked,
+                "drift": outcome.drift.total,
+                "healed": outcome.healed,
+                "api_calls": outcome.api_calls,
+                "error": outcome.error,
+            }
+            async with ctx.step() as step:
+                step.progress(len(finished), total=len(entities), checkpoint={"finished": finished})
+        return {"entities": finished, "drift": sum(item["drift"] for item in finished.values())}
+
+    return {"sync": sync, "reconcile": reconcile}
