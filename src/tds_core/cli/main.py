@@ -26,6 +26,7 @@ from tds_core.cli.common import (
     who,
     with_connection,
 )
+from tds_core.cli.config import config_app
 from tds_core.cli.dlq import dlq_app
 from tds_core.cli.users import users_app
 from tds_core.db import migrate as migrations
@@ -40,6 +41,7 @@ keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown onc
 app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(users_app, name="users")
+app.add_typer(config_app, name="config")
 
 
 # ---------------------------------------------------------------------------- processes

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from croniter import croniter
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.backoff import BackoffPolicy
 from tds_core.domain.circuit_breaker import BreakerConfig
@@ -193,8 +194,9 @@ class ConfigCache:
     async def current(self, pool: Any) -> RuntimeConfig:
         now = time.monotonic()
         if now - self._loaded_at >= self.max_age:
-            async with pool.acquire() as connection:
-                self._config = await load(connection)
+            with translated():
+                async with pool.acquire() as connection:
+                    self._config = await load(connection)
             self._loaded_at = now
         return self._config
 

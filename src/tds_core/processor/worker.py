@@ -24,10 +24,10 @@ from tds_core.config.runtime import RuntimeConfig, load
 from tds_core.db.errors import translate
 from tds_core.db.pool import connect
 from tds_core.db.queries import QUERIES
+from tds_core.domain.circuit_breaker import CircuitBreaker
 from tds_core.domain.states import CircuitState
 from tds_core.errors import DatabaseUnavailable, PermanentError, RetryableError, TDSError
 from tds_core.processor.apply import BatchApplier, BatchResult, ClaimedEvent
-from tds_core.domain.circuit_breaker import CircuitBreaker
 
 log = structlog.get_logger("tds.worker")
 
