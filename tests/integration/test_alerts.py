@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from tds_core.alerts import commands
 from tds_core.alerts.delivery import DeliveryConfig, DeliveryRunner
 from tds_core.alerts.engine import AlertEngine
-from tds_core.alerts.rules import HostUsage
+from tds_core.alerts.numbers import HostUsage
 from tds_core.alerts.service import AlertService
 from tds_core.alerts.states import AlertStatus, DeliveryReason, DeliveryStatus, Severity
 from tds_core.db.queries import QUERIES

@@ -8,18 +8,8 @@ from typing import Any
 
 import pytest
 
-from tds_core.alerts.rules import (
-    RULES,
-    RULES_BY_NAME,
-    HostUsage,
-    PullState,
-    QuotaUsage,
-    ReconcileState,
-    Snapshot,
-    WorkerState,
-    duration,
-    evaluate,
-)
+from tds_core.alerts.numbers import HostUsage, PullState, QuotaUsage, ReconcileState, Snapshot, WorkerState
+from tds_core.alerts.rules import RULES, RULES_BY_NAME, duration, evaluate
 from tds_core.alerts.states import Severity
 from tds_core.config.runtime import RuntimeConfig
 

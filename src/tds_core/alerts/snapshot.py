@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 import structlog
 
-from tds_core.alerts.rules import HostUsage, PullState, QuotaUsage, ReconcileState, Snapshot, WorkerState
+from tds_core.alerts.numbers import HostUsage, PullState, QuotaUsage, ReconcileState, Snapshot, WorkerState
 from tds_core.config.runtime import RuntimeConfig
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITY_SLUGS

@@ -278,9 +278,21 @@ RETURNING id;
 
 -- name: alert_silences_insert
 -- A silence over a rule and/or a fingerprint ($1, $2) from $3 (default now) for $4 minutes ($5 reason, $6 who, $7 now).
+WITH clock AS (
+    SELECT coalesce($7::timestamptz, now()) AS now
+),
+-- times stay within what clients can read back (1970 to 9999, never +-infinity), and a silence
+-- always ends after it starts
+span AS (
+    SELECT greatest(least(coalesce($3::timestamptz, c.now), '9999-12-31 23:59:59.998+00'::timestamptz),
+                    '1970-01-01 00:00:00+00'::timestamptz) AS starts_at
+    FROM clock c
+)
 INSERT INTO tds_alert_silences (rule, fingerprint, starts_at, ends_at, reason, created_by, created_at)
-SELECT $1, $2, s.starts_at, s.starts_at + make_interval(mins => $4), $5, $6, coalesce($7::timestamptz, now())
-FROM (SELECT coalesce($3::timestamptz, $7::timestamptz, now()) AS starts_at) s
+SELECT $1, $2, s.starts_at,
+       least(s.starts_at + make_interval(mins => $4), '9999-12-31 23:59:59.999+00'::timestamptz),
+       $5, $6, c.now
+FROM span s, clock c
 RETURNING id, rule, fingerprint, starts_at, ends_at, reason, created_by, created_at;
 
 -- name: alert_silences_list
