@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI
 
 from tds_core.access.tokens import TokenIssuer, development_secret
+from tds_core.alerts.service import AlertService
 from tds_core.api.app import create_app
 from tds_core.api.context import ApiContext
 from tds_core.config.runtime import load as load_runtime_config
@@ -20,7 +21,12 @@ from tds_core.db.pool import create_pool
 from tds_core.db.urls import redact
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.webhooks import WebhookIntake
+from tds_core.observability.counters import ZohoThrottles
 from tds_core.observability.logging import configure
+from tds_core.observability.rollup import MetricsRollup
+from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
+from tds_core.operations.jobs import JobRunner
+from tds_core.operations.source_jobs import handlers as source_job_handlers
 from tds_core.processor.worker import Worker
 from tds_core.queue.doorbell import Doorbell
 from tds_core.reconcile.service import Reconciler
@@ -148,7 +154,11 @@ def zoho_config(settings: Settings) -> ZohoConfig:
 async def zoho_source(settings: Settings, pool: Any) -> AsyncIterator[tuple[Puller, Reconciler]]:
     """The puller and reconciler over one Zoho client (rate-limited through PostgreSQL)."""
     config = zoho_config(settings)
-    async with ZohoClient(config, PostgresRateLimiter.for_config(pool, config)) as client:
+    async with ZohoClient(
+        config,
+        PostgresRateLimiter.for_config(pool, config),
+        on_throttled=ZohoThrottles(pool, config.organization_id),
+    ) as client:
         yield (
             Puller(pool, client, PullConfig(use_inventory=settings.zoho_use_inventory)),
             Reconciler(pool, client, use_inventory=settings.zoho_use_inventory),
@@ -162,10 +172,21 @@ def source_entities(settings: Settings) -> list[str]:
 
 async def run_scheduler(settings: Settings, url: str) -> None:
     """Run the scheduler until SIGTERM/SIGINT; only the elected leader runs jobs."""
-    pool = await _pool_when_reachable(settings, url, size=2, name="tds-scheduler")
+    pool = await _pool_when_reachable(settings, url, size=8, name="tds-scheduler")
     async with pool.acquire() as connection:
         config = await load_runtime_config(connection)
-    async with zoho_source(settings, pool) as (pulls, reconciler):
+    doorbell = Doorbell(pool)
+    doorbell.start()
+    source = zoho_config(settings)
+    async with (
+        zoho_source(settings, pool) as (pulls, reconciler),
+        AlertService(
+            pool,
+            daily_quota=source.daily_quota,
+            organization_id=source.organization_id,
+            home=settings.home,
+        ) as alerts,
+    ):
 
         async def pull_all() -> dict[str, int]:
             done: dict[str, int] = {}
@@ -179,21 +200,48 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         async def reconcile_all() -> dict[str, int]:
             return {e: (await reconciler.run_once(e)).drift.total for e in source_entities(settings)}
 
+        handlers = {
+            **replay_handlers(
+                pool, doorbell.ring, config=InboxReplayConfig(max_json_depth=settings.max_json_depth)
+            ),
+            **source_job_handlers(pulls, reconciler, source_entities(settings)),
+        }
+        # two runners: a long inbox replay or full sync does not hold up a DLQ replay behind it
+        runners = [JobRunner(pool, handlers), JobRunner(pool, handlers)]
+        rollup = MetricsRollup(pool)
         jobs = [
             Job("retention", config.schedule__retention_cron, lambda: retention.run_once(pool)),
             Job("incremental_pull", config.schedule__pull_cron, pull_all),
             Job("reconciliation", config.schedule__reconcile_cron, reconcile_all),
+            Job("alerts", None, alerts.run_once, every=1.0),
+            Job("metrics_rollup", None, rollup.run_once, every=config.metrics__rollup_seconds),
+            *(Job(f"jobs_{n}", None, runner.run_once, every=1.0) for n, runner in enumerate(runners, 1)),
         ]
         if settings.webhook_complete_partial:
             hints = HintCompleter(pool, pulls.client, use_inventory=settings.zoho_use_inventory)
             jobs.append(Job("webhook_hints", None, hints.run_once, every=2.0))
         scheduler = Scheduler(url, jobs)
+
+        async def follow_configuration() -> bool:
+            """Schedules live in tds_configuration: a change takes effect within seconds."""
+            async with pool.acquire() as connection:
+                current = await load_runtime_config(connection)
+            changed = [
+                scheduler.reschedule("retention", cron=current.schedule__retention_cron),
+                scheduler.reschedule("incremental_pull", cron=current.schedule__pull_cron),
+                scheduler.reschedule("reconciliation", cron=current.schedule__reconcile_cron),
+                scheduler.reschedule("metrics_rollup", every=current.metrics__rollup_seconds),
+            ]
+            return any(changed)
+
+        scheduler.jobs.append(Job("configuration", None, follow_configuration, every=5.0))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, scheduler.stop)
         try:
             await scheduler.run()
         finally:
+            await doorbell.stop()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pool.close(), 10)
 

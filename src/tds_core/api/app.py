@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,9 +50,13 @@ def create_app(
         ctx = await build_context()
         app.state.context = ctx
         ctx.doorbell.start()
+        outcomes = asyncio.create_task(ctx.webhook_outcomes.run(ctx.pool), name="webhook-outcomes")
         try:
             yield
         finally:
+            outcomes.cancel()  # it flushes what it holds once more before it ends
+            with contextlib.suppress(asyncio.CancelledError):
+                await outcomes
             await close_context(ctx)
 
     app = FastAPI(

@@ -11,6 +11,7 @@ from tds_core.access.tokens import TokenIssuer
 from tds_core.api.rate_limit import RateLimiter
 from tds_core.config.runtime import ConfigCache
 from tds_core.ingest.webhooks import WebhookIntake
+from tds_core.observability.counters import WebhookOutcomes
 from tds_core.queue.doorbell import Doorbell
 from tds_core.settings import Settings
 
@@ -26,6 +27,8 @@ class ApiContext:
     tokens: TokenIssuer
     config: ConfigCache = field(default_factory=ConfigCache)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    webhook_outcomes: WebhookOutcomes = field(default_factory=WebhookOutcomes)
+    """Webhook answers that store nothing (duplicates, 4xx, 503), flushed to the database."""
 
 
 async def context(request: Request) -> ApiContext:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tds_core import app as composition
+from tds_core.cli.alerts import alerts_app
 from tds_core.cli.common import (
     JsonOpt,
     cli_actor,
@@ -28,6 +29,8 @@ from tds_core.cli.common import (
 )
 from tds_core.cli.config import config_app
 from tds_core.cli.dlq import dlq_app
+from tds_core.cli.jobs import jobs_app
+from tds_core.cli.replay import replay
 from tds_core.cli.users import users_app
 from tds_core.db import migrate as migrations
 from tds_core.db.pool import create_pool
@@ -42,6 +45,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(alerts_app, name="alerts")
+app.command("replay")(replay)
 
 
 # ---------------------------------------------------------------------------- processes

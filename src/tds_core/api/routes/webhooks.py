@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tds_core.api.context import ApiContext, context
+from tds_core.errors import DatabaseUnavailable, RetryableError
 from tds_core.ingest.api_keys import split_prefix
 from tds_core.ingest.webhooks import WebhookError, WebhookRequest
 
@@ -83,18 +84,28 @@ async def limit_rate(request: Request, ctx: ApiContext) -> None:
 async def receive_webhook(
     entity: str, request: Request, ctx: Annotated[ApiContext, Depends(context)]
 ) -> JSONResponse:
-    await limit_rate(request, ctx)
-    body = await read_body(request, ctx.settings.max_body_bytes)
-    staged = await ctx.intake.receive(
-        WebhookRequest(
-            entity=entity,
-            body=body,
-            content_type=request.headers.get("content-type"),
-            query=list(request.query_params.multi_items()),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            correlation_id=getattr(request.state, "correlation_id", None),
+    try:
+        await limit_rate(request, ctx)
+        body = await read_body(request, ctx.settings.max_body_bytes)
+        staged = await ctx.intake.receive(
+            WebhookRequest(
+                entity=entity,
+                body=body,
+                content_type=request.headers.get("content-type"),
+                query=list(request.query_params.multi_items()),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                correlation_id=getattr(request.state, "correlation_id", None),
+            )
         )
-    )
+    except WebhookError as exc:
+        if exc.event_id is None:  # refused before anything was stored: counted in memory
+            ctx.webhook_outcomes.refused(entity, exc.status)
+        raise
+    except (DatabaseUnavailable, RetryableError):
+        ctx.webhook_outcomes.refused(entity, 503)
+        raise
     if staged.status == "queued":
         ctx.doorbell.ring()
+    elif staged.status == "duplicate":
+        ctx.webhook_outcomes.duplicate(entity)
     return JSONResponse({"event_id": staged.event_id, "status": staged.status}, status_code=202)
