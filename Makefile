@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format bench clean
+.PHONY: help setup run test test-fast lint format docs bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,9 @@ test: setup lint ## Lint, then the whole test suite on a real PostgreSQL (embedd
 
 test-fast: setup ## Unit and integration tests only (no process-killing acceptance tests)
 	$(BIN)/pytest tests/unit tests/integration tests/migration
+
+docs: setup ## Regenerate docs/api.md and docs/openapi.json from the code
+	$(BIN)/python -m tds_core.api.reference docs
 
 bench: setup ## Run the benchmarks in bench/ and print throughput, latency percentiles and memory
 	$(BIN)/python -m bench.run

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tds_core.domain.states import CircuitState
 from tds_core.domain.circuit_breaker import BreakerConfig, CircuitBreaker
+from tds_core.domain.states import CircuitState
 
 
 class Clock:
