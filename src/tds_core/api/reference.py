@@ -75,7 +75,7 @@ def markdown(app: FastAPI) -> str:
                 "|---|---|---|---|",
             ]
         role = _role(route.dependant) or PUBLIC_NOTE.get(route.path, "none")
-        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
             summary = (route.summary or route.name).replace("|", "\\|")
             lines.append(f"| {method} | `{route.path}` | {role} | {summary} |")
     return "\n".join(lines).strip() + "\n"

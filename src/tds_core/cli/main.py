@@ -161,6 +161,17 @@ def up(
     ]
     commands = [args] * count + [[sys.executable, "-m", "tds_core", "scheduler"]]
     bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    if settings.env == "development":
+        password = with_connection(settings, access.bootstrap_admin)
+        if password:
+            kept = settings.home / "admin-password"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.touch(mode=0o600)
+            kept.write_text(password + "\n")
+            console.print(
+                f"Created the first user: [bold]admin[/bold] / [bold]{password}[/bold] "
+                f"(kept in {settings.home / 'admin-password'}; change it with `tds users password admin`)"
+            )
     if settings.uses_simulator:
         # No Zoho credentials: run the built-in simulator as the source, with live webhook traffic.
         key = with_connection(settings, _simulator_key)

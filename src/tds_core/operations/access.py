@@ -7,6 +7,7 @@ one-time display.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from tds_core.access import passwords, users
@@ -88,3 +89,13 @@ async def list_actions(
 ) -> list[dict[str, Any]]:
     rows = await connection.fetch(QUERIES.operator_actions_list, action, actor, before_id, limit)
     return [dict(r) for r in rows]
+
+
+async def bootstrap_admin(connection: Any) -> str | None:
+    """Development convenience for ``tds up``: with no users at all, create ``admin`` with a random
+    password and return it (None when users exist)."""
+    if await connection.fetchval(QUERIES.users_count):
+        return None
+    password = secrets.token_urlsafe(18)
+    await create_user(connection, "admin", password, Role.admin, Actor(name="tds up", via="cli"))
+    return password

@@ -28,3 +28,7 @@ SET role = coalesce($2, role),
     token_generation = token_generation + 1
 WHERE username = $1
 RETURNING id, username, role, created_at, created_by, disabled_at, password_changed_at, last_login_at;
+
+-- name: users_count
+-- How many users exist (a fresh installation has none).
+SELECT count(*)::integer FROM tds_users;
