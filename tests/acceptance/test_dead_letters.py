@@ -103,7 +103,7 @@ async def test_poison_event_is_dead_lettered_then_replayed_by_the_cli(
         await db.execute("DROP TRIGGER acceptance_poison ON products")
         replayed = tds.cli(database_url, "dlq", "replay", str(letter["id"]), "--by", OPERATOR, "--json")
         assert replayed.returncode == 0, replayed.stderr
-        assert json.loads(replayed.stdout) == {"replayed": 1, "queue_ids": [queue["id"]]}
+        assert json.loads(replayed.stdout) == {"replayed": 1, "ids": [letter["id"]], "skipped": []}
 
         async def applied() -> bool:
             return bool(
