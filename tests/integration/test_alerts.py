@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +24,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tds_core.alerts import commands
 from tds_core.alerts.delivery import DeliveryConfig, DeliveryRunner
@@ -466,6 +470,93 @@ async def test_a_channel_removed_from_the_configuration_fails_its_deliveries(
     assert (result.sent, result.failed) == (1, 3)
     errors = {d["channel"]: d["last_error"] for d in await deliveries(pool, (await only_alert(pool))["id"])}
     assert errors["slack"] == "channel slack is no longer configured"
+
+
+# ---------------------------------------------------------------------------- SMTP with TLS and a login
+@pytest.fixture
+def certificate(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, trusted by this process (``SSL_CERT_FILE``)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    return cert, key
+
+
+def smtp_login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    good = isinstance(data, LoginPassword) and (data.login, data.password) == (b"tds", b"smtp-secret")
+    return AuthResult(success=good, handled=False)  # not handled: aiosmtpd answers 535 itself
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_smtp_over_tls_with_a_login(
+    pool: Any, runner: DeliveryRunner, certificate: tuple[str, str], security: str
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    mailbox, port = Mailbox(), free_port()
+    # implicit TLS wraps the whole connection, but aiosmtpd only counts STARTTLS as TLS for AUTH:
+    # there AUTH is offered (the client logs in because a username is set), not required
+    tls: dict[str, Any] = (
+        {"ssl_context": context, "auth_require_tls": False}
+        if security == "tls"
+        else {"tls_context": context, "require_starttls": True, "auth_required": True}
+    )
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=smtp_login, **tls)
+    controller.start()
+    try:
+        mail = {
+            "type": "email",
+            "name": "mail",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "security": security,
+            "username": "tds",
+            "password": "smtp-secret",
+            "sender": "tds@example.com",
+            "to": ["ops@example.com"],
+        }
+        await configure(
+            pool, alerts__channels=[mail], alerts__db_connections_percent=100, alerts__dlq_growth=3
+        )
+        await dead_letters(pool, 3, T0)
+        await engine(pool).run_once(now=T0)
+        assert (await runner.run_once(now=T0)).sent == 1
+        assert [m["to"] for m in mailbox.taken()] == [["ops@example.com"]]
+
+        # a wrong password is refused (535): kept as a retryable error, without the password
+        await configure(pool, alerts__channels=[mail | {"password": "wrong-secret"}])
+        async with pool.acquire() as connection:
+            await commands.resolve(connection, (await only_alert(pool))["id"], OPERATOR)
+        await engine(pool).run_once(now=T0 + timedelta(seconds=5))
+        result = await runner.run_once(now=T0 + timedelta(seconds=5))
+        assert result.retrying == 1
+        error = await pool.fetchval("SELECT last_error FROM tds_alert_deliveries ORDER BY id DESC LIMIT 1")
+        assert error.startswith("SMTP 535") and "wrong-secret" not in error
+    finally:
+        controller.stop()
 
 
 # ---------------------------------------------------------------------------- the rules over real rows
