@@ -628,7 +628,7 @@ async def seed_every_condition(pool: Any) -> dict[str, Any]:
     )
     await dead_letters(pool, 1, T0 - timedelta(hours=25))
     await pool.execute(
-        "INSERT INTO tds_api_usage (organization_id, minute, calls) VALUES ('org-1', $1, 95)",
+        "INSERT INTO tds_api_usage (organization_id, second, calls) VALUES ('org-1', $1, 95)",
         T0 - timedelta(hours=1),
     )
     await configure(pool, alerts__backlog=2, alerts__db_connections_percent=0.01, alerts__dlq_growth=100)

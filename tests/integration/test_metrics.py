@@ -212,7 +212,7 @@ async def test_gauges_show_the_state(pool: Any) -> None:
     await pool.execute(run, "items", "incremental", "succeeded", NOW - timedelta(minutes=20), None)
     await pool.execute(run, "items", "incremental", "failed", NOW - timedelta(minutes=5), None)
     await pool.execute(run, "items", "reconcile", "succeeded", NOW - timedelta(hours=1), 4)
-    usage = "INSERT INTO tds_api_usage (organization_id, minute, calls) VALUES ('org', $1, $2)"
+    usage = "INSERT INTO tds_api_usage (organization_id, second, calls) VALUES ('org', $1, $2)"
     await pool.execute(usage, NOW - timedelta(hours=1), 40)
     await pool.execute(usage, NOW - timedelta(minutes=1), 2)
     await pool.execute(usage, NOW - timedelta(days=1), 500)  # yesterday

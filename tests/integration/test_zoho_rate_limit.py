@@ -34,9 +34,9 @@ def limiter(pool: Any, clock: FakeClock, organization_id: str = ORG, **options: 
 
 async def usage(pool: Any, organization_id: str = ORG) -> dict[datetime, int]:
     rows = await pool.fetch(
-        "SELECT minute, calls FROM tds_api_usage WHERE organization_id = $1 ORDER BY minute", organization_id
+        "SELECT second, calls FROM tds_api_usage WHERE organization_id = $1 ORDER BY second", organization_id
     )
-    return {row["minute"]: row["calls"] for row in rows}
+    return {row["second"]: row["calls"] for row in rows}
 
 
 def at(hour: int, minute: int, second: int = 0, day: int = 15) -> datetime:

@@ -236,10 +236,10 @@ def test_audit_trail_is_append_only(empty_database_url: str) -> None:
     assert (count, action) == (1, "insert")
 
 
-def test_api_usage_counts_per_organization_and_minute(migrated_url: str) -> None:
+def test_api_usage_counts_per_organization_and_second(migrated_url: str) -> None:
     assert columns(migrated_url, "tds_api_usage") == {
         "organization_id": "text",
-        "minute": "timestamp with time zone",
+        "second": "timestamp with time zone",
         "calls": "integer",
     }
-    assert key_columns(migrated_url, "tds_api_usage", "p") == [{"organization_id", "minute"}]
+    assert key_columns(migrated_url, "tds_api_usage", "p") == [{"organization_id", "second"}]

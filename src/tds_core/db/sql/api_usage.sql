@@ -1,6 +1,6 @@
 -- Zoho API calls per organization (tds_api_usage), shared by every TDS process: one row per
--- organization and UTC second in which calls were made (the column is named ``minute`` for
--- history). The per-minute limit is a sliding 60-second window; days are UTC. Time-dependent statements take an optional $now (NULL = now()),
+-- organization and UTC second in which calls were made. The per-minute limit is a sliding
+-- 60-second window; days are UTC. Time-dependent statements take an optional $now (NULL = now()),
 -- so every process reads the database's clock unless a test pins it.
 
 -- name: api_usage_lock
@@ -23,21 +23,21 @@ slot AS (
 ),
 recent AS (
     -- calls in the sliding window, and its oldest bucket (when the first slot frees up)
-    SELECT coalesce(sum(u.calls), 0)::integer AS calls, min(u.minute) AS oldest
+    SELECT coalesce(sum(u.calls), 0)::integer AS calls, min(u.second) AS oldest
     FROM tds_api_usage u, slot s
-    WHERE u.organization_id = $1 AND u.minute >= s.window_start
+    WHERE u.organization_id = $1 AND u.second >= s.window_start
 ),
 today AS (
     -- the daily quota is counted per UTC day
     SELECT coalesce(sum(u.calls), 0)::integer AS calls
     FROM tds_api_usage u, slot s
-    WHERE u.organization_id = $1 AND u.minute >= s.day AND u.minute < s.day + interval '1 day'
+    WHERE u.organization_id = $1 AND u.second >= s.day AND u.second < s.day + interval '1 day'
 ),
 taken AS (
-    INSERT INTO tds_api_usage AS u (organization_id, minute, calls)
+    INSERT INTO tds_api_usage AS u (organization_id, second, calls)
     SELECT $1, s.second, 1 FROM slot s, recent r, today t
     WHERE r.calls < $2::integer AND t.calls < $3::integer
-    ON CONFLICT (organization_id, minute) DO UPDATE SET calls = u.calls + 1
+    ON CONFLICT (organization_id, second) DO UPDATE SET calls = u.calls + 1
     RETURNING u.calls
 )
 SELECT (SELECT calls FROM taken) AS calls,
@@ -53,14 +53,14 @@ FROM slot s, recent r, today t;
 SELECT coalesce(sum(calls), 0)::integer AS calls
 FROM tds_api_usage
 WHERE organization_id = $1
-  AND minute >= date_trunc('day', coalesce($2::timestamptz, now()), 'UTC')
-  AND minute < date_trunc('day', coalesce($2::timestamptz, now()), 'UTC') + interval '1 day';
+  AND second >= date_trunc('day', coalesce($2::timestamptz, now()), 'UTC')
+  AND second < date_trunc('day', coalesce($2::timestamptz, now()), 'UTC') + interval '1 day';
 
 -- name: api_usage_delete_before
--- Forget minutes older than $1 (an interval) before $2 (now); returns how many rows went.
+-- Forget usage rows older than $1 (an interval) before $2 (now); returns how many rows went.
 WITH deleted AS (
     DELETE FROM tds_api_usage
-    WHERE minute < coalesce($2::timestamptz, now()) - $1::interval
+    WHERE second < coalesce($2::timestamptz, now()) - $1::interval
     RETURNING 1
 )
 SELECT count(*)::integer AS deleted FROM deleted;

@@ -44,11 +44,11 @@ FROM tds_v_metric_events
 WHERE at >= coalesce($1::timestamptz, '-infinity') AND at < coalesce($2::timestamptz, 'infinity')
 GROUP BY 1, 2, 3, 4, 5
 UNION ALL
--- rows of tds_api_usage are per organization and second (or minute): calls made in it
-SELECT 'zoho_calls', '', '', organization_id, date_trunc('minute', minute, 'UTC'), sum(calls)::float8
+-- rows of tds_api_usage are per organization and second: calls made in it
+SELECT 'zoho_calls', '', '', organization_id, date_trunc('minute', second, 'UTC'), sum(calls)::float8
 FROM tds_api_usage
-WHERE minute >= coalesce($1::timestamptz, '-infinity') AND minute < coalesce($2::timestamptz, 'infinity')
-GROUP BY organization_id, date_trunc('minute', minute, 'UTC');
+WHERE second >= coalesce($1::timestamptz, '-infinity') AND second < coalesce($2::timestamptz, 'infinity')
+GROUP BY organization_id, date_trunc('minute', second, 'UTC');
 
 -- name: metrics_samples_by_minute
 -- Histogram observations in [$1, $2) per name, entity, minute and bucket of the bounds $3 ($4: names, NULL = all).
@@ -69,7 +69,7 @@ SELECT least(
     (SELECT min(received_at) FROM tds_inbox_events),
     (SELECT min(created_at) FROM tds_dead_letter_queue),
     (SELECT min(finished_at) FROM tds_sync_queue WHERE finished_at IS NOT NULL),
-    (SELECT min(minute) FROM tds_api_usage)
+    (SELECT min(second) FROM tds_api_usage)
 ) AS earliest;
 
 -- name: metrics_minutes_upsert
@@ -152,7 +152,7 @@ reconciles AS (
 usage AS (
     SELECT u.organization_id, sum(u.calls) AS calls
     FROM tds_api_usage u CROSS JOIN clock c
-    WHERE u.minute >= date_trunc('day', c.now, 'UTC') AND u.minute < date_trunc('day', c.now, 'UTC') + interval '1 day'
+    WHERE u.second >= date_trunc('day', c.now, 'UTC') AND u.second < date_trunc('day', c.now, 'UTC') + interval '1 day'
     GROUP BY u.organization_id
 )
 SELECT 'queue_depth' AS name, jsonb_build_object('entity', entity, 'state', 'pending') AS labels,
