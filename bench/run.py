@@ -39,7 +39,7 @@ from pathlib import Path
 import psutil
 import uvloop
 
-from bench import ceiling, pipeline, zoho
+from bench import alerts, ceiling, pipeline, zoho
 from bench.load import LoadResult, closed_loop
 from bench.payloads import Event, Workload
 from bench.pipeline import AcceptanceResult, api_role
@@ -74,6 +74,7 @@ class Plan:
     latency_seconds: float
     latency_warmup_seconds: float
     zoho_records_per_module: int  # simulator records per module for the Zoho source; 0 skips it
+    alert_trials: int  # condition → notification measurements
 
     @classmethod
     def build(cls, args: argparse.Namespace) -> Plan:
@@ -99,6 +100,7 @@ class Plan:
             zoho_records_per_module=ZOHO_QUICK_RECORDS
             if quick and args.zoho_records is None
             else (ZOHO_RECORDS if args.zoho_records is None else max(args.zoho_records, 0)),
+            alert_trials=2 if quick else 5,
         )
 
 
@@ -255,7 +257,16 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
             f"({latency.samples:,} samples)"
         )
 
-        # 6. the Zoho source: full sync, then reconciliation
+        # 6. alerts: condition → notification, as the scheduler runs the alert service
+        alert_latency = await alerts.measure(server, server.name("template"), plan.alert_trials)
+        results.alerts = alert_latency
+        say(
+            f"alerts: condition → notification p50 {alert_latency.p50:.1f} s, worst "
+            f"{alert_latency.worst:.1f} s over {len(alert_latency.trials)} trials "
+            f"(TDS recorded {', '.join(f'{x:.1f}' for x in alert_latency.recorded)} s)"
+        )
+
+        # 7. the Zoho source: full sync, then reconciliation
         if plan.zoho_records_per_module > 0:
             say(f"Zoho source: simulator with {plan.zoho_records_per_module:,} records per module")
             z = await zoho.measure(ctx, plan.zoho_records_per_module)
