@@ -28,6 +28,7 @@ from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.operations.jobs import JobRunner
 from tds_core.operations.source_jobs import handlers as source_job_handlers
 from tds_core.processor.worker import Worker
+from tds_core.queue import rescue
 from tds_core.queue.doorbell import Doorbell
 from tds_core.reconcile.service import Reconciler
 from tds_core.scheduler import retention
@@ -200,6 +201,14 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         async def reconcile_all() -> dict[str, int]:
             return {e: (await reconciler.run_once(e)).drift.total for e in source_entities(settings)}
 
+        async def rescue_leases() -> rescue.RescueResult:
+            async with pool.acquire() as connection:
+                current = await load_runtime_config(connection)
+            result = await rescue.run_once(pool, current.worker__max_attempts)
+            if result.rescued:
+                doorbell.ring()
+            return result
+
         handlers = {
             **replay_handlers(
                 pool, doorbell.ring, config=InboxReplayConfig(max_json_depth=settings.max_json_depth)
@@ -214,6 +223,7 @@ async def run_scheduler(settings: Settings, url: str) -> None:
             Job("incremental_pull", config.schedule__pull_cron, pull_all),
             Job("reconciliation", config.schedule__reconcile_cron, reconcile_all),
             Job("alerts", None, alerts.run_once, every=1.0),
+            Job("lease_rescue", None, rescue_leases, every=10.0),
             Job("metrics_rollup", None, rollup.run_once, every=config.metrics__rollup_seconds),
             *(Job(f"jobs_{n}", None, runner.run_once, every=1.0) for n, runner in enumerate(runners, 1)),
         ]

@@ -62,3 +62,22 @@ async def test_an_exhausted_event_of_a_gone_worker_is_dead_lettered(pool: Any) -
     letter = await pool.fetchrow("SELECT queue_id, attempts, error FROM tds_dead_letter_queue")
     assert letter["queue_id"] == row["id"] and letter["attempts"] == 1
     assert "last attempt" in letter["error"]
+
+
+async def test_the_rescue_service_hands_back_leases_with_no_worker_running(pool: Any) -> None:
+    """What the scheduler runs every 10 s (and each worker every few seconds)."""
+    from tds_core.queue import rescue as service
+
+    await enqueue(pool, "D")
+    row = await claim(pool, "host:4:gone")
+    await enqueue(pool, "E")
+    await pool.execute(
+        "UPDATE tds_sync_queue SET claimed_at = claimed_at - interval '1 minute',"
+        " locked_until = now() - interval '1 second' WHERE id = $1",
+        row["id"],
+    )
+    result = await service.run_once(pool, max_attempts=8)
+    assert (result.rescued, result.dead_lettered) == (1, 0) and result
+    states = await pool.fetch("SELECT status::text AS status FROM tds_sync_queue ORDER BY id")
+    assert [r["status"] for r in states] == ["pending", "pending"]
+    assert not await service.run_once(pool, max_attempts=8)

@@ -28,6 +28,7 @@ from tds_core.domain.circuit_breaker import CircuitBreaker
 from tds_core.domain.states import CircuitState
 from tds_core.errors import DatabaseUnavailable, PermanentError, RetryableError, TDSError
 from tds_core.processor.apply import BatchApplier, BatchResult, ClaimedEvent
+from tds_core.queue import rescue
 
 log = structlog.get_logger("tds.worker")
 
@@ -337,16 +338,10 @@ class Worker:
 
     async def rescue_once(self) -> int:
         """Hand back leases of gone workers (dead-lettering exhausted ones); returns how many."""
-        max_attempts = self.config.worker__max_attempts
-        async with self.pool.acquire() as connection:
-            dead = await connection.fetch(QUERIES.queue_dead_exhausted, None, 1000, max_attempts)
-            rows = await connection.fetch(QUERIES.queue_rescue_expired, None, 1000, max_attempts)
-        if dead:
-            log.warning("dead-lettered events whose last attempt was lost", count=len(dead))
-        if rows:
-            log.warning("rescued leases of stopped workers", count=len(rows))
+        result = await rescue.run_once(self.pool, self.config.worker__max_attempts)
+        if result.rescued:
             self._doorbell.set()
-        return len(rows) + len(dead)
+        return result.rescued + result.dead_lettered
 
     async def _rescue_loop(self) -> None:
         while True:
