@@ -7,6 +7,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from fastapi import FastAPI
@@ -230,16 +231,19 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         if settings.webhook_complete_partial:
             hints = HintCompleter(pool, pulls.client, use_inventory=settings.zoho_use_inventory)
             jobs.append(Job("webhook_hints", None, hints.run_once, every=2.0))
+        for job in jobs:
+            job.zone = ZoneInfo(config.schedule__timezone)
         scheduler = Scheduler(url, jobs)
 
         async def follow_configuration() -> bool:
             """Schedules live in tds_configuration: a change takes effect within seconds."""
             async with pool.acquire() as connection:
                 current = await load_runtime_config(connection)
+            zone = current.schedule__timezone
             changed = [
-                scheduler.reschedule("retention", cron=current.schedule__retention_cron),
-                scheduler.reschedule("incremental_pull", cron=current.schedule__pull_cron),
-                scheduler.reschedule("reconciliation", cron=current.schedule__reconcile_cron),
+                scheduler.reschedule("retention", cron=current.schedule__retention_cron, zone=zone),
+                scheduler.reschedule("incremental_pull", cron=current.schedule__pull_cron, zone=zone),
+                scheduler.reschedule("reconciliation", cron=current.schedule__reconcile_cron, zone=zone),
                 scheduler.reschedule("metrics_rollup", every=current.metrics__rollup_seconds),
             ]
             return any(changed)

@@ -66,3 +66,31 @@ async def test_losing_leadership_cancels_running_jobs() -> None:
     await started.wait()
     await scheduler._cancel_running()
     assert job.task is not None and job.task.cancelled()
+
+
+async def test_cron_is_read_in_the_configured_time_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    async def nothing() -> None:
+        return None
+
+    job = Job("reconciliation", "0 2 * * *", nothing, zone=ZoneInfo("Asia/Kolkata"))
+    job.schedule(datetime(2026, 11, 28, 0, 0, tzinfo=UTC))  # 05:30 in Kolkata
+    assert job.next_at == datetime(2026, 11, 28, 20, 30, tzinfo=UTC)  # 02:00 on the 29th there
+    scheduler = Scheduler("postgresql://unused", [job])
+    assert scheduler.reschedule("reconciliation", zone="UTC")
+    assert job.next_at.hour == 2 and job.next_at.minute == 0
+    assert not scheduler.reschedule("reconciliation", zone="UTC")
+
+
+async def test_the_time_zone_must_exist() -> None:
+    from pydantic import ValidationError
+
+    from tds_core.config.runtime import RuntimeConfig
+
+    assert (
+        RuntimeConfig.model_validate({"schedule__timezone": "Europe/Berlin"}).schedule__timezone
+        == "Europe/Berlin"
+    )
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        RuntimeConfig.model_validate({"schedule__timezone": "Mars/Olympus"})

@@ -327,7 +327,9 @@ def reconcile(
     entity: Annotated[
         str, typer.Argument(help="An entity (items, contacts, invoices, ...) or 'all'.")
     ] = "all",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report the drift; heal nothing.")] = False,
+    heal: Annotated[
+        bool, typer.Option("--heal/--dry-run", help="Heal the drift (default), or only report it.")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare every ERP record with Zoho now and heal the drift (exit 1 when drift was found)."""
@@ -344,7 +346,7 @@ def reconcile(
                 results = []
                 for name in entities:
                     with console.status(f"reconciling {name}"):
-                        outcome = await reconciler.run_once(name, heal=not dry_run, triggered_by=who(None))
+                        outcome = await reconciler.run_once(name, heal=heal, triggered_by=who(None))
                     results.append(
                         {
                             "entity": name,

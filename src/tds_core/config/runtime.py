@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -115,7 +116,8 @@ class RuntimeConfig(BaseModel):
     breaker__open_seconds: float = Field(default=15.0, gt=0)
     schedule__retention_cron: str = "17 3 * * *"
     schedule__pull_cron: str = "*/15 * * * *"
-    schedule__reconcile_cron: str = "30 2 * * *"
+    schedule__reconcile_cron: str = "0 2 * * *"
+    schedule__timezone: str = "UTC"
     auth__access_token_minutes: float = Field(default=15, gt=0, le=24 * 60)
     auth__refresh_token_hours: float = Field(default=12, gt=0, le=24 * 90)
     ratelimit__login_per_minute: int = Field(default=10, ge=1, le=10_000)
@@ -157,6 +159,17 @@ class RuntimeConfig(BaseModel):
             if unknown:
                 raise ValueError(f"alerts.oncall.levels[{number}]: unknown channels {unknown}")
         return self
+
+    @field_validator("schedule__timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"not an IANA time zone: {value!r} (e.g. Asia/Kolkata, Europe/Berlin, UTC)"
+            ) from exc
+        return value
 
     @classmethod
     def from_rows(cls, rows: list[Any]) -> RuntimeConfig:

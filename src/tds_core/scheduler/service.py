@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from croniter import croniter
@@ -43,11 +44,15 @@ class Job:
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
 
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    """The time zone the cron expression is read in (``schedule.timezone``)."""
+
     def schedule(self, after: datetime) -> None:
         if self.every is not None:
             self.next_at = after + timedelta(seconds=self.every)
         else:
-            self.next_at = croniter(self.cron, after).get_next(datetime)
+            local = croniter(self.cron, after.astimezone(self.zone)).get_next(datetime)
+            self.next_at = local.astimezone(UTC)
 
 
 class Scheduler:
@@ -122,13 +127,18 @@ class Scheduler:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def reschedule(self, name: str, *, cron: str | None = None, every: float | None = None) -> bool:
+    def reschedule(
+        self, name: str, *, cron: str | None = None, every: float | None = None, zone: str | None = None
+    ) -> bool:
         """Change a job's schedule (a configuration change); True when it changed."""
         for job in self.jobs:
-            if job.name == name and (job.cron, job.every) != (cron if cron else job.cron, every or job.every):
-                job.cron = cron or job.cron
-                job.every = every or job.every
-                job.schedule(datetime.now(UTC))
-                log.info("job rescheduled", job=name, cron=job.cron, every=job.every)
-                return True
+            if job.name != name:
+                continue
+            wanted = (cron or job.cron, every or job.every, ZoneInfo(zone) if zone else job.zone)
+            if wanted == (job.cron, job.every, job.zone):
+                return False
+            job.cron, job.every, job.zone = wanted
+            job.schedule(datetime.now(UTC))
+            log.info("job rescheduled", job=name, cron=job.cron, every=job.every, zone=str(job.zone))
+            return True
         return False
