@@ -1,0 +1,5 @@
+import { EmptyState } from "../../components/States";
+
+export function AccessPage() {
+  return <EmptyState title="Not built yet">This page is not in the dashboard yet; the API serves it meanwhile (see /docs).</EmptyState>;
+}
