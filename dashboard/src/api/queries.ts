@@ -68,12 +68,17 @@ export const useQueueSummary = () =>
     refetchInterval: LIVE_MS,
   });
 
-export const useQueueTrace = (queueId: number | null) =>
+const UNFINISHED = new Set(["pending", "processing"]);
+
+/** The trace of a queue row; `follow` polls it while the row is still pending or processing. */
+export const useQueueTrace = (queueId: number | null, follow = false) =>
   useQuery({
     queryKey: ["queue", "trace", queueId],
     queryFn: () =>
       unwrap(api.GET("/api/v1/queue/{queue_id}", { params: { path: { queue_id: queueId ?? 0 } } })),
     enabled: queueId !== null,
+    refetchInterval: (query) =>
+      follow && (!query.state.data || query.state.data.queue.some((row) => UNFINISHED.has(row.status))) ? 1_000 : false,
   });
 
 export const useDeadLetters = (filter: DeadLetterFilter) =>
