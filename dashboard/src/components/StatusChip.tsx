@@ -26,6 +26,9 @@ const COLORS: Record<string, ChipProps["color"]> = {
   skipped_unchanged: "default",
   cancelled: "default",
   info: "info",
+  active: "success",
+  revoked: "default",
+  disabled: "default",
 };
 
 /** A state (queue, job, alert, run, letter) as a coloured chip with the state's own name. */

@@ -27,6 +27,7 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { useAlert, useAlertRules, useAlerts, useOnCall, useSilences, type AlertFilter } from "../../api/queries";
 import { RequireRole } from "../../auth/AuthProvider";
 import { CodeBlock } from "../../components/CodeBlock";
+import { ANY_SELECT } from "../../components/EntitySelect";
 import { formatTime } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, ErrorState, Loading, QueryView } from "../../components/States";
@@ -385,7 +386,7 @@ export function AlertsPage() {
         title="Alerts"
         subtitle="Raised by the rules below every few seconds; notifications go to the on-call rotation."
         actions={
-          <TextField
+          <TextField slotProps={ANY_SELECT}
             select
             size="small"
             label="Status"

@@ -17,7 +17,7 @@ import {
   Typography,
 } from "@mui/material";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { Fragment, useState } from "react";
 import { Link as RouterLink, useParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
@@ -49,20 +49,26 @@ function AttemptTable({ history }: { history: unknown[] }) {
           <TableCell>When</TableCell>
           <TableCell>Worker</TableCell>
           <TableCell>Class</TableCell>
-          <TableCell>Error</TableCell>
         </TableRow>
       </TableHead>
       <TableBody>
         {history.map((item, index) => {
           const attempt = (item && typeof item === "object" ? item : { error: String(item) }) as Attempt;
           return (
-            <TableRow key={index}>
-              <TableCell>{attempt.attempt ?? index + 1}</TableCell>
-              <TableCell sx={{ whiteSpace: "nowrap" }}>{formatTime(attempt.at)}</TableCell>
-              <TableCell sx={{ fontFamily: "monospace", fontSize: 12 }}>{attempt.worker ?? "—"}</TableCell>
-              <TableCell>{attempt.class ?? attempt.error_class ?? "—"}</TableCell>
-              <TableCell sx={{ wordBreak: "break-word" }}>{attempt.error ?? "—"}</TableCell>
-            </TableRow>
+            <Fragment key={index}>
+              <TableRow sx={{ "& td": { borderBottom: "none" } }}>
+                <TableCell>{attempt.attempt ?? index + 1}</TableCell>
+                <TableCell sx={{ whiteSpace: "nowrap" }}>{formatTime(attempt.at)}</TableCell>
+                <TableCell sx={{ fontFamily: "monospace", fontSize: 12 }}>{attempt.worker ?? "—"}</TableCell>
+                <TableCell>{attempt.class ?? attempt.error_class ?? "—"}</TableCell>
+              </TableRow>
+              <TableRow>
+                <TableCell />
+                <TableCell colSpan={3} sx={{ pt: 0, color: "error.main", wordBreak: "break-word" }}>
+                  {attempt.error ?? "no error recorded"}
+                </TableCell>
+              </TableRow>
+            </Fragment>
           );
         })}
       </TableBody>

@@ -81,7 +81,8 @@ describe("dead letters", () => {
     expect(screen.getByLabelText("Payload")).toHaveTextContent('"invoice_number": "INV-000001"');
     expect(screen.getByText('value too long for column "invoice_number" (5)')).toBeInTheDocument();
     const attempts = screen.getByRole("table", { name: "Attempts" });
-    expect(within(attempts).getAllByRole("row")).toHaveLength(3);
+    expect(within(attempts).getAllByRole("row")).toHaveLength(5); // header + two rows per attempt
+    expect(within(attempts).getByText("timeout")).toBeInTheDocument();
 
     await user.click(screen.getByRole("button", { name: "Replay" }));
     const dialog = await screen.findByRole("dialog", { name: "Replay dead letter #5?" });

@@ -24,7 +24,7 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { useDeadLetters, type DeadLetterFilter } from "../../api/queries";
 import { RequireRole, useAuth } from "../../auth/AuthProvider";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { EntitySelect } from "../../components/EntitySelect";
+import { ANY_SELECT, EntitySelect } from "../../components/EntitySelect";
 import { formatNumber, formatTime } from "../../components/format";
 import { JobProgress } from "../../components/JobProgress";
 import { PageHeader } from "../../components/PageHeader";
@@ -162,7 +162,7 @@ export function DeadLettersPage() {
       ) : null}
       <Paper variant="outlined" sx={{ p: 2, mb: 2 }}>
         <Box component="form" onSubmit={applyText} sx={{ display: "flex", gap: 2, flexWrap: "wrap", alignItems: "center" }} aria-label="Filter dead letters">
-          <TextField
+          <TextField slotProps={ANY_SELECT}
             select
             size="small"
             label="Status"
@@ -185,7 +185,7 @@ export function DeadLettersPage() {
               resetPaging();
             }}
           />
-          <TextField
+          <TextField slotProps={ANY_SELECT}
             select
             size="small"
             label="Error class"
