@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default=[], description="Origins allowed to call the API from a browser (JSON list); none by default."
     )
+    dashboard_dir: Path | None = Field(
+        default=None,
+        description="The built dashboard (index.html + assets); unset = dashboard/dist of this checkout.",
+    )
     simulator_port: int = Field(default=8001, ge=1, le=65535, description="Port of the built-in simulator.")
     log_level: str = "INFO"
     log_requests: bool = Field(

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tds_core import __version__
 from tds_core.api.context import ApiContext
+from tds_core.api.dashboard import DEFAULT_DIST, mount_dashboard
 from tds_core.api.middleware import RequestContext
 from tds_core.api.rate_limit import retry_after
 from tds_core.api.routes import (
@@ -81,6 +82,7 @@ def create_app(
         access,
     ):
         app.include_router(module.router)
+    mount_dashboard(app, settings.dashboard_dir or DEFAULT_DIST)
     app.add_middleware(RequestContext, log_requests=settings.log_requests)
     if settings.cors_origins:
         app.add_middleware(

@@ -25,6 +25,10 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+DEFAULT_DIST = Path(__file__).resolve().parents[3] / "dashboard" / "dist"
+"""``dashboard/dist`` of a source checkout (``src/tds_core/api/`` is three levels down);
+installs elsewhere set ``TDS_DASHBOARD_DIR``."""
+
 RESERVED = ("/api", "/metrics", "/docs", "/openapi.json", "/redoc")
 """Path prefixes the dashboard never answers: the API's own."""
 
