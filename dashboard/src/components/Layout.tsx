@@ -83,7 +83,7 @@ export function Layout({ children }: { children: ReactNode }) {
       >
         Skip to content
       </Box>
-      <AppBar position="fixed" sx={{ zIndex: theme.zIndex.drawer + 1 }}>
+      <AppBar position="fixed" sx={{ zIndex: wide ? theme.zIndex.drawer + 1 : undefined }}>
         <Toolbar sx={{ gap: 1 }}>
           {!wide ? (
             <IconButton
