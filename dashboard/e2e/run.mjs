@@ -112,6 +112,25 @@ async function stop(child) {
   clearTimeout(timer);
 }
 
+/** The embedded PostgreSQL runs in its own session: make sure it is gone before its files are. */
+async function stopPostgres(home) {
+  const pidFile = join(home, "pgdata", "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let waited = 0; alive() && waited < 10_000; waited += 250) await sleep(250);
+  if (!alive()) return;
+  process.kill(pid, "SIGINT"); // fast shutdown: TDS left it running
+  for (let waited = 0; alive() && waited < 15_000; waited += 250) await sleep(250);
+}
+
 async function check(name, body) {
   const started = Date.now();
   try {
@@ -458,6 +477,7 @@ async function main() {
         // logs are a convenience
       }
     }
+    await stopPostgres(home);
     if (!process.env.E2E_KEEP_HOME) rmSync(home, { recursive: true, force: true });
   }
 }
