@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format docs bench clean
+.PHONY: help setup run test test-fast lint format docs bench clean dashboard dashboard-test e2e chromium
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,7 +19,30 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP) ## Create .venv and install pinned dependencies (constraints.txt)
 
-run: setup ## Run TDS Core (API + workers) on the embedded PostgreSQL, on http://127.0.0.1:8000
+DASHBOARD := dashboard
+DASHBOARD_DEPS := $(DASHBOARD)/node_modules/.package-lock.json
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public -type f 2>/dev/null) \
+	$(wildcard $(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig*.json $(DASHBOARD)/package.json)
+
+$(DASHBOARD_DEPS): $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund
+	touch $@
+
+$(DASHBOARD)/dist/index.html: $(DASHBOARD_DEPS) $(DASHBOARD_SOURCES)
+	cd $(DASHBOARD) && npm run build
+
+dashboard: $(DASHBOARD)/dist/index.html ## Build the dashboard into dashboard/dist (npm ci from the lock file when needed)
+
+dashboard-test: $(DASHBOARD_DEPS) ## Dashboard: generated API client current, type check, Vitest component tests
+	cd $(DASHBOARD) && npm run check:api && npm run lint && npm test
+
+chromium: ## Debian's Chromium for the end-to-end tests (installed when missing; never a browser download)
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+e2e: setup dashboard chromium ## The dashboard in headless Chromium against a real TDS with simulator traffic
+	cd $(DASHBOARD) && npm run e2e
+
+run: setup dashboard ## Run TDS Core (API + workers + scheduler + simulator + dashboard) on the embedded PostgreSQL, on http://127.0.0.1:8000
 	$(BIN)/tds up
 
 lint: setup ## ruff (lint + format check), mypy --strict on src, import-linter contracts
@@ -32,8 +55,9 @@ format: setup ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test: setup lint ## Lint, then the whole test suite on a real PostgreSQL (embedded, or TDS_TEST_DATABASE_URL)
+test: setup lint dashboard-test ## Lint, the whole Python suite on a real PostgreSQL (embedded, or TDS_TEST_DATABASE_URL), the dashboard's component and end-to-end tests
 	$(BIN)/pytest
+	$(MAKE) e2e
 
 test-fast: setup ## Unit and integration tests only (no process-killing acceptance tests)
 	$(BIN)/pytest tests/unit tests/integration tests/migration
@@ -44,5 +68,5 @@ docs: setup ## Regenerate docs/api.md and docs/openapi.json from the code
 bench: setup ## Run the benchmarks in bench/ and print throughput, latency percentiles and memory
 	$(BIN)/python -m bench.run
 
-clean: ## Remove the virtualenv, caches and the embedded database
-	rm -rf $(VENV) .tds .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove the virtualenv, caches, the embedded database and the dashboard's build
+	rm -rf $(VENV) .tds .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist
