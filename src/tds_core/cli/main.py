@@ -83,8 +83,18 @@ def api(
     )
 
 
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def _serve(settings: Settings, url: str, host: str, port: int, processes: int = 1) -> None:
+    """Serve the API until SIGINT/SIGTERM. uvicorn shuts down gracefully, then re-raises the signal
+    with the handler that was there before it: for SIGTERM that is this one, so the process exits
+    through ``SystemExit`` — ``finally`` blocks and ``atexit`` run (``tds up`` stops its children,
+    and the embedded PostgreSQL is stopped) instead of dying by the signal's default action."""
     import uvicorn
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     options: dict[str, Any] = {
         "host": host,
