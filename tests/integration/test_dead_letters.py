@@ -7,10 +7,14 @@ from typing import Any
 
 import pytest
 
+from tds_core.operations import dead_letters
+from tds_core.operations.actions import Actor
+
 from . import samples
 from .conftest import Send
 
 POISON = "POISON-1"
+TESTER = Actor(name="tests", role="operator", via="cli")
 
 
 @pytest.fixture
@@ -110,14 +114,16 @@ async def test_permanent_error_is_dead_at_once(webhook: Send, pool: Any, drain: 
 async def test_replayed_dead_letter_applies_once_fixed(
     poisoned: None, webhook: Send, pool: Any, drain: Any
 ) -> None:
-    from tds_core.db.queries import QUERIES
-
     await webhook("items", {"item": samples.item(item_id=POISON)})
     await drain()
     letter_id = await pool.fetchval("SELECT id FROM tds_dead_letter_queue")
     await pool.execute("DROP TRIGGER test_poison ON products")
-    replayed = await pool.fetch(QUERIES.dlq_replay, [letter_id], "tests", "trigger fixed")
-    assert len(replayed) == 1
+    async with pool.acquire() as connection:
+        replayed = await dead_letters.replay_ids(connection, [letter_id], TESTER, "trigger fixed")
+    assert len(replayed.resolved) == 1
+    assert replayed.skipped == []
+    letter = await pool.fetchrow("SELECT resolved_by, resolution_note FROM tds_dead_letter_queue")
+    assert tuple(letter) == ("tests", "trigger fixed")
     await drain()
     assert await pool.fetchval("SELECT status::text FROM tds_sync_queue") == "completed"
     assert await pool.fetchval("SELECT status FROM tds_dead_letter_queue") == "replayed"

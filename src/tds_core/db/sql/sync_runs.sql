@@ -9,13 +9,6 @@ SET status = $2, fetched = $3, queued = $4, unchanged = $5, failed = $6, api_cal
     error = $9, finished_at = now()
 WHERE id = $1;
 
--- name: sync_runs_recent
--- The latest runs, optionally of one entity.
-SELECT id, entity, kind, status, triggered_by, started_at, finished_at, fetched, queued, unchanged, failed,
-       api_calls, cursor_from, cursor_to, error,
-       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8 AS seconds
-FROM tds_sync_runs WHERE $1::text IS NULL OR entity = $1 ORDER BY id DESC LIMIT $2;
-
 -- name: sync_run_finish_reconcile
 -- A reconciliation ends: records checked, events staged to heal, drift and the drifted ids.
 UPDATE tds_sync_runs
