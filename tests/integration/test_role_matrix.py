@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, _iter_included_route_candidates
+from fastapi.routing import APIRoute
 
 from tds_core.access.roles import Role
-from tds_core.api.auth import RoleGuard
+from tds_core.api.auth import declared_role
+from tds_core.api.reference import api_routes
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,16 +32,6 @@ ADMIN_ONLY = re.compile(r"^/api/v1/(users|keys|actions)(/|$)")
 ROLES = [Role.viewer, Role.operator, Role.admin]
 
 
-def declared_role(dependant: Dependant) -> Role | None:
-    for dependency in dependant.dependencies:
-        if isinstance(dependency.call, RoleGuard):
-            return dependency.call.role
-        found = declared_role(dependency)
-        if found is not None:
-            return found
-    return None
-
-
 def policy(method: str, path: str) -> Role:
     if ADMIN_ONLY.match(path) or (method == "PUT" and path.startswith("/api/v1/config")):
         return Role.admin
@@ -50,10 +40,7 @@ def policy(method: str, path: str) -> Role:
 
 def endpoints(app: Any) -> list[tuple[str, str, Role | None, APIRoute]]:
     found = []
-    # FastAPI keeps included routers wrapped; this yields their effective routes (full paths)
-    for route in _iter_included_route_candidates(app.routes):
-        if not isinstance(route, APIRoute):
-            continue
+    for route in api_routes(app):
         for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
             found.append((method, route.path, declared_role(route.dependant), route))
     return found

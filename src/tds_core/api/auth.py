@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import OAuth2PasswordBearer
 
 from tds_core.access.roles import Role
@@ -62,6 +63,18 @@ class RoleGuard:
 
 def require(role: Role) -> RoleGuard:
     return RoleGuard(role)
+
+
+def declared_role(dependant: Dependant) -> Role | None:
+    """The least role a route declares through :func:`require` (searched through its dependencies),
+    or None for a route open to all (the API reference and the role-matrix test read it)."""
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, RoleGuard):
+            return dependency.call.role
+        found = declared_role(dependency)
+        if found is not None:
+            return found
+    return None
 
 
 Viewer = Annotated[Principal, Depends(require(Role.viewer))]

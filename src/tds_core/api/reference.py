@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, _iter_included_route_candidates
 
 from tds_core.api.app import create_app
-from tds_core.api.auth import RoleGuard
+from tds_core.api.auth import declared_role
 from tds_core.settings import Settings
 
 PUBLIC_NOTE = {
@@ -37,14 +36,9 @@ def build() -> FastAPI:
     return create_app(Settings(env="development", home=Path(tempfile.gettempdir())), never, close)
 
 
-def _role(dependant: Dependant) -> str | None:
-    for dependency in dependant.dependencies:
-        if isinstance(dependency.call, RoleGuard):
-            return dependency.call.role.value
-        found = _role(dependency)
-        if found:
-            return found
-    return None
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of ``app`` with its full path (FastAPI keeps included routers wrapped)."""
+    return [route for route in _iter_included_route_candidates(app.routes) if isinstance(route, APIRoute)]
 
 
 def markdown(app: FastAPI) -> str:
@@ -61,8 +55,8 @@ def markdown(app: FastAPI) -> str:
         "",
     ]
     section = None
-    for route in _iter_included_route_candidates(app.routes):
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in api_routes(app):
+        if not route.include_in_schema:
             continue
         tag = str(route.tags[0]) if route.tags else "other"
         if tag != section:
@@ -74,7 +68,8 @@ def markdown(app: FastAPI) -> str:
                 "| Method | Path | Least role | What |",
                 "|---|---|---|---|",
             ]
-        role = _role(route.dependant) or PUBLIC_NOTE.get(route.path, "none")
+        declared = declared_role(route.dependant)
+        role = declared.value if declared else PUBLIC_NOTE.get(route.path, "none")
         for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
             summary = (route.summary or route.name).replace("|", "\\|")
             lines.append(f"| {method} | `{route.path}` | {role} | {summary} |")

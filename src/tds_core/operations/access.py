@@ -80,6 +80,13 @@ async def update_user(
     return dict(row)
 
 
+async def get_user(connection: Any, username: str) -> dict[str, Any]:
+    row = await connection.fetchrow(QUERIES.users_get, username)
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    return dict(row)
+
+
 async def list_users(connection: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in await connection.fetch(QUERIES.users_list)]
 

@@ -120,7 +120,7 @@ async def create_user(body: NewUserRequest, principal: Admin, ctx: Ctx) -> dict[
         with translated():
             async with ctx.pool.acquire() as connection:
                 await access.create_user(connection, body.username, body.password, body.role, principal.actor)
-                return next(u for u in await access.list_users(connection) if u["username"] == body.username)
+                return await access.get_user(connection, body.username)
     except users.UserExists as exc:
         raise HTTPException(409, str(exc)) from exc
     except ValueError as exc:

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from tds_core.access import users
-from tds_core.access.tokens import TokenError, TokenPair
+from tds_core.access.tokens import TokenError
 from tds_core.api.auth import Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.rate_limit import retry_after
@@ -35,7 +35,16 @@ class Me(BaseModel):
     role: str
 
 
-def _response(pair: TokenPair) -> TokenResponse:
+async def _issue(ctx: ApiContext, user: users.User) -> TokenResponse:
+    """A new access + refresh pair for ``user``, lifetimes from the configuration."""
+    config = await ctx.config.current(ctx.pool)
+    pair = ctx.tokens.issue(
+        user.username,
+        user.role,
+        user.token_generation,
+        access_seconds=config.auth__access_token_minutes * 60,
+        refresh_seconds=config.auth__refresh_token_hours * 3600,
+    )
     return TokenResponse(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -72,16 +81,7 @@ async def token(
             user = await users.authenticate(connection, form.username, form.password)
     if user is None:
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-    config = await ctx.config.current(ctx.pool)
-    return _response(
-        ctx.tokens.issue(
-            user.username,
-            user.role,
-            user.token_generation,
-            access_seconds=config.auth__access_token_minutes * 60,
-            refresh_seconds=config.auth__refresh_token_hours * 3600,
-        )
-    )
+    return await _issue(ctx, user)
 
 
 @router.post(
@@ -102,16 +102,7 @@ async def refresh(body: RefreshRequest, ctx: Annotated[ApiContext, Depends(conte
         raise HTTPException(
             401, "refresh token revoked: log in again", headers={"WWW-Authenticate": "Bearer"}
         )
-    config = await ctx.config.current(ctx.pool)
-    return _response(
-        ctx.tokens.issue(
-            user.username,
-            user.role,
-            user.token_generation,
-            access_seconds=config.auth__access_token_minutes * 60,
-            refresh_seconds=config.auth__refresh_token_hours * 3600,
-        )
-    )
+    return await _issue(ctx, user)
 
 
 @router.get("/me", response_model=Me, summary="The logged-in user and role")

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tds_core.api.context import ApiContext, context
-from tds_core.errors import DatabaseUnavailable, RetryableError
+from tds_core.errors import RetryableError
 from tds_core.ingest.api_keys import split_prefix
 from tds_core.ingest.webhooks import WebhookError, WebhookRequest
 
@@ -101,7 +101,7 @@ async def receive_webhook(
         if exc.event_id is None:  # refused before anything was stored: counted in memory
             ctx.webhook_outcomes.refused(entity, exc.status)
         raise
-    except (DatabaseUnavailable, RetryableError):
+    except RetryableError:  # the database is unavailable (503): nothing was stored
         ctx.webhook_outcomes.refused(entity, 503)
         raise
     if staged.status == "queued":

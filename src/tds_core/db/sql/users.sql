@@ -17,6 +17,11 @@ UPDATE tds_users SET last_login_at = now() WHERE id = $1;
 SELECT id, username, role, created_at, created_by, disabled_at, password_changed_at, last_login_at
 FROM tds_users ORDER BY username;
 
+-- name: users_get
+-- One user by name, never the hash.
+SELECT id, username, role, created_at, created_by, disabled_at, password_changed_at, last_login_at
+FROM tds_users WHERE username = $1;
+
 -- name: users_update
 -- Change role, password hash and/or disabled state (NULL keeps); any change revokes refresh tokens.
 UPDATE tds_users
