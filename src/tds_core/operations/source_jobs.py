@@ -11,6 +11,7 @@ so repeating one is harmless.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tds_core.operations.jobs import Handler, JobContext
@@ -18,6 +19,8 @@ from tds_core.reconcile.service import Reconciler
 from tds_core.source.pull import Puller
 
 ALL = "all"
+RunOne = Callable[[str, str], Awaitable[dict[str, Any]]]
+"""Pull or reconcile one entity (``entity``, ``triggered_by``); returns its summary."""
 
 
 def chosen(params: dict[str, Any], available: list[str]) -> list[str]:
@@ -25,22 +28,29 @@ def chosen(params: dict[str, Any], available: list[str]) -> list[str]:
     return list(available) if entity == ALL else [entity]
 
 
+async def each_entity(ctx: JobContext, entities: list[str], run_one: RunOne) -> dict[str, Any]:
+    """Run ``run_one`` for every entity not finished yet (the checkpoint), stopping before the next
+    one when cancelled; each finished entity commits with the job's progress. Returns all finished."""
+    finished: dict[str, Any] = dict((ctx.checkpoint or {}).get("finished", {}))
+    await ctx.progress(len(finished), total=len(entities))
+    for entity in entities:
+        if entity in finished:
+            continue
+        if await ctx.cancelled():
+            break
+        finished[entity] = await run_one(entity, f"job {ctx.job_id} by {ctx.created_by}")
+        async with ctx.step() as step:
+            step.progress(len(finished), total=len(entities), checkpoint={"finished": finished})
+    return finished
+
+
 def handlers(puller: Puller, reconciler: Reconciler, available: list[str]) -> dict[str, Handler]:
     async def sync(ctx: JobContext) -> dict[str, Any]:
-        entities = chosen(ctx.params, available)
-        finished: dict[str, Any] = dict((ctx.checkpoint or {}).get("finished", {}))
-        await ctx.progress(len(finished), total=len(entities))
-        for entity in entities:
-            if entity in finished:
-                continue
-            if await ctx.cancelled():
-                break
+        async def pull(entity: str, triggered_by: str) -> dict[str, Any]:
             outcome = await puller.run_once(
-                entity,
-                full=bool(ctx.params.get("full")),
-                triggered_by=f"job {ctx.job_id} by {ctx.created_by}",
+                entity, full=bool(ctx.params.get("full")), triggered_by=triggered_by
             )
-            finished[entity] = {
+            return {
                 "run_id": outcome.run_id,
                 "status": outcome.status,
                 "fetched": outcome.fetched,
@@ -50,25 +60,15 @@ def handlers(puller: Puller, reconciler: Reconciler, available: list[str]) -> di
                 "api_calls": outcome.api_calls,
                 "error": outcome.error,
             }
-            async with ctx.step() as step:
-                step.progress(len(finished), total=len(entities), checkpoint={"finished": finished})
-        return {"entities": finished}
+
+        return {"entities": await each_entity(ctx, chosen(ctx.params, available), pull)}
 
     async def reconcile(ctx: JobContext) -> dict[str, Any]:
-        entities = chosen(ctx.params, available)
-        finished: dict[str, Any] = dict((ctx.checkpoint or {}).get("finished", {}))
-        await ctx.progress(len(finished), total=len(entities))
-        for entity in entities:
-            if entity in finished:
-                continue
-            if await ctx.cancelled():
-                break
+        async def check(entity: str, triggered_by: str) -> dict[str, Any]:
             outcome = await reconciler.run_once(
-                entity,
-                heal=bool(ctx.params.get("heal", True)),
-                triggered_by=f"job {ctx.job_id} by {ctx.created_by}",
+                entity, heal=bool(ctx.params.get("heal", True)), triggered_by=triggered_by
             )
-            finished[entity] = {
+            return {
                 "run_id": outcome.run_id,
                 "status": outcome.status,
                 "checked": outcome.checked,
@@ -77,8 +77,8 @@ def handlers(puller: Puller, reconciler: Reconciler, available: list[str]) -> di
                 "api_calls": outcome.api_calls,
                 "error": outcome.error,
             }
-            async with ctx.step() as step:
-                step.progress(len(finished), total=len(entities), checkpoint={"finished": finished})
+
+        finished = await each_entity(ctx, chosen(ctx.params, available), check)
         return {"entities": finished, "drift": sum(item["drift"] for item in finished.values())}
 
     return {"sync": sync, "reconcile": reconcile}
