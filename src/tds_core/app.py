@@ -16,6 +16,7 @@ from tds_core.access.tokens import TokenIssuer, development_secret
 from tds_core.alerts.service import AlertService
 from tds_core.api.app import create_app
 from tds_core.api.context import ApiContext
+from tds_core.config.runtime import ConfigCache
 from tds_core.config.runtime import load as load_runtime_config
 from tds_core.db import embedded, migrate
 from tds_core.db.pool import create_pool
@@ -202,9 +203,10 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         async def reconcile_all() -> dict[str, int]:
             return {e: (await reconciler.run_once(e)).drift.total for e in source_entities(settings)}
 
+        configuration = ConfigCache(max_age=1.0)
+
         async def rescue_leases() -> rescue.RescueResult:
-            async with pool.acquire() as connection:
-                current = await load_runtime_config(connection)
+            current = await configuration.current(pool)
             result = await rescue.run_once(pool, current.worker__max_attempts)
             if result.rescued:
                 doorbell.ring()
@@ -237,8 +239,7 @@ async def run_scheduler(settings: Settings, url: str) -> None:
 
         async def follow_configuration() -> bool:
             """Schedules live in tds_configuration: a change takes effect within seconds."""
-            async with pool.acquire() as connection:
-                current = await load_runtime_config(connection)
+            current = await configuration.current(pool)
             zone = current.schedule__timezone
             changed = [
                 scheduler.reschedule("retention", cron=current.schedule__retention_cron, zone=zone),
