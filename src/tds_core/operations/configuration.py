@@ -211,14 +211,15 @@ def _entry(row: Any) -> Entry:
 
 async def current(connection: Any) -> list[Entry]:
     """Every key's current version, masked, by key."""
-    return [_entry(row) for row in await connection.fetch(QUERIES.configuration_list)]
+    return [_entry(row) for row in await connection.fetch(QUERIES.configuration_current)]
 
 
 async def get(connection: Any, key: str) -> Entry:
-    for entry in await current(connection):
-        if entry.key == key:
-            return entry
-    raise UnknownKey(key)
+    """The current version of ``key``, masked; :class:`UnknownKey` when there is none."""
+    row = await connection.fetchrow(QUERIES.configuration_history, key, 1)
+    if row is None:
+        raise UnknownKey(key)
+    return _entry(row)
 
 
 async def history(connection: Any, key: str, limit: int = HISTORY_LIMIT) -> list[Entry]:
@@ -234,7 +235,7 @@ async def set_value(connection: Any, key: str, value: Any, actor: Actor, note: s
     action (masked values only), and ring ``tds_config``. An unchanged value stores nothing."""
     async with connection.transaction():
         await connection.execute(QUERIES.configuration_lock)
-        rows = await connection.fetch(QUERIES.configuration_list)
+        rows = await connection.fetch(QUERIES.configuration_current)
         stored = {row["key"]: row for row in rows}
         if key not in stored:
             raise UnknownKey(key)
@@ -263,5 +264,5 @@ async def set_value(connection: Any, key: str, value: Any, actor: Actor, note: s
             },
         )
         await connection.execute(QUERIES.configuration_notify, key)
-        row = next(r for r in await connection.fetch(QUERIES.configuration_list) if r["key"] == key)
+        row = await connection.fetchrow(QUERIES.configuration_history, key, 1)
     return Change(entry=_entry(row), changed=True, previous_version=before["version"])

@@ -1,6 +1,8 @@
 -- name: configuration_current
--- The current value of every configuration key.
-SELECT key, version, value, description, updated_at, updated_by FROM tds_configuration_current ORDER BY key;
+-- The current version of every key with its change note (runtime loading, the admin API and
+-- `tds config get`).
+SELECT DISTINCT ON (key) key, version, value, description, updated_at, updated_by, note
+FROM tds_configuration ORDER BY key, version DESC;
 
 -- name: configuration_set
 -- A new version of one key (history is kept); the caller rings configuration_notify after commit.
@@ -13,11 +15,6 @@ RETURNING key, version;
 -- name: configuration_notify
 -- Tell running processes to reload their configuration.
 SELECT pg_notify('tds_config', $1);
-
--- name: configuration_list
--- The current version of every key with its change note (the admin API and `tds config get`).
-SELECT DISTINCT ON (key) key, version, value, description, updated_at, updated_by, note
-FROM tds_configuration ORDER BY key, version DESC;
 
 -- name: configuration_history
 -- Every version of one key, newest first.
