@@ -164,6 +164,9 @@ def test_host_resources(rule: str, field: str, limit_key: str) -> None:
     hot = HostUsage("box", disk_path="/srv/tds", **(figures | {field: 95.0}))
     assert set(firing(snap(host=hot))) == {f"{rule}:box"}
     assert firing(snap(host=hot), **{limit_key: 96.0}) == {}
+    config = CONFIG.model_copy(update={limit_key: 42.0})
+    assert RULES_BY_NAME[rule].thresholds(config) == {field: 42.0}
+    assert rule not in evaluate(snap(), CONFIG).evaluated
 
 
 def test_database_connections_against_max_connections() -> None:

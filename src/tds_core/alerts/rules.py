@@ -279,20 +279,24 @@ def _worker_heartbeat(snapshot: Snapshot, config: RuntimeConfig) -> list[Conditi
     ]
 
 
-def _host(rule: str, label: str, attribute: str, limit_of: Callable[[RuntimeConfig], float]) -> Check:
+def _host_rule(name: str, label: str, description: str, limit_of: Callable[[RuntimeConfig], float]) -> Rule:
+    """A rule on one figure of the host probe (``host_cpu`` reads ``HostUsage.cpu_percent`` against
+    ``alerts.cpu_percent``), evaluated only when the probe answered."""
+    figure = f"{name.removeprefix('host_')}_percent"
+
     def check(snapshot: Snapshot, config: RuntimeConfig) -> list[Condition]:
         host = snapshot.host
         if host is None:
             return []
-        value = float(getattr(host, attribute))
+        value = float(getattr(host, figure))
         limit = limit_of(config)
         if value < limit:
             return []
-        where = f" ({host.disk_path})" if rule == "host_disk" else ""
+        where = f" ({host.disk_path})" if name == "host_disk" else ""
         return [
             Condition(
-                rule,
-                f"{rule}:{host.hostname}",
+                name,
+                f"{name}:{host.hostname}",
                 Severity.WARNING,
                 f"{label} at {value:.0f}% on {host.hostname}{where}",
                 f"{label} use is {value:.1f}% (limit {limit:.0f}%).",
@@ -300,7 +304,14 @@ def _host(rule: str, label: str, attribute: str, limit_of: Callable[[RuntimeConf
             )
         ]
 
-    return check
+    return Rule(
+        name,
+        Severity.WARNING,
+        description,
+        lambda c: {figure: limit_of(c)},
+        check,
+        available=lambda snapshot: snapshot.host is not None,
+    )
 
 
 def _db_connections(snapshot: Snapshot, config: RuntimeConfig) -> list[Condition]:
@@ -324,10 +335,6 @@ def _db_connections(snapshot: Snapshot, config: RuntimeConfig) -> list[Condition
             },
         )
     ]
-
-
-def _has_host(snapshot: Snapshot) -> bool:
-    return snapshot.host is not None
 
 
 RULES: tuple[Rule, ...] = (
@@ -403,29 +410,17 @@ RULES: tuple[Rule, ...] = (
         lambda c: {"heartbeat_missing_seconds": c.alerts__heartbeat_missing_seconds},
         _worker_heartbeat,
     ),
-    Rule(
-        "host_cpu",
-        Severity.WARNING,
-        "CPU use of the host running the scheduler",
-        lambda c: {"cpu_percent": c.alerts__cpu_percent},
-        _host("host_cpu", "CPU", "cpu_percent", lambda c: c.alerts__cpu_percent),
-        available=_has_host,
+    _host_rule(
+        "host_cpu", "CPU", "CPU use of the host running the scheduler", lambda c: c.alerts__cpu_percent
     ),
-    Rule(
+    _host_rule(
         "host_memory",
-        Severity.WARNING,
+        "Memory",
         "Memory use of the host running the scheduler",
-        lambda c: {"memory_percent": c.alerts__memory_percent},
-        _host("host_memory", "Memory", "memory_percent", lambda c: c.alerts__memory_percent),
-        available=_has_host,
+        lambda c: c.alerts__memory_percent,
     ),
-    Rule(
-        "host_disk",
-        Severity.WARNING,
-        "Disk use of the file system holding TDS_HOME",
-        lambda c: {"disk_percent": c.alerts__disk_percent},
-        _host("host_disk", "Disk", "disk_percent", lambda c: c.alerts__disk_percent),
-        available=_has_host,
+    _host_rule(
+        "host_disk", "Disk", "Disk use of the file system holding TDS_HOME", lambda c: c.alerts__disk_percent
     ),
     Rule(
         "db_connections",
