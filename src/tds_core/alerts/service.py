@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +50,6 @@ class AlertService:
         )
         self.delivery = DeliveryRunner(pool, delivery)
         self._evaluated_at = float("-inf")
-
-    async def evaluate_once(self, now: datetime | None = None) -> EvaluationResult:
-        result = await self.engine.run_once(now)
-        self._evaluated_at = time.monotonic()
-        return result
-
-    async def deliver_once(self, now: datetime | None = None) -> DeliveryResult:
-        return await self.delivery.run_once(now)
 
     async def run_once(self) -> AlertRun:
         """One scheduler tick: evaluate if due, then deliver."""
