@@ -154,6 +154,20 @@ usage AS (
     FROM tds_api_usage u CROSS JOIN clock c
     WHERE u.second >= date_trunc('day', c.now, 'UTC') AND u.second < date_trunc('day', c.now, 'UTC') + interval '1 day'
     GROUP BY u.organization_id
+),
+-- gauges that are the seconds since a moment: aged once, in the last arm below (never negative)
+ages AS (
+    SELECT 'queue_oldest_ready_age_seconds' AS name, jsonb_build_object('entity', entity) AS labels,
+           oldest_ready AS since
+    FROM pending WHERE oldest_ready IS NOT NULL
+    UNION ALL
+    SELECT 'dlq_oldest_age_seconds', jsonb_build_object('entity', entity), oldest FROM dead_letters
+    UNION ALL
+    SELECT 'pull_lag_seconds', jsonb_build_object('entity', entity), finished_at FROM pulls
+    UNION ALL
+    SELECT 'reconcile_age_seconds', jsonb_build_object('entity', entity), finished_at FROM reconciles
+    UNION ALL
+    SELECT 'rollup_lag_seconds', '{}'::jsonb, rolled_through FROM tds_metric_rollup WHERE rolled_through IS NOT NULL
 )
 SELECT 'queue_depth' AS name, jsonb_build_object('entity', entity, 'state', 'pending') AS labels,
        events::float8 AS value
@@ -163,32 +177,15 @@ SELECT 'queue_depth', jsonb_build_object('entity', entity, 'state', 'processing'
 UNION ALL
 SELECT 'queue_ready', jsonb_build_object('entity', entity), ready::float8 FROM pending
 UNION ALL
-SELECT 'queue_oldest_ready_age_seconds', jsonb_build_object('entity', p.entity),
-       greatest(extract(epoch FROM c.now - p.oldest_ready), 0)::float8
-FROM pending p CROSS JOIN clock c WHERE p.oldest_ready IS NOT NULL
-UNION ALL
 SELECT 'dlq_open', jsonb_build_object('entity', entity), open::float8 FROM dead_letters
-UNION ALL
-SELECT 'dlq_oldest_age_seconds', jsonb_build_object('entity', d.entity),
-       greatest(extract(epoch FROM c.now - d.oldest), 0)::float8
-FROM dead_letters d CROSS JOIN clock c
 UNION ALL
 SELECT 'workers', jsonb_build_object('circuit_state', circuit_state), workers::float8 FROM workers
 UNION ALL
-SELECT 'pull_lag_seconds', jsonb_build_object('entity', p.entity),
-       greatest(extract(epoch FROM c.now - p.finished_at), 0)::float8
-FROM pulls p CROSS JOIN clock c
-UNION ALL
 SELECT 'reconcile_drift', jsonb_build_object('entity', entity), drift::float8 FROM reconciles
-UNION ALL
-SELECT 'reconcile_age_seconds', jsonb_build_object('entity', r.entity),
-       greatest(extract(epoch FROM c.now - r.finished_at), 0)::float8
-FROM reconciles r CROSS JOIN clock c
 UNION ALL
 SELECT 'zoho_calls_today', jsonb_build_object('organization', organization_id), calls::float8 FROM usage
 UNION ALL
-SELECT 'rollup_lag_seconds', '{}'::jsonb, greatest(extract(epoch FROM c.now - m.rolled_through), 0)::float8
-FROM tds_metric_rollup m CROSS JOIN clock c WHERE m.rolled_through IS NOT NULL;
+SELECT a.name, a.labels, greatest(extract(epoch FROM c.now - a.since), 0)::float8 FROM ages a CROSS JOIN clock c;
 
 -- name: metrics_clock
 -- The database's clock (one clock for every process), or the pinned $1.
