@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITY_SLUGS
-from tds_core.observability.histogram import BOUNDS_MS, BUCKETS, Histogram
+from tds_core.observability.histogram import BOUNDS_MS, BUCKETS, QUANTILES, Histogram
 from tds_core.observability.series import SERIES, Series, count_series
 
 Window = Literal["5m", "1h", "24h"]
@@ -156,7 +156,7 @@ def _ceil_minute(value: datetime) -> datetime:
 def _entity_stats(entity: str, counts: dict[str, float], latency: Histogram, seconds: float) -> EntityStats:
     applied, skipped, failed = (int(counts.get(n, 0)) for n in ("events_applied", "events_skipped", FAILED))
     finished = applied + skipped + failed
-    p50, p95, p99 = (latency.quantile(q) for q in (0.5, 0.95, 0.99))
+    p50, p95, p99 = (latency.quantile(q) for q in QUANTILES)
     return EntityStats(
         entity=entity,
         received=int(counts.get("events_received", 0)),

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from tds_core.api.auth import Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.routes.metrics import daily_quotas
+from tds_core.api.routes.queue import EntitySlug
 from tds_core.api.routes.webhooks import ErrorBody
 from tds_core.observability import stats
 from tds_core.observability.series import SERIES
@@ -21,7 +22,6 @@ from tds_core.observability.stats import History, InvalidRequest, SeriesInfo, Wi
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
 Ctx = Annotated[ApiContext, Depends(context)]
-EntitySlug = Literal["items", "contacts", "invoices", "bills", "creditnotes", "stock", "pricebooks"]
 Invalid: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "Invalid parameters; reasons name them"}
 }
