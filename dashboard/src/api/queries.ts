@@ -195,4 +195,11 @@ export const useCursors = () =>
 
 export const useKeys = () => useQuery({ queryKey: ["keys"], queryFn: () => unwrap(api.GET("/api/v1/keys")) });
 
+export const useActions = () =>
+  useQuery({
+    queryKey: ["actions"],
+    queryFn: () => unwrap(api.GET("/api/v1/actions", { params: { query: { limit: 30 } } })),
+    refetchInterval: SLOW_MS,
+  });
+
 export const useUsers = () => useQuery({ queryKey: ["users"], queryFn: () => unwrap(api.GET("/api/v1/users")) });

@@ -2,14 +2,7 @@
 import {
   Box,
   Button,
-  Card,
-  CardContent,
-  Dialog,
-  DialogActions,
-  DialogContent,
-  DialogTitle,
   Grid,
-  MenuItem,
   Paper,
   Table,
   TableBody,
@@ -27,76 +20,80 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { useAlert, useAlertRules, useAlerts, useOnCall, useSilences, type AlertFilter } from "../../api/queries";
 import { RequireRole } from "../../auth/AuthProvider";
 import { CodeBlock } from "../../components/CodeBlock";
-import { ANY_SELECT } from "../../components/EntitySelect";
+import { ConfirmDialog, NoteField } from "../../components/ConfirmDialog";
+import { DetailDialog } from "../../components/DetailDialog";
+import { OptionSelect } from "../../components/EntitySelect";
 import { formatTime } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, ErrorState, Loading, QueryView } from "../../components/States";
+import { SectionCard } from "../../components/SectionCard";
+import { EmptyState, QueryView } from "../../components/States";
 import { StatusChip } from "../../components/StatusChip";
 
 type Status = NonNullable<AlertFilter["status"]>;
 type Action = "ack" | "resolve" | "silence";
+const STATUSES: Status[] = ["open", "acknowledged", "silenced", "resolved"];
+const VERB: Record<Action, string> = { ack: "Acknowledge", resolve: "Resolve", silence: "Silence" };
+const EFFECT: Record<Action, string> = {
+  ack: "Escalation stops; the alert stays until its condition clears or you resolve it.",
+  resolve: "The alert closes now; it opens again if the condition is still there.",
+  silence: "No notification for this alert's fingerprint until the silence ends.",
+};
 
 function AlertDetails({ alertId, onClose }: { alertId: number | null; onClose: () => void }) {
   const alert = useAlert(alertId);
   return (
-    <Dialog open={alertId !== null} onClose={onClose} fullWidth maxWidth="md" aria-labelledby="alert-detail-title">
-      <DialogTitle id="alert-detail-title">Alert #{alertId}</DialogTitle>
-      <DialogContent>
-        <QueryView query={alert}>
-          {(data) => (
-            <Box sx={{ display: "grid", gap: 2 }}>
-              <Typography>{data.message}</Typography>
-              <Typography variant="body2" color="text.secondary">
-                Rule {data.rule} · fingerprint <code>{data.fingerprint}</code> · seen {data.occurrences} time(s), first{" "}
-                {formatTime(data.first_seen_at)}, last {formatTime(data.last_seen_at)} · escalation level{" "}
-                {data.escalation_level}
-                {data.acknowledged_by ? ` · acknowledged by ${data.acknowledged_by}` : ""}
-                {data.note ? ` · note: ${data.note}` : ""}
-              </Typography>
-              <CodeBlock value={data.details} label="Alert details" maxHeight={200} />
-              <Typography variant="subtitle1" component="h3">
-                Notifications
-              </Typography>
-              {data.deliveries.length === 0 ? (
-                <Typography color="text.secondary">No notification was sent (no channel configured).</Typography>
-              ) : (
-                <Table size="small" aria-label="Notifications">
-                  <TableHead>
-                    <TableRow>
-                      <TableCell>Channel</TableCell>
-                      <TableCell>Why</TableCell>
-                      <TableCell>Status</TableCell>
-                      <TableCell>Sent</TableCell>
-                      <TableCell>Error</TableCell>
+    <DetailDialog open={alertId !== null} title={`Alert #${alertId}`} titleId="alert-detail-title" onClose={onClose}>
+      <QueryView query={alert}>
+        {(data) => (
+          <Box sx={{ display: "grid", gap: 2 }}>
+            <Typography>{data.message}</Typography>
+            <Typography variant="body2" color="text.secondary">
+              Rule {data.rule} · fingerprint <code>{data.fingerprint}</code> · seen {data.occurrences} time(s), first{" "}
+              {formatTime(data.first_seen_at)}, last {formatTime(data.last_seen_at)} · escalation level{" "}
+              {data.escalation_level}
+              {data.acknowledged_by ? ` · acknowledged by ${data.acknowledged_by}` : ""}
+              {data.note ? ` · note: ${data.note}` : ""}
+            </Typography>
+            <CodeBlock value={data.details} label="Alert details" maxHeight={200} />
+            <Typography variant="subtitle1" component="h3">
+              Notifications
+            </Typography>
+            {data.deliveries.length === 0 ? (
+              <Typography color="text.secondary">No notification was sent (no channel configured).</Typography>
+            ) : (
+              <Table size="small" aria-label="Notifications">
+                <TableHead>
+                  <TableRow>
+                    <TableCell>Channel</TableCell>
+                    <TableCell>Why</TableCell>
+                    <TableCell>Status</TableCell>
+                    <TableCell>Sent</TableCell>
+                    <TableCell>Error</TableCell>
+                  </TableRow>
+                </TableHead>
+                <TableBody>
+                  {data.deliveries.map((delivery) => (
+                    <TableRow key={delivery.id}>
+                      <TableCell>
+                        {delivery.channel} ({delivery.channel_type}){delivery.recipient ? ` → ${delivery.recipient}` : ""}
+                      </TableCell>
+                      <TableCell>
+                        {delivery.reason}, level {delivery.level}
+                      </TableCell>
+                      <TableCell>
+                        <StatusChip status={delivery.status} />
+                      </TableCell>
+                      <TableCell>{formatTime(delivery.sent_at)}</TableCell>
+                      <TableCell>{delivery.last_error ?? "—"}</TableCell>
                     </TableRow>
-                  </TableHead>
-                  <TableBody>
-                    {data.deliveries.map((delivery) => (
-                      <TableRow key={delivery.id}>
-                        <TableCell>
-                          {delivery.channel} ({delivery.channel_type}){delivery.recipient ? ` → ${delivery.recipient}` : ""}
-                        </TableCell>
-                        <TableCell>
-                          {delivery.reason}, level {delivery.level}
-                        </TableCell>
-                        <TableCell>
-                          <StatusChip status={delivery.status} />
-                        </TableCell>
-                        <TableCell>{formatTime(delivery.sent_at)}</TableCell>
-                        <TableCell>{delivery.last_error ?? "—"}</TableCell>
-                      </TableRow>
-                    ))}
-                  </TableBody>
-                </Table>
-              )}
-            </Box>
-          )}
-        </QueryView>
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose}>Close</Button>
-      </DialogActions>
-    </Dialog>
+                  ))}
+                </TableBody>
+              </Table>
+            )}
+          </Box>
+        )}
+      </QueryView>
+    </DetailDialog>
   );
 }
 
@@ -127,58 +124,39 @@ function ActionDialog({
     },
   });
   if (!target) return null;
-  const verb = { ack: "Acknowledge", resolve: "Resolve", silence: "Silence" }[target.action];
   const minutesValid = /^\d+$/.test(minutes) && Number(minutes) >= 1;
-  const blocked = target.action === "silence" && (note.trim() === "" || !minutesValid);
+  const silence = target.action === "silence";
   return (
-    <Dialog open onClose={act.isPending ? undefined : onClose} fullWidth maxWidth="sm" aria-labelledby="alert-action-title">
-      <DialogTitle id="alert-action-title">
-        {verb} alert #{target.alert.id}?
-      </DialogTitle>
-      <DialogContent>
-        <Typography sx={{ mb: 2 }}>
-          {target.alert.title}.{" "}
-          {target.action === "ack"
-            ? "Escalation stops; the alert stays until its condition clears or you resolve it."
-            : target.action === "resolve"
-              ? "The alert closes now; it opens again if the condition is still there."
-              : "No notification for this alert's fingerprint until the silence ends."}
-        </Typography>
-        {target.action === "silence" ? (
-          <TextField
-            label="Minutes"
-            value={minutes}
-            onChange={(event) => setMinutes(event.target.value)}
-            error={!minutesValid}
-            helperText={minutesValid ? " " : "A whole number of minutes, at least 1"}
-            size="small"
-            sx={{ mb: 1 }}
-            slotProps={{ htmlInput: { inputMode: "numeric" } }}
-          />
-        ) : null}
+    <ConfirmDialog
+      open
+      title={`${VERB[target.action]} alert #${target.alert.id}?`}
+      confirmLabel={VERB[target.action]}
+      busy={act.isPending}
+      confirmDisabled={silence && (note.trim() === "" || !minutesValid)}
+      error={act.isError ? act.error : null}
+      onClose={() => {
+        act.reset();
+        onClose();
+      }}
+      onConfirm={() => act.mutate(target)}
+    >
+      <Typography sx={{ mb: 2 }}>
+        {target.alert.title}. {EFFECT[target.action]}
+      </Typography>
+      {silence ? (
         <TextField
-          label={target.action === "silence" ? "Reason (required)" : "Note (optional)"}
-          value={note}
-          onChange={(event) => setNote(event.target.value)}
-          fullWidth
+          label="Minutes"
+          value={minutes}
+          onChange={(event) => setMinutes(event.target.value)}
+          error={!minutesValid}
+          helperText={minutesValid ? " " : "A whole number of minutes, at least 1"}
           size="small"
-          required={target.action === "silence"}
+          sx={{ mb: 1 }}
+          slotProps={{ htmlInput: { inputMode: "numeric" } }}
         />
-        {act.isError ? (
-          <Box sx={{ mt: 2 }}>
-            <ErrorState error={act.error} />
-          </Box>
-        ) : null}
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose} disabled={act.isPending}>
-          Cancel
-        </Button>
-        <Button variant="contained" disabled={act.isPending || blocked} onClick={() => act.mutate(target)}>
-          {verb}
-        </Button>
-      </DialogActions>
-    </Dialog>
+      ) : null}
+      <NoteField value={note} onChange={setNote} required={silence} label={silence ? "Reason (required)" : undefined} />
+    </ConfirmDialog>
   );
 }
 
@@ -247,36 +225,31 @@ function AlertTable({ alerts, onOpen, onAct }: {
 function OnCallCard() {
   const onCall = useOnCall();
   return (
-    <Card variant="outlined">
-      <CardContent>
-        <Typography variant="h6" component="h2" gutterBottom>
-          On call now
-        </Typography>
-        <QueryView query={onCall}>
-          {(data) =>
-            data.levels.length === 0 ? (
-              <Typography color="text.secondary">
-                No rotation is configured (set <code>alerts.oncall</code> in Configuration).
-              </Typography>
-            ) : (
-              <Box component="ol" sx={{ m: 0, pl: 2.5 }}>
-                {data.levels.map((shift) => (
-                  <li key={shift.level}>
-                    <Typography variant="body2">
-                      <strong>{shift.member?.name ?? "nobody"}</strong> (level {shift.level}) via {shift.channels.join(", ") || "—"}, until{" "}
-                      {formatTime(shift.ends_at)}
-                    </Typography>
-                  </li>
-                ))}
-              </Box>
-            )
-          }
-        </QueryView>
-        <Typography variant="caption" color="text.secondary">
-          {onCall.data ? `${onCall.data.rotation} rotation; unacknowledged alerts escalate after ${onCall.data.escalate_after_minutes} min` : ""}
-        </Typography>
-      </CardContent>
-    </Card>
+    <SectionCard title="On call now">
+      <QueryView query={onCall}>
+        {(data) =>
+          data.levels.length === 0 ? (
+            <Typography color="text.secondary">
+              No rotation is configured (set <code>alerts.oncall</code> in Configuration).
+            </Typography>
+          ) : (
+            <Box component="ol" sx={{ m: 0, pl: 2.5 }}>
+              {data.levels.map((shift) => (
+                <li key={shift.level}>
+                  <Typography variant="body2">
+                    <strong>{shift.member?.name ?? "nobody"}</strong> (level {shift.level}) via {shift.channels.join(", ") || "—"}, until{" "}
+                    {formatTime(shift.ends_at)}
+                  </Typography>
+                </li>
+              ))}
+            </Box>
+          )
+        }
+      </QueryView>
+      <Typography variant="caption" color="text.secondary">
+        {onCall.data ? `${onCall.data.rotation} rotation; unacknowledged alerts escalate after ${onCall.data.escalate_after_minutes} min` : ""}
+      </Typography>
+    </SectionCard>
   );
 }
 
@@ -288,90 +261,80 @@ function SilencesCard() {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["alerts"] }),
   });
   return (
-    <Card variant="outlined">
-      <CardContent>
-        <Typography variant="h6" component="h2" gutterBottom>
-          Silences
-        </Typography>
-        <QueryView query={silences}>
-          {(data) =>
-            data.length === 0 ? (
-              <Typography color="text.secondary">Nothing is silenced.</Typography>
-            ) : (
-              <Table size="small" aria-label="Silences">
-                <TableBody>
-                  {data.map((silence) => (
-                    <TableRow key={silence.id}>
-                      <TableCell>
-                        {silence.rule ?? silence.fingerprint ?? "?"}: {silence.reason}
-                        <Typography variant="caption" color="text.secondary" component="div">
-                          by {silence.created_by} until {formatTime(silence.ends_at)}
-                        </Typography>
-                      </TableCell>
-                      <TableCell align="right">
-                        <RequireRole least="operator">
-                          <Button size="small" disabled={end.isPending} onClick={() => end.mutate(silence.id)}>
-                            End
-                          </Button>
-                        </RequireRole>
-                      </TableCell>
-                    </TableRow>
-                  ))}
-                </TableBody>
-              </Table>
-            )
-          }
-        </QueryView>
-      </CardContent>
-    </Card>
+    <SectionCard title="Silences">
+      <QueryView query={silences}>
+        {(data) =>
+          data.length === 0 ? (
+            <Typography color="text.secondary">Nothing is silenced.</Typography>
+          ) : (
+            <Table size="small" aria-label="Silences">
+              <TableBody>
+                {data.map((silence) => (
+                  <TableRow key={silence.id}>
+                    <TableCell>
+                      {silence.rule ?? silence.fingerprint ?? "?"}: {silence.reason}
+                      <Typography variant="caption" color="text.secondary" component="div">
+                        by {silence.created_by} until {formatTime(silence.ends_at)}
+                      </Typography>
+                    </TableCell>
+                    <TableCell align="right">
+                      <RequireRole least="operator">
+                        <Button size="small" disabled={end.isPending} onClick={() => end.mutate(silence.id)}>
+                          End
+                        </Button>
+                      </RequireRole>
+                    </TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          )
+        }
+      </QueryView>
+    </SectionCard>
   );
 }
 
 function RulesCard() {
   const rules = useAlertRules();
   return (
-    <Card variant="outlined">
-      <CardContent>
-        <Typography variant="h6" component="h2" gutterBottom>
-          Rules
-        </Typography>
-        <QueryView query={rules}>
-          {(data) => (
-            <Box sx={{ overflowX: "auto" }}>
-              <Table size="small" aria-label="Alert rules">
-                <TableHead>
-                  <TableRow>
-                    <TableCell>Rule</TableCell>
-                    <TableCell>Severity</TableCell>
-                    <TableCell>Thresholds</TableCell>
+    <SectionCard title="Rules">
+      <QueryView query={rules}>
+        {(data) => (
+          <Box sx={{ overflowX: "auto" }}>
+            <Table size="small" aria-label="Alert rules">
+              <TableHead>
+                <TableRow>
+                  <TableCell>Rule</TableCell>
+                  <TableCell>Severity</TableCell>
+                  <TableCell>Thresholds</TableCell>
+                </TableRow>
+              </TableHead>
+              <TableBody>
+                {data.map((rule) => (
+                  <TableRow key={rule.rule}>
+                    <TableCell>
+                      <code>{rule.rule}</code>
+                      <Typography variant="caption" color="text.secondary" component="div">
+                        {rule.description}
+                      </Typography>
+                    </TableCell>
+                    <TableCell>
+                      <StatusChip status={rule.severity} />
+                    </TableCell>
+                    <TableCell sx={{ fontSize: 12 }}>
+                      {Object.entries(rule.thresholds)
+                        .map(([key, value]) => `${key} = ${String(value)}`)
+                        .join(", ")}
+                    </TableCell>
                   </TableRow>
-                </TableHead>
-                <TableBody>
-                  {data.map((rule) => (
-                    <TableRow key={rule.rule}>
-                      <TableCell>
-                        <code>{rule.rule}</code>
-                        <Typography variant="caption" color="text.secondary" component="div">
-                          {rule.description}
-                        </Typography>
-                      </TableCell>
-                      <TableCell>
-                        <StatusChip status={rule.severity} />
-                      </TableCell>
-                      <TableCell sx={{ fontSize: 12 }}>
-                        {Object.entries(rule.thresholds)
-                          .map(([key, value]) => `${key} = ${String(value)}`)
-                          .join(", ")}
-                      </TableCell>
-                    </TableRow>
-                  ))}
-                </TableBody>
-              </Table>
-            </Box>
-          )}
-        </QueryView>
-      </CardContent>
-    </Card>
+                ))}
+              </TableBody>
+            </Table>
+          </Box>
+        )}
+      </QueryView>
+    </SectionCard>
   );
 }
 
@@ -385,36 +348,21 @@ export function AlertsPage() {
       <PageHeader
         title="Alerts"
         subtitle="Raised by the rules below every few seconds; notifications go to the on-call rotation."
-        actions={
-          <TextField slotProps={ANY_SELECT}
-            select
-            size="small"
-            label="Status"
-            value={status}
-            onChange={(event) => setStatus(event.target.value as Status | "")}
-            sx={{ minWidth: 160 }}
-          >
-            <MenuItem value="">Any</MenuItem>
-            <MenuItem value="open">open</MenuItem>
-            <MenuItem value="acknowledged">acknowledged</MenuItem>
-            <MenuItem value="silenced">silenced</MenuItem>
-            <MenuItem value="resolved">resolved</MenuItem>
-          </TextField>
-        }
+        actions={<OptionSelect label="Status" value={status} options={STATUSES} onChange={setStatus} />}
       />
       <Grid container spacing={2}>
         <Grid size={{ xs: 12, lg: 8 }}>
-          {alerts.isPending ? (
-            <Loading label="Loading alerts…" />
-          ) : alerts.isError ? (
-            <ErrorState error={alerts.error} onRetry={() => void alerts.refetch()} />
-          ) : alerts.data.length === 0 ? (
-            <EmptyState title={status === "open" ? "No open alerts" : "No alerts"}>
-              {status === "open" ? "All quiet. Pick another status to see older alerts." : "Nothing matches."}
-            </EmptyState>
-          ) : (
-            <AlertTable alerts={alerts.data} onOpen={setDetail} onAct={(alert, action) => setTarget({ alert, action })} />
-          )}
+          <QueryView query={alerts} loadingLabel="Loading alerts…">
+            {(data) =>
+              data.length === 0 ? (
+                <EmptyState title={status === "open" ? "No open alerts" : "No alerts"}>
+                  {status === "open" ? "All quiet. Pick another status to see older alerts." : "Nothing matches."}
+                </EmptyState>
+              ) : (
+                <AlertTable alerts={data} onOpen={setDetail} onAct={(alert, action) => setTarget({ alert, action })} />
+              )
+            }
+          </QueryView>
         </Grid>
         <Grid size={{ xs: 12, lg: 4 }} sx={{ display: "grid", gap: 2, alignContent: "start" }}>
           <OnCallCard />

@@ -4,8 +4,6 @@ import {
   Box,
   Breadcrumbs,
   Button,
-  Card,
-  CardContent,
   Grid,
   Link,
   Table,
@@ -13,7 +11,6 @@ import {
   TableCell,
   TableHead,
   TableRow,
-  TextField,
   Typography,
 } from "@mui/material";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -24,10 +21,11 @@ import { api, unwrap } from "../../api/client";
 import { useDeadLetter, useQueueTrace } from "../../api/queries";
 import { RequireRole } from "../../auth/AuthProvider";
 import { CodeBlock } from "../../components/CodeBlock";
-import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { ConfirmDialog, NoteField } from "../../components/ConfirmDialog";
 import { formatTime } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { ErrorState, QueryView } from "../../components/States";
+import { SectionCard } from "../../components/SectionCard";
+import { QueryView } from "../../components/States";
 import { StatusChip } from "../../components/StatusChip";
 
 interface Attempt {
@@ -163,29 +161,19 @@ export function DeadLetterDetailPage() {
               </Alert>
               <Grid container spacing={2}>
                 <Grid size={{ xs: 12, lg: 6 }}>
-                  <Card variant="outlined">
-                    <CardContent>
-                      <Typography variant="h6" component="h2" gutterBottom>
-                        Payload
-                      </Typography>
-                      <CodeBlock value={data.payload} label="Payload" />
-                      <Typography variant="caption" color="text.secondary">
-                        Version {formatTime(data.source_version)}
-                      </Typography>
-                    </CardContent>
-                  </Card>
+                  <SectionCard title="Payload">
+                    <CodeBlock value={data.payload} label="Payload" />
+                    <Typography variant="caption" color="text.secondary">
+                      Version {formatTime(data.source_version)}
+                    </Typography>
+                  </SectionCard>
                 </Grid>
                 <Grid size={{ xs: 12, lg: 6 }}>
-                  <Card variant="outlined">
-                    <CardContent>
-                      <Typography variant="h6" component="h2" gutterBottom>
-                        Attempts
-                      </Typography>
-                      <Box sx={{ overflowX: "auto" }}>
-                        <AttemptTable history={data.attempt_history} />
-                      </Box>
-                    </CardContent>
-                  </Card>
+                  <SectionCard title="Attempts">
+                    <Box sx={{ overflowX: "auto" }}>
+                      <AttemptTable history={data.attempt_history} />
+                    </Box>
+                  </SectionCard>
                 </Grid>
               </Grid>
               <Box sx={{ display: "flex", gap: 2, flexWrap: "wrap" }}>
@@ -205,7 +193,9 @@ export function DeadLetterDetailPage() {
         title={dialog === "replay" ? `Replay dead letter #${letterId}?` : `Discard dead letter #${letterId}?`}
         confirmLabel={dialog === "replay" ? "Replay" : "Discard"}
         color={dialog === "discard" ? "error" : "primary"}
-        busy={act.isPending || (dialog === "discard" && note.trim() === "")}
+        busy={act.isPending}
+        confirmDisabled={dialog === "discard" && note.trim() === ""}
+        error={act.isError ? act.error : null}
         onClose={() => {
           setDialog(null);
           act.reset();
@@ -217,19 +207,7 @@ export function DeadLetterDetailPage() {
             ? "The event is queued again with its attempts reset; a worker applies it within moments."
             : "The event stays dead and is never applied. Say why."}
         </Typography>
-        <TextField
-          label={dialog === "discard" ? "Note (required)" : "Note (optional)"}
-          value={note}
-          onChange={(event) => setNote(event.target.value)}
-          fullWidth
-          size="small"
-          required={dialog === "discard"}
-        />
-        {act.isError ? (
-          <Box sx={{ mt: 2 }}>
-            <ErrorState error={act.error} />
-          </Box>
-        ) : null}
+        <NoteField value={note} onChange={setNote} required={dialog === "discard"} />
       </ConfirmDialog>
     </>
   );

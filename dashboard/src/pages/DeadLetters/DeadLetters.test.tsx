@@ -99,4 +99,16 @@ describe("dead letters", () => {
     expect(await screen.findByText(/applied to the ERP/)).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Replay" })).not.toBeInTheDocument();
   });
+
+  it("asks for a note before discarding, and can still be cancelled without one", async () => {
+    const calls = stubApi({ "GET /api/v1/dlq/:id": ({ params }) => deadLetter(Number(params.id)) });
+    renderApp("/dead-letters/5", "operator");
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Discard" }));
+    const dialog = await screen.findByRole("dialog", { name: "Discard dead letter #5?" });
+    expect(within(dialog).getByRole("button", { name: "Discard" })).toBeDisabled();
+    await user.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(calls.some((call) => call.method === "POST")).toBe(false);
+  });
 });

@@ -5,7 +5,6 @@ import {
   Button,
   Checkbox,
   Link,
-  MenuItem,
   Paper,
   Table,
   TableBody,
@@ -23,17 +22,20 @@ import { Link as RouterLink } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useDeadLetters, type DeadLetterFilter } from "../../api/queries";
 import { RequireRole, useAuth } from "../../auth/AuthProvider";
-import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { ANY_SELECT, EntitySelect } from "../../components/EntitySelect";
+import { ConfirmDialog, NoteField } from "../../components/ConfirmDialog";
+import { EntitySelect, OptionSelect } from "../../components/EntitySelect";
 import { formatNumber, formatTime } from "../../components/format";
 import { JobProgress } from "../../components/JobProgress";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, ErrorState, Loading } from "../../components/States";
+import { Pager, useCursorPages } from "../../components/Pager";
+import { EmptyState, QueryView } from "../../components/States";
 import { StatusChip } from "../../components/StatusChip";
 
 const PAGE = 50;
 type Status = NonNullable<DeadLetterFilter["status"]>;
 type ErrorClass = NonNullable<DeadLetterFilter["error_class"]>;
+const STATUSES: Status[] = ["open", "replayed", "discarded"];
+const ERROR_CLASSES: ErrorClass[] = ["retryable", "permanent", "unknown"];
 type Bulk = { kind: "replay" | "discard"; scope: "selected" | "matching" };
 
 /** What a bulk action acts on: the selected ids, or the filter as it stands ("all" when empty). */
@@ -58,7 +60,7 @@ export function DeadLettersPage() {
   const [zohoId, setZohoId] = useState("");
   const [errorText, setErrorText] = useState("");
   const [applied, setApplied] = useState({ zohoId: "", errorText: "" });
-  const [pages, setPages] = useState<number[]>([]);
+  const pages = useCursorPages();
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [bulk, setBulk] = useState<Bulk | null>(null);
   const [note, setNote] = useState("");
@@ -71,7 +73,7 @@ export function DeadLettersPage() {
     error_class: errorClass || undefined,
     zoho_id: applied.zohoId || undefined,
     error: applied.errorText || undefined,
-    before_id: pages[pages.length - 1],
+    before_id: pages.beforeId,
     limit: PAGE,
   };
   const letters = useDeadLetters(filter);
@@ -80,7 +82,7 @@ export function DeadLettersPage() {
   const selectedIds = [...selected];
 
   function resetPaging() {
-    setPages([]);
+    pages.reset();
     setSelected(new Set());
   }
 
@@ -162,22 +164,16 @@ export function DeadLettersPage() {
       ) : null}
       <Paper variant="outlined" sx={{ p: 2, mb: 2 }}>
         <Box component="form" onSubmit={applyText} sx={{ display: "flex", gap: 2, flexWrap: "wrap", alignItems: "center" }} aria-label="Filter dead letters">
-          <TextField slotProps={ANY_SELECT}
-            select
-            size="small"
+          <OptionSelect
             label="Status"
             value={status}
-            onChange={(event) => {
-              setStatus(event.target.value as Status | "");
+            options={STATUSES}
+            minWidth={140}
+            onChange={(value) => {
+              setStatus(value);
               resetPaging();
             }}
-            sx={{ minWidth: 140 }}
-          >
-            <MenuItem value="">Any</MenuItem>
-            <MenuItem value="open">open</MenuItem>
-            <MenuItem value="replayed">replayed</MenuItem>
-            <MenuItem value="discarded">discarded</MenuItem>
-          </TextField>
+          />
           <EntitySelect
             value={entity}
             onChange={(value) => {
@@ -185,22 +181,16 @@ export function DeadLettersPage() {
               resetPaging();
             }}
           />
-          <TextField slotProps={ANY_SELECT}
-            select
-            size="small"
+          <OptionSelect
             label="Error class"
             value={errorClass}
-            onChange={(event) => {
-              setErrorClass(event.target.value as ErrorClass | "");
+            options={ERROR_CLASSES}
+            minWidth={150}
+            onChange={(value) => {
+              setErrorClass(value);
               resetPaging();
             }}
-            sx={{ minWidth: 150 }}
-          >
-            <MenuItem value="">Any</MenuItem>
-            <MenuItem value="retryable">retryable</MenuItem>
-            <MenuItem value="permanent">permanent</MenuItem>
-            <MenuItem value="unknown">unknown</MenuItem>
-          </TextField>
+          />
           <TextField size="small" label="Zoho id" value={zohoId} onChange={(event) => setZohoId(event.target.value)} />
           <TextField size="small" label="Error contains" value={errorText} onChange={(event) => setErrorText(event.target.value)} />
           <Button type="submit" variant="outlined">
@@ -208,89 +198,79 @@ export function DeadLettersPage() {
           </Button>
         </Box>
       </Paper>
-      {letters.isPending ? (
-        <Loading label="Loading dead letters…" />
-      ) : letters.isError ? (
-        <ErrorState error={letters.error} onRetry={() => void letters.refetch()} />
-      ) : rows.length === 0 ? (
-        <EmptyState title={filtered || status !== "open" ? "No dead letters match" : "No open dead letters"}>
-          {filtered ? "Change the filter to see more." : "Every event was applied or skipped. Nice."}
-        </EmptyState>
-      ) : (
-        <TableContainer component={Paper} variant="outlined">
-          <Table size="small" aria-label="Dead letters">
-            <TableHead>
-              <TableRow>
-                {can("operator") ? (
-                  <TableCell padding="checkbox">
-                    <Checkbox
-                      checked={allSelected}
-                      indeterminate={selected.size > 0 && !allSelected}
-                      disabled={selectable.length === 0}
-                      onChange={() => setSelected(allSelected ? new Set() : new Set(selectable.map((row) => row.id)))}
-                      slotProps={{ input: { "aria-label": "Select every open dead letter on this page" } }}
-                    />
-                  </TableCell>
-                ) : null}
-                <TableCell>Id</TableCell>
-                <TableCell>Entity</TableCell>
-                <TableCell>Zoho id</TableCell>
-                <TableCell>Error</TableCell>
-                <TableCell align="right">Attempts</TableCell>
-                <TableCell>Status</TableCell>
-                <TableCell>Dead since</TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {rows.map((row) => (
-                <TableRow key={row.id} hover selected={selected.has(row.id)}>
-                  {can("operator") ? (
-                    <TableCell padding="checkbox">
-                      <Checkbox
-                        checked={selected.has(row.id)}
-                        disabled={row.status !== "open"}
-                        onChange={() => toggle(row.id)}
-                        slotProps={{ input: { "aria-label": `Select dead letter ${row.id}` } }}
-                      />
-                    </TableCell>
-                  ) : null}
-                  <TableCell>
-                    <Link component={RouterLink} to={`/dead-letters/${row.id}`}>
-                      #{row.id}
-                    </Link>
-                  </TableCell>
-                  <TableCell>{row.entity}</TableCell>
-                  <TableCell sx={{ fontFamily: "monospace" }}>{row.zoho_id}</TableCell>
-                  <TableCell sx={{ maxWidth: 380 }}>
-                    <Typography variant="body2" noWrap title={row.error}>
-                      {row.error}
-                    </Typography>
-                    <Typography variant="caption" color="text.secondary">
-                      {row.error_class}
-                    </Typography>
-                  </TableCell>
-                  <TableCell align="right">{row.attempts}</TableCell>
-                  <TableCell>
-                    <StatusChip status={row.status} />
-                  </TableCell>
-                  <TableCell>{formatTime(row.created_at)}</TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-          </Table>
-        </TableContainer>
-      )}
-      <Box sx={{ display: "flex", gap: 1, mt: 2 }}>
-        <Button disabled={pages.length === 0} onClick={() => setPages((stack) => stack.slice(0, -1))}>
-          Newer
-        </Button>
-        <Button
-          disabled={rows.length < PAGE}
-          onClick={() => setPages((stack) => [...stack, rows[rows.length - 1]?.id ?? 0])}
-        >
-          Older
-        </Button>
-      </Box>
+      <QueryView query={letters} loadingLabel="Loading dead letters…">
+        {() =>
+          rows.length === 0 ? (
+            <EmptyState title={filtered || status !== "open" ? "No dead letters match" : "No open dead letters"}>
+              {filtered ? "Change the filter to see more." : "Every event was applied or skipped. Nice."}
+            </EmptyState>
+          ) : (
+            <TableContainer component={Paper} variant="outlined">
+              <Table size="small" aria-label="Dead letters">
+                <TableHead>
+                  <TableRow>
+                    {can("operator") ? (
+                      <TableCell padding="checkbox">
+                        <Checkbox
+                          checked={allSelected}
+                          indeterminate={selected.size > 0 && !allSelected}
+                          disabled={selectable.length === 0}
+                          onChange={() => setSelected(allSelected ? new Set() : new Set(selectable.map((row) => row.id)))}
+                          slotProps={{ input: { "aria-label": "Select every open dead letter on this page" } }}
+                        />
+                      </TableCell>
+                    ) : null}
+                    <TableCell>Id</TableCell>
+                    <TableCell>Entity</TableCell>
+                    <TableCell>Zoho id</TableCell>
+                    <TableCell>Error</TableCell>
+                    <TableCell align="right">Attempts</TableCell>
+                    <TableCell>Status</TableCell>
+                    <TableCell>Dead since</TableCell>
+                  </TableRow>
+                </TableHead>
+                <TableBody>
+                  {rows.map((row) => (
+                    <TableRow key={row.id} hover selected={selected.has(row.id)}>
+                      {can("operator") ? (
+                        <TableCell padding="checkbox">
+                          <Checkbox
+                            checked={selected.has(row.id)}
+                            disabled={row.status !== "open"}
+                            onChange={() => toggle(row.id)}
+                            slotProps={{ input: { "aria-label": `Select dead letter ${row.id}` } }}
+                          />
+                        </TableCell>
+                      ) : null}
+                      <TableCell>
+                        <Link component={RouterLink} to={`/dead-letters/${row.id}`}>
+                          #{row.id}
+                        </Link>
+                      </TableCell>
+                      <TableCell>{row.entity}</TableCell>
+                      <TableCell sx={{ fontFamily: "monospace" }}>{row.zoho_id}</TableCell>
+                      <TableCell sx={{ maxWidth: 380 }}>
+                        <Typography variant="body2" noWrap title={row.error}>
+                          {row.error}
+                        </Typography>
+                        <Typography variant="caption" color="text.secondary">
+                          {row.error_class}
+                        </Typography>
+                      </TableCell>
+                      <TableCell align="right">{row.attempts}</TableCell>
+                      <TableCell>
+                        <StatusChip status={row.status} />
+                      </TableCell>
+                      <TableCell>{formatTime(row.created_at)}</TableCell>
+                    </TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+            </TableContainer>
+          )
+        }
+      </QueryView>
+      <Pager pages={pages} next={rows.length < PAGE ? null : rows[rows.length - 1]?.id} />
       <ConfirmDialog
         open={bulk !== null}
         title={
@@ -302,7 +282,9 @@ export function DeadLettersPage() {
         }
         confirmLabel={bulk?.kind === "replay" ? "Replay" : "Discard"}
         color={bulk?.kind === "discard" ? "error" : "primary"}
-        busy={act.isPending || discardNeedsNote}
+        busy={act.isPending}
+        confirmDisabled={discardNeedsNote}
+        error={act.isError ? act.error : null}
         onClose={() => {
           setBulk(null);
           act.reset();
@@ -314,19 +296,7 @@ export function DeadLettersPage() {
             ? "Each event is queued again with its attempts reset, as a background job you can follow here."
             : "Discarded events stay dead and are never applied. The note is kept with each of them."}
         </Typography>
-        <TextField
-          label={bulk?.kind === "discard" ? "Note (required)" : "Note (optional)"}
-          value={note}
-          onChange={(event) => setNote(event.target.value)}
-          fullWidth
-          required={bulk?.kind === "discard"}
-          size="small"
-        />
-        {act.isError ? (
-          <Box sx={{ mt: 2 }}>
-            <ErrorState error={act.error} />
-          </Box>
-        ) : null}
+        <NoteField value={note} onChange={setNote} required={bulk?.kind === "discard"} />
       </ConfirmDialog>
     </>
   );

@@ -2,8 +2,6 @@
 import {
   Box,
   Button,
-  Card,
-  CardContent,
   Chip,
   Link,
   Paper,
@@ -20,6 +18,7 @@ import { DiffTable } from "../../components/DiffTable";
 import { EntitySelect } from "../../components/EntitySelect";
 import { formatTime } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
+import { SectionCard } from "../../components/SectionCard";
 import { EmptyState, QueryView } from "../../components/States";
 
 function CurrentRow({ current }: { current: Schemas["ErpState"] }) {
@@ -113,14 +112,9 @@ export function EntitiesPage() {
         <QueryView query={history} loadingLabel="Loading the history…">
           {(data) => (
             <Box sx={{ display: "grid", gap: 2 }}>
-              <Card variant="outlined">
-                <CardContent>
-                  <Typography variant="h6" component="h2" gutterBottom>
-                    {data.entity} {data.zoho_id} now
-                  </Typography>
-                  <CurrentRow current={data.current} />
-                </CardContent>
-              </Card>
+              <SectionCard title={`${data.entity} ${data.zoho_id} now`}>
+                <CurrentRow current={data.current} />
+              </SectionCard>
               <Typography variant="h6" component="h2">
                 History ({data.history.length}
                 {data.next_before_id ? "+" : ""} change{data.history.length === 1 ? "" : "s"}, newest first)

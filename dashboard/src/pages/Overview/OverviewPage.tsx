@@ -1,8 +1,6 @@
 /** Overview: the live state of the sync at a glance (polled every few seconds). */
 import {
   Box,
-  Card,
-  CardContent,
   Grid,
   Link,
   Table,
@@ -13,7 +11,6 @@ import {
   TableRow,
   ToggleButton,
   ToggleButtonGroup,
-  Typography,
 } from "@mui/material";
 import { useState } from "react";
 import { Link as RouterLink } from "react-router-dom";
@@ -22,6 +19,7 @@ import type { Schemas } from "../../api/client";
 import { useAlerts, useHistory, useStats, type StatsWindow } from "../../api/queries";
 import { formatMs, formatNumber, formatPercent, formatSeconds } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
+import { SectionCard } from "../../components/SectionCard";
 import { SeriesChart } from "../../components/SeriesChart";
 import { LATENCY_P95_SLO_MS, SUCCESS_SLO } from "../../components/slo";
 import { StatCard } from "../../components/StatCard";
@@ -178,14 +176,9 @@ function EntityTable({ entities }: { entities: Schemas["EntityStats"][] }) {
 function ThroughputChart() {
   const history = useHistory({ name: "events_applied", step: 60 });
   return (
-    <Card variant="outlined">
-      <CardContent>
-        <Typography variant="h6" component="h2" gutterBottom>
-          Events applied per minute, last hour
-        </Typography>
-        <QueryView query={history}>{(data) => <SeriesChart history={data} height={200} />}</QueryView>
-      </CardContent>
-    </Card>
+    <SectionCard title="Events applied per minute, last hour">
+      <QueryView query={history}>{(data) => <SeriesChart history={data} height={200} />}</QueryView>
+    </SectionCard>
   );
 }
 
@@ -221,14 +214,9 @@ export function OverviewPage() {
           <Box sx={{ display: "grid", gap: 3 }}>
             <Headline stats={data} openAlerts={alerts.data ? alerts.data.length : null} />
             <ThroughputChart />
-            <Card variant="outlined">
-              <CardContent>
-                <Typography variant="h6" component="h2" gutterBottom>
-                  Per entity
-                </Typography>
-                <EntityTable entities={data.entities} />
-              </CardContent>
-            </Card>
+            <SectionCard title="Per entity">
+              <EntityTable entities={data.entities} />
+            </SectionCard>
           </Box>
         )}
       </QueryView>

@@ -3,11 +3,6 @@ import {
   Box,
   Button,
   Chip,
-  Dialog,
-  DialogActions,
-  DialogContent,
-  DialogTitle,
-  MenuItem,
   Paper,
   Table,
   TableBody,
@@ -25,11 +20,13 @@ import { useSearchParams } from "react-router-dom";
 
 import type { Schemas } from "../../api/client";
 import { useQueue, useQueueSummary, useQueueTrace, type QueueFilter } from "../../api/queries";
-import { ANY_SELECT, EntitySelect } from "../../components/EntitySelect";
+import { DetailDialog } from "../../components/DetailDialog";
+import { EntitySelect, OptionSelect } from "../../components/EntitySelect";
 import { EventTraceView } from "../../components/EventTraceView";
 import { formatNumber, formatTime } from "../../components/format";
 import { PageHeader } from "../../components/PageHeader";
-import { EmptyState, ErrorState, Loading, QueryView } from "../../components/States";
+import { Pager, useCursorPages } from "../../components/Pager";
+import { EmptyState, ErrorState, QueryView } from "../../components/States";
 import { StatusChip } from "../../components/StatusChip";
 
 const STATES: Schemas["QueueState"][] = ["pending", "processing", "completed", "skipped_stale", "skipped_unchanged", "dead"];
@@ -40,17 +37,19 @@ function TraceDialog({ queueId, onClose }: { queueId: number | null; onClose: ()
   const theme = useTheme();
   const phone = useMediaQuery(theme.breakpoints.down("sm"));
   return (
-    <Dialog open={queueId !== null} onClose={onClose} fullWidth maxWidth="lg" fullScreen={phone} aria-labelledby="trace-title">
-      <DialogTitle id="trace-title">Trace of queue row {queueId}</DialogTitle>
-      <DialogContent dividers>
-        <QueryView query={trace} loadingLabel="Following the event…">
-          {(data) => <EventTraceView trace={data} />}
-        </QueryView>
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose}>Close</Button>
-      </DialogActions>
-    </Dialog>
+    <DetailDialog
+      open={queueId !== null}
+      title={`Trace of queue row ${queueId}`}
+      titleId="trace-title"
+      onClose={onClose}
+      maxWidth="lg"
+      fullScreen={phone}
+      dividers
+    >
+      <QueryView query={trace} loadingLabel="Following the event…">
+        {(data) => <EventTraceView trace={data} />}
+      </QueryView>
+    </DetailDialog>
   );
 }
 
@@ -62,13 +61,13 @@ export function QueuePage() {
   const [zohoId, setZohoId] = useState("");
   const [search, setSearch] = useState("");
   const [applied, setApplied] = useState({ zohoId: "", search: "" });
-  const [pages, setPages] = useState<number[]>([]);
+  const pages = useCursorPages();
   const filter: QueueFilter = {
     state: state || undefined,
     entity: (entity || undefined) as QueueFilter["entity"],
     zoho_id: applied.zohoId || undefined,
     search: applied.search || undefined,
-    before_id: pages[pages.length - 1],
+    before_id: pages.beforeId,
     limit: PAGE,
   };
   const queue = useQueue(filter);
@@ -84,10 +83,14 @@ export function QueuePage() {
   function apply(event: FormEvent) {
     event.preventDefault();
     setApplied({ zohoId: zohoId.trim(), search: search.trim() });
-    setPages([]);
+    pages.reset();
   }
 
-  const items = queue.data?.items ?? [];
+  function pickState(next: Schemas["QueueState"] | "") {
+    setState(next);
+    pages.reset();
+  }
+
   return (
     <>
       <PageHeader title="Queue" subtitle="Every event TDS queued, newest first. Pick a row to follow it end to end." />
@@ -97,20 +100,14 @@ export function QueuePage() {
             <Chip
               label={`all ${formatNumber(summary.data.total)}`}
               color={state === "" ? "primary" : "default"}
-              onClick={() => {
-                setState("");
-                setPages([]);
-              }}
+              onClick={() => pickState("")}
             />
             {STATES.map((name) => (
               <Chip
                 key={name}
                 label={`${name.replace(/_/g, " ")} ${formatNumber((summary.data.by_state as Record<string, number>)[name] ?? 0)}`}
                 color={state === name ? "primary" : "default"}
-                onClick={() => {
-                  setState(name);
-                  setPages([]);
-                }}
+                onClick={() => pickState(name)}
                 aria-pressed={state === name}
               />
             ))}
@@ -123,29 +120,12 @@ export function QueuePage() {
       </Box>
       <Paper variant="outlined" sx={{ p: 2, mb: 2 }}>
         <Box component="form" onSubmit={apply} sx={{ display: "flex", gap: 2, flexWrap: "wrap" }} aria-label="Filter the queue">
-          <TextField slotProps={ANY_SELECT}
-            select
-            size="small"
-            label="State"
-            value={state}
-            onChange={(event) => {
-              setState(event.target.value as Schemas["QueueState"] | "");
-              setPages([]);
-            }}
-            sx={{ minWidth: 170 }}
-          >
-            <MenuItem value="">Any</MenuItem>
-            {STATES.map((name) => (
-              <MenuItem key={name} value={name}>
-                {name}
-              </MenuItem>
-            ))}
-          </TextField>
+          <OptionSelect label="State" value={state} options={STATES} minWidth={170} onChange={pickState} />
           <EntitySelect
             value={entity}
             onChange={(value) => {
               setEntity(value);
-              setPages([]);
+              pages.reset();
             }}
           />
           <TextField size="small" label="Zoho id" value={zohoId} onChange={(event) => setZohoId(event.target.value)} />
@@ -155,65 +135,55 @@ export function QueuePage() {
           </Button>
         </Box>
       </Paper>
-      {queue.isPending ? (
-        <Loading label="Loading the queue…" />
-      ) : queue.isError ? (
-        <ErrorState error={queue.error} onRetry={() => void queue.refetch()} />
-      ) : items.length === 0 ? (
-        <EmptyState title="No queue row matches">Change the filter, or wait for traffic.</EmptyState>
-      ) : (
-        <TableContainer component={Paper} variant="outlined">
-          <Table size="small" aria-label="Queue rows">
-            <TableHead>
-              <TableRow>
-                <TableCell>Id</TableCell>
-                <TableCell>Entity</TableCell>
-                <TableCell>Zoho id</TableCell>
-                <TableCell>Operation</TableCell>
-                <TableCell>State</TableCell>
-                <TableCell align="right">Attempts</TableCell>
-                <TableCell>Received</TableCell>
-                <TableCell>Last error</TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {items.map((row) => (
-                <TableRow key={row.id} hover>
-                  <TableCell>
-                    <Button size="small" onClick={() => openTrace(row.id)} aria-label={`Trace queue row ${row.id}`} sx={{ minWidth: 0, p: 0 }}>
-                      {row.id}
-                    </Button>
-                  </TableCell>
-                  <TableCell>{row.entity}</TableCell>
-                  <TableCell sx={{ fontFamily: "monospace" }}>{row.zoho_id}</TableCell>
-                  <TableCell>{row.operation}</TableCell>
-                  <TableCell>
-                    <StatusChip status={row.status} />
-                  </TableCell>
-                  <TableCell align="right">{row.attempts}</TableCell>
-                  <TableCell sx={{ whiteSpace: "nowrap" }}>{formatTime(row.received_at)}</TableCell>
-                  <TableCell sx={{ maxWidth: 280 }}>
-                    <Typography variant="body2" noWrap title={row.last_error ?? ""}>
-                      {row.last_error ?? ""}
-                    </Typography>
-                  </TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-          </Table>
-        </TableContainer>
-      )}
-      <Box sx={{ display: "flex", gap: 1, mt: 2 }}>
-        <Button disabled={pages.length === 0} onClick={() => setPages((stack) => stack.slice(0, -1))}>
-          Newer
-        </Button>
-        <Button
-          disabled={!queue.data?.next_before_id}
-          onClick={() => queue.data?.next_before_id && setPages((stack) => [...stack, queue.data.next_before_id ?? 0])}
-        >
-          Older
-        </Button>
-      </Box>
+      <QueryView query={queue} loadingLabel="Loading the queue…">
+        {({ items }) =>
+          items.length === 0 ? (
+            <EmptyState title="No queue row matches">Change the filter, or wait for traffic.</EmptyState>
+          ) : (
+            <TableContainer component={Paper} variant="outlined">
+              <Table size="small" aria-label="Queue rows">
+                <TableHead>
+                  <TableRow>
+                    <TableCell>Id</TableCell>
+                    <TableCell>Entity</TableCell>
+                    <TableCell>Zoho id</TableCell>
+                    <TableCell>Operation</TableCell>
+                    <TableCell>State</TableCell>
+                    <TableCell align="right">Attempts</TableCell>
+                    <TableCell>Received</TableCell>
+                    <TableCell>Last error</TableCell>
+                  </TableRow>
+                </TableHead>
+                <TableBody>
+                  {items.map((row) => (
+                    <TableRow key={row.id} hover>
+                      <TableCell>
+                        <Button size="small" onClick={() => openTrace(row.id)} aria-label={`Trace queue row ${row.id}`} sx={{ minWidth: 0, p: 0 }}>
+                          {row.id}
+                        </Button>
+                      </TableCell>
+                      <TableCell>{row.entity}</TableCell>
+                      <TableCell sx={{ fontFamily: "monospace" }}>{row.zoho_id}</TableCell>
+                      <TableCell>{row.operation}</TableCell>
+                      <TableCell>
+                        <StatusChip status={row.status} />
+                      </TableCell>
+                      <TableCell align="right">{row.attempts}</TableCell>
+                      <TableCell sx={{ whiteSpace: "nowrap" }}>{formatTime(row.received_at)}</TableCell>
+                      <TableCell sx={{ maxWidth: 280 }}>
+                        <Typography variant="body2" noWrap title={row.last_error ?? ""}>
+                          {row.last_error ?? ""}
+                        </Typography>
+                      </TableCell>
+                    </TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+            </TableContainer>
+          )
+        }
+      </QueryView>
+      <Pager pages={pages} next={queue.data?.next_before_id} />
       <TraceDialog queueId={traceId} onClose={() => openTrace(null)} />
     </>
   );

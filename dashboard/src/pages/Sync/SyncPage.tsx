@@ -2,16 +2,9 @@
 import {
   Box,
   Button,
-  Card,
-  CardContent,
   Checkbox,
-  Dialog,
-  DialogActions,
-  DialogContent,
-  DialogTitle,
   FormControlLabel,
   Grid,
-  MenuItem,
   Paper,
   Table,
   TableBody,
@@ -19,7 +12,6 @@ import {
   TableContainer,
   TableHead,
   TableRow,
-  TextField,
   Typography,
 } from "@mui/material";
 import { useMutation } from "@tanstack/react-query";
@@ -27,84 +19,82 @@ import { useState } from "react";
 import { Link as RouterLink } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
-import { useCursors, useSyncRun, useSyncRuns, type RunFilter } from "../../api/queries";
+import { ENTITIES, useCursors, useSyncRun, useSyncRuns, type RunFilter } from "../../api/queries";
 import { RequireRole } from "../../auth/AuthProvider";
-import { ANY_SELECT, EntitySelect } from "../../components/EntitySelect";
+import { DetailDialog } from "../../components/DetailDialog";
+import { EntitySelect, OptionSelect } from "../../components/EntitySelect";
 import { formatNumber, formatSeconds, formatTime } from "../../components/format";
 import { JobProgress } from "../../components/JobProgress";
 import { PageHeader } from "../../components/PageHeader";
+import { SectionCard } from "../../components/SectionCard";
 import { EmptyState, ErrorState, QueryView } from "../../components/States";
 import { StatusChip } from "../../components/StatusChip";
 
 type Kind = NonNullable<RunFilter["kind"]>;
+const KINDS: Kind[] = ["incremental", "full", "reconcile", "manual"];
+const TRIGGER_ENTITIES = ["all", ...ENTITIES] as const;
 
 function RunDetail({ runId, onClose }: { runId: number | null; onClose: () => void }) {
   const run = useSyncRun(runId);
   return (
-    <Dialog open={runId !== null} onClose={onClose} fullWidth maxWidth="md" aria-labelledby="run-title">
-      <DialogTitle id="run-title">Run #{runId}</DialogTitle>
-      <DialogContent dividers>
-        <QueryView query={run}>
-          {(data) => {
-            const details = data.details as Record<string, unknown>;
-            const kinds = ["missing", "stale", "extra", "conflicts"].filter((kind) => Array.isArray(details[kind]));
-            return (
-              <Box sx={{ display: "grid", gap: 2 }}>
-                <Typography variant="body2">
-                  {data.kind} of {data.entity} · <StatusChip status={data.status} /> · {formatTime(data.started_at)} ·{" "}
-                  {formatSeconds(data.seconds)} · {data.api_calls} Zoho call(s) · fetched {data.fetched}, queued {data.queued}, unchanged{" "}
-                  {data.unchanged}, failed {data.failed} · {data.triggered_by}
-                </Typography>
-                {data.error ? <ErrorState error={new Error(data.error)} /> : null}
-                {data.kind === "reconcile" ? (
-                  <>
-                    <Typography variant="h6" component="h3">
-                      Drift: {formatNumber(data.drift)}
-                    </Typography>
-                    {kinds.length === 0 ? <Typography color="text.secondary">No drift details.</Typography> : null}
-                    {kinds.map((kind) => {
-                      const ids = (details[kind] as unknown[]).map(String);
-                      return (
-                        <Box key={kind}>
-                          <Typography variant="subtitle2" component="h4">
-                            {kind} ({ids.length})
-                          </Typography>
-                          {ids.length === 0 ? (
-                            <Typography variant="body2" color="text.secondary">
-                              none
-                            </Typography>
-                          ) : (
-                            <Box component="ul" sx={{ m: 0, pl: 2.5, columns: { xs: 1, sm: 2, md: 3 }, fontFamily: "monospace", fontSize: 13 }}>
-                              {ids.map((id) => (
-                                <li key={id}>
-                                  <RouterLink to={`/entities/${data.entity}/${encodeURIComponent(id)}`}>{id}</RouterLink>
-                                </li>
-                              ))}
-                            </Box>
-                          )}
-                        </Box>
-                      );
-                    })}
-                  </>
-                ) : (
-                  <Typography variant="body2">
-                    Cursor {formatTime(data.cursor_from)} → {formatTime(data.cursor_to)}
+    <DetailDialog open={runId !== null} title={`Run #${runId}`} titleId="run-title" onClose={onClose} dividers>
+      <QueryView query={run}>
+        {(data) => {
+          const details = data.details as Record<string, unknown>;
+          const kinds = ["missing", "stale", "extra", "conflicts"].filter((kind) => Array.isArray(details[kind]));
+          return (
+            <Box sx={{ display: "grid", gap: 2 }}>
+              <Typography variant="body2">
+                {data.kind} of {data.entity} · <StatusChip status={data.status} /> · {formatTime(data.started_at)} ·{" "}
+                {formatSeconds(data.seconds)} · {data.api_calls} Zoho call(s) · fetched {data.fetched}, queued {data.queued}, unchanged{" "}
+                {data.unchanged}, failed {data.failed} · {data.triggered_by}
+              </Typography>
+              {data.error ? <ErrorState error={new Error(data.error)} /> : null}
+              {data.kind === "reconcile" ? (
+                <>
+                  <Typography variant="h6" component="h3">
+                    Drift: {formatNumber(data.drift)}
                   </Typography>
-                )}
-              </Box>
-            );
-          }}
-        </QueryView>
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose}>Close</Button>
-      </DialogActions>
-    </Dialog>
+                  {kinds.length === 0 ? <Typography color="text.secondary">No drift details.</Typography> : null}
+                  {kinds.map((kind) => {
+                    const ids = (details[kind] as unknown[]).map(String);
+                    return (
+                      <Box key={kind}>
+                        <Typography variant="subtitle2" component="h4">
+                          {kind} ({ids.length})
+                        </Typography>
+                        {ids.length === 0 ? (
+                          <Typography variant="body2" color="text.secondary">
+                            none
+                          </Typography>
+                        ) : (
+                          <Box component="ul" sx={{ m: 0, pl: 2.5, columns: { xs: 1, sm: 2, md: 3 }, fontFamily: "monospace", fontSize: 13 }}>
+                            {ids.map((id) => (
+                              <li key={id}>
+                                <RouterLink to={`/entities/${data.entity}/${encodeURIComponent(id)}`}>{id}</RouterLink>
+                              </li>
+                            ))}
+                          </Box>
+                        )}
+                      </Box>
+                    );
+                  })}
+                </>
+              ) : (
+                <Typography variant="body2">
+                  Cursor {formatTime(data.cursor_from)} → {formatTime(data.cursor_to)}
+                </Typography>
+              )}
+            </Box>
+          );
+        }}
+      </QueryView>
+    </DetailDialog>
   );
 }
 
 function Triggers({ onJob }: { onJob: (id: number) => void }) {
-  const [entity, setEntity] = useState("all");
+  const [entity, setEntity] = useState<(typeof TRIGGER_ENTITIES)[number]>("all");
   const [full, setFull] = useState(false);
   const [heal, setHeal] = useState(true);
   const sync = useMutation({
@@ -116,33 +106,21 @@ function Triggers({ onJob }: { onJob: (id: number) => void }) {
     onSuccess: (job) => onJob(job.id),
   });
   return (
-    <Card variant="outlined">
-      <CardContent>
-        <Typography variant="h6" component="h2" gutterBottom>
-          Run now
-        </Typography>
-        <Box sx={{ display: "flex", gap: 2, flexWrap: "wrap", alignItems: "center" }}>
-          <TextField select size="small" label="Entity" value={entity} onChange={(event) => setEntity(event.target.value)} sx={{ minWidth: 160 }}>
-            <MenuItem value="all">all</MenuItem>
-            {["items", "contacts", "invoices", "bills", "creditnotes", "stock", "pricebooks"].map((name) => (
-              <MenuItem key={name} value={name}>
-                {name}
-              </MenuItem>
-            ))}
-          </TextField>
-          <FormControlLabel control={<Checkbox checked={full} onChange={(event) => setFull(event.target.checked)} />} label="Full resync" />
-          <Button variant="contained" onClick={() => sync.mutate()} disabled={sync.isPending}>
-            Sync now
-          </Button>
-          <FormControlLabel control={<Checkbox checked={heal} onChange={(event) => setHeal(event.target.checked)} />} label="Heal drift" />
-          <Button variant="outlined" onClick={() => reconcile.mutate()} disabled={reconcile.isPending}>
-            Reconcile now
-          </Button>
-        </Box>
-        {sync.isError ? <ErrorState error={sync.error} /> : null}
-        {reconcile.isError ? <ErrorState error={reconcile.error} /> : null}
-      </CardContent>
-    </Card>
+    <SectionCard title="Run now">
+      <Box sx={{ display: "flex", gap: 2, flexWrap: "wrap", alignItems: "center" }}>
+        <OptionSelect label="Entity" value={entity} options={TRIGGER_ENTITIES} allowAll={false} onChange={(value) => setEntity(value || "all")} />
+        <FormControlLabel control={<Checkbox checked={full} onChange={(event) => setFull(event.target.checked)} />} label="Full resync" />
+        <Button variant="contained" onClick={() => sync.mutate()} disabled={sync.isPending}>
+          Sync now
+        </Button>
+        <FormControlLabel control={<Checkbox checked={heal} onChange={(event) => setHeal(event.target.checked)} />} label="Heal drift" />
+        <Button variant="outlined" onClick={() => reconcile.mutate()} disabled={reconcile.isPending}>
+          Reconcile now
+        </Button>
+      </Box>
+      {sync.isError ? <ErrorState error={sync.error} /> : null}
+      {reconcile.isError ? <ErrorState error={reconcile.error} /> : null}
+    </SectionCard>
   );
 }
 
@@ -173,14 +151,7 @@ export function SyncPage() {
               Runs
             </Typography>
             <EntitySelect value={entity} onChange={setEntity} />
-            <TextField slotProps={ANY_SELECT} select size="small" label="Kind" value={kind} onChange={(event) => setKind(event.target.value as Kind | "")} sx={{ minWidth: 150 }}>
-              <MenuItem value="">Any</MenuItem>
-              {(["incremental", "full", "reconcile", "manual"] as Kind[]).map((name) => (
-                <MenuItem key={name} value={name}>
-                  {name}
-                </MenuItem>
-              ))}
-            </TextField>
+            <OptionSelect label="Kind" value={kind} options={KINDS} minWidth={150} onChange={setKind} />
           </Box>
           <QueryView query={runs} loadingLabel="Loading runs…">
             {(data) =>
@@ -224,42 +195,37 @@ export function SyncPage() {
           </QueryView>
         </Grid>
         <Grid size={{ xs: 12, lg: 4 }}>
-          <Card variant="outlined">
-            <CardContent>
-              <Typography variant="h6" component="h2" gutterBottom>
-                Cursors
-              </Typography>
-              <QueryView query={cursors}>
-                {(data) =>
-                  data.length === 0 ? (
-                    <Typography color="text.secondary">No entity has been pulled yet.</Typography>
-                  ) : (
-                    <Table size="small" aria-label="Cursors">
-                      <TableBody>
-                        {data.map((cursor) => (
-                          <TableRow key={cursor.entity}>
-                            <TableCell>
-                              <strong>{cursor.entity}</strong>
-                              <Typography variant="caption" color="text.secondary" component="div">
-                                {cursor.strategy}
-                                {cursor.last_full_scan_at ? ` · full scan ${formatTime(cursor.last_full_scan_at)}` : ""}
-                              </Typography>
-                            </TableCell>
-                            <TableCell>
-                              {formatTime(cursor.watermark)}
-                              <Typography variant="caption" color="text.secondary" component="div">
-                                updated {formatTime(cursor.updated_at)}
-                              </Typography>
-                            </TableCell>
-                          </TableRow>
-                        ))}
-                      </TableBody>
-                    </Table>
-                  )
-                }
-              </QueryView>
-            </CardContent>
-          </Card>
+          <SectionCard title="Cursors">
+            <QueryView query={cursors}>
+              {(data) =>
+                data.length === 0 ? (
+                  <Typography color="text.secondary">No entity has been pulled yet.</Typography>
+                ) : (
+                  <Table size="small" aria-label="Cursors">
+                    <TableBody>
+                      {data.map((cursor) => (
+                        <TableRow key={cursor.entity}>
+                          <TableCell>
+                            <strong>{cursor.entity}</strong>
+                            <Typography variant="caption" color="text.secondary" component="div">
+                              {cursor.strategy}
+                              {cursor.last_full_scan_at ? ` · full scan ${formatTime(cursor.last_full_scan_at)}` : ""}
+                            </Typography>
+                          </TableCell>
+                          <TableCell>
+                            {formatTime(cursor.watermark)}
+                            <Typography variant="caption" color="text.secondary" component="div">
+                              updated {formatTime(cursor.updated_at)}
+                            </Typography>
+                          </TableCell>
+                        </TableRow>
+                      ))}
+                    </TableBody>
+                  </Table>
+                )
+              }
+            </QueryView>
+          </SectionCard>
         </Grid>
       </Grid>
       <RunDetail runId={runId} onClose={() => setRunId(null)} />
