@@ -50,11 +50,13 @@ async def make_dead_letters(pool: Any, drain: Any, count: int, *, cure: bool = T
                 content_type="application/json",
             )
             await stage_event(connection, envelope, document, Operation.UPSERT)
-    await drain()
+    await drain(concurrency=1)  # one worker: the letters are written in event order (ids follow zoho ids)
     if cure:
         await pool.execute("DROP TRIGGER test_poison ON products")
     ids = [r["id"] for r in await pool.fetch("SELECT id FROM tds_dead_letter_queue ORDER BY id")]
     assert len(ids) == count
+    zoho_ids = await pool.fetch("SELECT zoho_id FROM tds_dead_letter_queue ORDER BY id")
+    assert [r["zoho_id"] for r in zoho_ids] == [f"DL-{n:04d}" for n in range(count)]
     return ids
 
 
