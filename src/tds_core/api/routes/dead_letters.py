@@ -13,12 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
-from tds_core.api.routes.jobs import MAX_ID, JobOut, job_out
+from tds_core.api.routes.jobs import MAX_ID, JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.operations import dead_letters
 from tds_core.operations.dead_letters import DeadLetterFilter
-from tds_core.operations.jobs import InvalidRequest, NotFound, WrongState
 
 router = APIRouter(prefix="/api/v1/dlq", tags=["dead letters"])
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -120,10 +119,6 @@ class BulkDiscarded(BaseModel):
     discarded: int = Field(description="Dead letters discarded now")
 
 
-def _invalid(exc: InvalidRequest) -> HTTPException:
-    return HTTPException(422, "; ".join(exc.reasons))
-
-
 @router.get("", response_model=list[DeadLetterSummary], summary="Dead letters, newest first")
 async def list_letters(
     principal: Viewer,
@@ -141,14 +136,9 @@ async def list_letters(
     selection = DeadLetterFilter(
         status=status, entity=entity, zoho_id=zoho_id, error=error, error_class=error_class
     )
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return await dead_letters.list_letters(
-                    connection, selection, before_id=before_id, limit=limit
-                )
-    except InvalidRequest as exc:
-        raise _invalid(exc) from exc
+    with answered(), translated():
+        async with ctx.pool.acquire() as connection:
+            return await dead_letters.list_letters(connection, selection, before_id=before_id, limit=limit)
 
 
 @router.get(
@@ -158,12 +148,9 @@ async def list_letters(
     responses=NOT_FOUND,
 )
 async def show_letter(letter_id: LetterId, principal: Viewer, ctx: Ctx) -> dict[str, Any]:
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return await dead_letters.get_letter(connection, letter_id)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+    with answered(), translated():
+        async with ctx.pool.acquire() as connection:
+            return await dead_letters.get_letter(connection, letter_id)
 
 
 @router.post(
@@ -175,18 +162,11 @@ async def show_letter(letter_id: LetterId, principal: Viewer, ctx: Ctx) -> dict[
 async def replay_letter(
     letter_id: LetterId, principal: Operator, ctx: Ctx, body: ReplayOne | None = None
 ) -> dict[str, Any]:
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return await dead_letters.replay_one(
-                    connection, letter_id, principal.actor, body.note if body else None
-                )
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except WrongState as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except InvalidRequest as exc:
-        raise _invalid(exc) from exc
+    with answered(), translated():
+        async with ctx.pool.acquire() as connection:
+            return await dead_letters.replay_one(
+                connection, letter_id, principal.actor, body.note if body else None
+            )
 
 
 @router.post(
@@ -198,16 +178,9 @@ async def replay_letter(
 async def discard_letter(
     letter_id: LetterId, body: DiscardOne, principal: Operator, ctx: Ctx
 ) -> dict[str, Any]:
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return await dead_letters.discard_one(connection, letter_id, principal.actor, body.note)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except WrongState as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except InvalidRequest as exc:
-        raise _invalid(exc) from exc
+    with answered(), translated():
+        async with ctx.pool.acquire() as connection:
+            return await dead_letters.discard_one(connection, letter_id, principal.actor, body.note)
 
 
 @router.post(
@@ -218,12 +191,9 @@ async def discard_letter(
 )
 async def replay_bulk(body: BulkReplay, principal: Operator, ctx: Ctx) -> JobOut:
     selection = body.selection()
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                job = await dead_letters.start_bulk_replay(connection, selection, principal.actor, body.note)
-    except InvalidRequest as exc:
-        raise _invalid(exc) from exc
+    with answered(), translated():
+        async with ctx.pool.acquire() as connection:
+            job = await dead_letters.start_bulk_replay(connection, selection, principal.actor, body.note)
     return job_out(job)
 
 
@@ -234,9 +204,6 @@ async def replay_bulk(body: BulkReplay, principal: Operator, ctx: Ctx) -> JobOut
 )
 async def discard_bulk(body: BulkDiscard, principal: Operator, ctx: Ctx) -> BulkDiscarded:
     selection = body.selection()
-    try:
-        with translated():
-            discarded = await dead_letters.discard_matching(ctx.pool, selection, principal.actor, body.note)
-    except InvalidRequest as exc:
-        raise _invalid(exc) from exc
+    with answered(), translated():
+        discarded = await dead_letters.discard_matching(ctx.pool, selection, principal.actor, body.note)
     return BulkDiscarded(discarded=discarded)

@@ -6,6 +6,8 @@ what it did kept).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -46,6 +48,19 @@ class JobOut(BaseModel):
     error: str | None = None
 
 
+@contextlib.contextmanager
+def answered() -> Iterator[None]:
+    """An operation's refusal as the HTTP answer: 404 not found, 409 wrong state, 422 invalid."""
+    try:
+        yield
+    except jobs.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except jobs.WrongState as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except jobs.InvalidRequest as exc:
+        raise HTTPException(422, "; ".join(exc.reasons)) from exc
+
+
 def job_out(job: jobs.Job) -> JobOut:
     progress = min(1.0, job.done / job.total) if job.total > 0 else None
     return JobOut(**job.as_dict(), progress=progress)
@@ -70,12 +85,9 @@ async def list_jobs(
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job and its progress", responses=NOT_FOUND)
 async def show_job(job_id: JobId, principal: Viewer, ctx: Ctx) -> JobOut:
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return job_out(await jobs.get(connection, job_id))
-    except jobs.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+    with answered(), translated():
+        async with ctx.pool.acquire() as connection:
+            return job_out(await jobs.get(connection, job_id))
 
 
 @router.post(
@@ -85,11 +97,6 @@ async def show_job(job_id: JobId, principal: Viewer, ctx: Ctx) -> JobOut:
     responses={**NOT_FOUND, 409: {"description": "The job has already finished"}},
 )
 async def cancel_job(job_id: JobId, principal: Operator, ctx: Ctx) -> JobOut:
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return job_out(await jobs.cancel(connection, job_id, principal.actor))
-    except jobs.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except jobs.WrongState as exc:
-        raise HTTPException(409, str(exc)) from exc
+    with answered(), translated():
+        async with ctx.pool.acquire() as connection:
+            return job_out(await jobs.cancel(connection, job_id, principal.actor))

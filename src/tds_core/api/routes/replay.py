@@ -11,19 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tds_core.api.auth import Operator
 from tds_core.api.context import ApiContext, context
-from tds_core.api.routes.jobs import JobOut, job_out
+from tds_core.api.routes.jobs import JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.operations import inbox_replay
 from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection
-from tds_core.operations.jobs import InvalidRequest
 
 router = APIRouter(prefix="/api/v1", tags=["replay"])
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -62,15 +61,12 @@ class ReplayCountOut(BaseModel):
 )
 async def replay(body: ReplayRequest, principal: Operator, ctx: Ctx) -> Any:
     statuses = tuple(body.statuses) if body.statuses else None
-    try:
+    with answered(), translated():
         selection = InboxSelection.build(body.start, body.end, body.entity, statuses)
-        with translated():
-            if body.dry_run:
-                config = InboxReplayConfig(max_json_depth=ctx.settings.max_json_depth)
-                counted = await inbox_replay.count(ctx.pool, selection, config)
-                return ReplayCountOut(dry_run=True, **counted.as_dict())
-            async with ctx.pool.acquire() as connection:
-                job = await inbox_replay.start(connection, selection, principal.actor)
-    except InvalidRequest as exc:
-        raise HTTPException(422, "; ".join(exc.reasons)) from exc
+        if body.dry_run:
+            config = InboxReplayConfig(max_json_depth=ctx.settings.max_json_depth)
+            counted = await inbox_replay.count(ctx.pool, selection, config)
+            return ReplayCountOut(dry_run=True, **counted.as_dict())
+        async with ctx.pool.acquire() as connection:
+            job = await inbox_replay.start(connection, selection, principal.actor)
     return JSONResponse(jsonable_encoder(job_out(job)), status_code=202)
