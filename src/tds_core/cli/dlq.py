@@ -98,7 +98,6 @@ def dlq_show(
 
 
 def _selection(
-    ids: list[int] | None,
     all_open: bool,
     entity: str | None,
     error: str | None,
@@ -135,7 +134,7 @@ def dlq_replay(
         else:
             console.print(f"replayed {len(outcome.resolved)} dead letter(s); {len(outcome.skipped)} not open")
         return
-    selection = _selection(None, all_open, entity, error, zoho_id, limit)
+    selection = _selection(all_open, entity, error, zoho_id, limit)
     job = asyncio.run(
         run_job_here(
             settings,
@@ -180,7 +179,7 @@ def dlq_discard(
         outcome = with_connection(settings, lambda c: dead_letters.discard_ids(c, ids, actor, note))
         discarded, skipped = len(outcome.resolved), len(outcome.skipped)
     else:
-        selection = _selection(None, all_open, entity, error, zoho_id, limit)
+        selection = _selection(all_open, entity, error, zoho_id, limit)
         discarded, skipped = (
             asyncio.run(_discard_matching(settings, selection, actor, note, quiet=as_json)),
             0,
