@@ -70,6 +70,11 @@ def _c(name: str, kind: Kind = Kind.TEXT, source: str | None = None) -> Column:
 
 N, INT, D, B = Kind.NUMERIC, Kind.INTEGER, Kind.DATE, Kind.BOOLEAN
 
+ITEM_TOMBSTONE = "*"
+"""``stock_levels.location_id`` of the row that marks a whole item deleted: a delete of the item
+leaves it (with the delete's version) so no late stock update for any location resurrects the
+item (processor/apply.py)."""
+
 ITEMS = EntitySpec(
     slug="items",
     module_key="item",

@@ -24,12 +24,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tds_core.db.queries import QUERIES
-from tds_core.domain.entities import ENTITIES, STOCK_LOCATION_FIELDS, EntitySpec, Kind
+from tds_core.domain.entities import ENTITIES, ITEM_TOMBSTONE, STOCK_LOCATION_FIELDS, EntitySpec, Kind
 from tds_core.domain.records import normalize_id
 
 TIMESTAMP_COLUMNS = ("source_version", "deleted_at")
 STOCK_KEYS = ("item_zoho_id", "location_id")
-ITEM_TOMBSTONE = "*"  # the stock_levels row that marks a whole item deleted (see processor.apply)
 
 
 class UnknownEntity(LookupError):

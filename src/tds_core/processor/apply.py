@@ -23,15 +23,12 @@ from typing import Any
 
 from tds_core.db.erp import STATEMENTS, row_key
 from tds_core.db.queries import QUERIES
-from tds_core.domain.entities import ENTITIES, EntitySpec
+from tds_core.domain.entities import ENTITIES, ITEM_TOMBSTONE, EntitySpec
 from tds_core.domain.hashing import lock_key
 from tds_core.domain.records import entity_row, line_rows, stock_rows
 from tds_core.domain.states import QueueState
 from tds_core.domain.versioning import Decision, RowVersion, decide
 from tds_core.errors import TargetError
-
-# stock_levels row that marks a whole item deleted (location_id '*'): see _apply_stock.
-ITEM_TOMBSTONE = "*"
 
 
 @dataclass(frozen=True)
