@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format docs bench clean dashboard dashboard-test e2e chromium
+.PHONY: help setup run test test-fast lint format docs bench clean dashboard dashboard-test e2e chromium deploy-tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +39,9 @@ dashboard-test: $(DASHBOARD_DEPS) ## Dashboard: generated API client current, ty
 chromium: ## Debian's Chromium for the end-to-end tests (installed when missing; never a browser download)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+deploy-tools: ## Debian's nginx for the deployment checks in tests/deploy (`nginx -t`; installed when missing)
+	@command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx; }
+
 e2e: setup dashboard chromium ## The dashboard in headless Chromium against a real TDS with simulator traffic
 	cd $(DASHBOARD) && npm run e2e
 
@@ -55,7 +58,7 @@ format: setup ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-test: setup lint dashboard-test ## Lint, the whole Python suite on a real PostgreSQL (embedded, or TDS_TEST_DATABASE_URL), the dashboard's component and end-to-end tests
+test: setup lint dashboard-test deploy-tools ## Lint, the whole Python suite on a real PostgreSQL (embedded, or TDS_TEST_DATABASE_URL), the dashboard's component and end-to-end tests
 	$(BIN)/pytest
 	$(MAKE) e2e
 
