@@ -113,7 +113,7 @@ class RuntimeConfig(BaseModel):
     breaker__window_seconds: float = Field(default=60.0, gt=0)
     breaker__min_calls: int = Field(default=10, ge=1)
     breaker__failure_rate: float = Field(default=0.5, gt=0, le=1.0)
-    breaker__open_seconds: float = Field(default=15.0, gt=0)
+    breaker__open_seconds: float = Field(default=5.0, gt=0)
     schedule__retention_cron: str = "17 3 * * *"
     schedule__pull_cron: str = "*/15 * * * *"
     schedule__reconcile_cron: str = "0 2 * * *"

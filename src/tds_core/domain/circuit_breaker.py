@@ -20,7 +20,7 @@ class BreakerConfig:
     window_seconds: float = 60.0
     min_calls: int = 10
     failure_rate: float = 0.5
-    open_seconds: float = 15.0
+    open_seconds: float = 5.0
 
 
 class CircuitBreaker:

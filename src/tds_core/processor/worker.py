@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -63,6 +63,8 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.config = RuntimeConfig()
         self.breaker = CircuitBreaker(self.config.breaker)
+        self._outage_since: datetime | None = None  # set while the breaker is away from closed
+        self._releases: set[asyncio.Task[None]] = set()
         self.applier = BatchApplier(self.worker_id)
         self.stats = WorkerStats()
         self.config_refresh_seconds = config_refresh_seconds
@@ -143,17 +145,38 @@ class Worker:
             try:
                 events = await self._claim(size)
             except TDSError as exc:
-                self.breaker.record(False)
+                await self._record(False)
                 log.warning("claim failed", error=str(exc), error_class=exc.error_class)
                 await self._wait(self.config.worker__poll_interval_seconds)
                 continue
             if not events:
                 if self.breaker.probing:
-                    self.breaker.record(True)
+                    await self._record(True)
                 await self._wait(self.config.worker__poll_interval_seconds)
                 continue
             ok = await self.process(events)
-            self.breaker.record(ok)
+            await self._record(ok)
+
+    async def _record(self, ok: bool) -> None:
+        """Feed the breaker. When it opens, the outage began at most a window ago; when it
+        closes again, the events that failed for a retryable reason since then are retried
+        now instead of after the rest of their backoff (which may be minutes), so the queue
+        heals as soon as the ERP does."""
+        before = self.breaker.state
+        self.breaker.record(ok)
+        after = self.breaker.state
+        if before is CircuitState.CLOSED and after is CircuitState.OPEN:
+            self._outage_since = datetime.now(UTC) - timedelta(seconds=self.breaker.config.window_seconds)
+        elif after is CircuitState.CLOSED and self._outage_since is not None:
+            since, self._outage_since = self._outage_since, None
+            try:
+                async with self.pool.acquire() as connection:
+                    retried = await connection.fetch(QUERIES.queue_retry_now_after_outage, since)
+            except Exception as exc:
+                log.warning("could not release the outage's backoffs", error=str(translate(exc)))
+                return
+            if retried:
+                log.info("ERP recovered: retrying the outage's failures now", count=len(retried))
 
     async def _wait(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -187,6 +210,7 @@ class Worker:
                 error = translate(exc)
                 if isinstance(error, DatabaseUnavailable):
                     log.warning("batch aborted: database unavailable", error=str(error), size=len(events))
+                    self._release_soon([e.id for e in events])
                     return False
                 log.info("batch failed; isolating events", error=str(error), size=len(events))
             return await self._process_one_by_one(events)
@@ -204,6 +228,28 @@ class Worker:
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 correlation_ids=[event.correlation_id for event in events],
             )
+
+    def _release_soon(self, ids: list[int]) -> None:
+        """Hand back a batch whose connection broke, as soon as the database answers again
+        (it rolled back, so nothing of it was applied); until then, or should this worker die
+        first, the lease and the rescue cover it."""
+        task = asyncio.create_task(self._release(ids))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
+
+    async def _release(self, ids: list[int]) -> None:
+        deadline = time.monotonic() + self.config.worker__lease_seconds
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            try:
+                async with self.pool.acquire() as connection:
+                    released = await connection.fetch(QUERIES.queue_release_leased, ids, self.worker_id)
+            except Exception:
+                await asyncio.sleep(0.25)
+                continue
+            if released:
+                log.info("released the leases of an aborted batch", count=len(released))
+                self._doorbell.set()
+            return
 
     async def _process_one_by_one(self, events: list[ClaimedEvent]) -> bool:
         """Fallback after a failed batch: each event in its own savepoint, failures recorded.

@@ -43,6 +43,14 @@ SET status = 'pending', locked_by = NULL, locked_until = NULL,
     attempt_history = attempt_history || $6::jsonb, updated_at = now()
 WHERE id = $1 AND status = 'processing' AND locked_by = $2;
 
+-- name: queue_retry_now_after_outage
+-- The worker's breaker closed again after an outage that began at $1: the events that failed
+-- for a retryable reason since then are ready now, not after the rest of their backoff.
+UPDATE tds_sync_queue
+SET next_attempt_at = now(), updated_at = now()
+WHERE status = 'pending' AND next_attempt_at > now() AND error_class = 'retryable' AND updated_at >= $1
+RETURNING id;
+
 -- name: queue_dead_if_leased
 -- A permanent failure or the last attempt: the queue row ends dead and a DLQ row is written.
 WITH dead AS (
@@ -128,6 +136,15 @@ UPDATE tds_sync_queue
 SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = now(),
     attempts = greatest(attempts - 1, 0), updated_at = now()
 WHERE status = 'processing' AND locked_by = $1
+RETURNING id;
+
+-- name: queue_release_leased
+-- A batch lost its database connection (the apply rolled back): hand these events back at once,
+-- without spending an attempt, instead of leaving them leased until the lease runs out.
+UPDATE tds_sync_queue
+SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at = now(),
+    attempts = greatest(attempts - 1, 0), updated_at = now()
+WHERE id = ANY($1::bigint[]) AND status = 'processing' AND locked_by = $2
 RETURNING id;
 
 -- name: queue_counts
