@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format docs bench clean dashboard dashboard-test e2e chromium deploy-tools
+.PHONY: help setup run test test-fast lint format docs bench soak clean dashboard dashboard-test e2e chromium deploy-tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,8 +68,12 @@ test-fast: setup ## Unit and integration tests only (no process-killing acceptan
 docs: setup ## Regenerate docs/api.md and docs/openapi.json from the code
 	$(BIN)/python -m tds_core.api.reference docs
 
-bench: setup ## Run the benchmarks in bench/ and print throughput, latency percentiles and memory
+bench: setup ## Run the benchmarks in bench/ (and a 10-minute soak) and write docs/performance.md with charts
 	$(BIN)/python -m bench.run
 
+SOAK_SECONDS ?= 600
+soak: setup ## 2 APIs + 4 workers + scheduler at 500,000 events/h with SIGKILLs, a PostgreSQL restart and an ERP outage; prints the invariants (SOAK_SECONDS=600)
+	$(BIN)/python -m bench.soak --duration $(SOAK_SECONDS) --json .soak/soak.json --charts .soak/charts --workdir .soak/run
+
 clean: ## Remove the virtualenv, caches, the embedded database and the dashboard's build
-	rm -rf $(VENV) .tds .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist
+	rm -rf $(VENV) .tds .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist .soak

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -39,7 +40,7 @@ from pathlib import Path
 import psutil
 import uvloop
 
-from bench import alerts, ceiling, pipeline, zoho
+from bench import alerts, ceiling, charts, pipeline, zoho
 from bench.load import LoadResult, closed_loop
 from bench.payloads import Event, Workload
 from bench.pipeline import AcceptanceResult, api_role
@@ -351,8 +352,39 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"Simulator records per module for the Zoho source section (default {ZOHO_RECORDS:,}, "
         f"≈ 50,000 staged; --quick {ZOHO_QUICK_RECORDS}); 0 skips the section.",
     )
+    parser.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=None,
+        help="Length of the soak (`bench.soak`; default 600, --quick 60); 0 skips it.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep .bench/run-* (logs, data) afterwards.")
     return parser.parse_args(argv)
+
+
+def soak_section(args: argparse.Namespace, plan: Plan, scratch: Path, output: Path, results: Results) -> str:
+    """Run ``bench.soak`` (its own PostgreSQL cluster, after everything else) and return the
+    report's section with its charts, drawn next to the report under ``images/performance``."""
+    seconds = args.soak_seconds if args.soak_seconds is not None else (60.0 if plan.quick else 600.0)
+    if seconds <= 0:
+        return ""
+    say(f"soak: {seconds:.0f} s of load and faults (bench.soak)")
+    data = scratch / "soak.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.soak", "--duration", str(seconds), "--json", str(data),
+         "--workdir", str(scratch / "soak")],
+        cwd=ROOT, check=False,
+    )  # fmt: skip
+    if not data.exists():
+        return f"\n## Soak\n\nThe soak did not finish (exit {done.returncode}); logs in {scratch / 'soak'}.\n"
+    soak = json.loads(data.read_text())
+    images = charts.draw(soak, output.parent / "images" / "performance")
+    ceiling = results.ceiling(4)
+    return "\n" + charts.soak_markdown(
+        soak,
+        [str(path.relative_to(output.parent)) for path in images],
+        ceiling.insert_rows_per_s if ceiling else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,7 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         if failed:  # never replace a complete report with a partial one
             output = ROOT / ".bench" / "performance-failed.md"
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(markdown(results))
+        report = markdown(results)
+        if not failed:
+            report += soak_section(args, plan, scratch, output, results)
+        output.write_text(report)
         say(f"wrote {output}")
     if not failed and not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)

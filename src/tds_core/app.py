@@ -132,11 +132,13 @@ def zoho_config(settings: Settings) -> ZohoConfig:
     if settings.uses_simulator:
         base = f"http://127.0.0.1:{settings.simulator_port}"
         log.info("no Zoho credentials: the source is the built-in Zoho Books simulator", url=base)
-        return simulator_zoho_config(
-            base,
-            requests_per_minute=settings.zoho_requests_per_minute,
-            max_concurrency=settings.zoho_max_concurrency,
-        )
+        limits: dict[str, Any] = {
+            "requests_per_minute": settings.zoho_requests_per_minute,
+            "max_concurrency": settings.zoho_max_concurrency,
+        }
+        if "zoho_daily_quota" in settings.model_fields_set:  # else the simulator's own quota
+            limits["daily_quota"] = settings.zoho_daily_quota
+        return simulator_zoho_config(base, **limits)
     assert settings.zoho_organization_id and settings.zoho_client_id
     assert settings.zoho_client_secret and settings.zoho_refresh_token
     return ZohoConfig(

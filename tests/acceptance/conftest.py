@@ -11,14 +11,11 @@ import asyncio
 import contextlib
 import json
 import os
-import pwd
 import random
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -30,6 +27,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from bench.cluster import PrivateCluster
 
 from tds_core.db import migrate
 from tds_core.ingest import api_keys
@@ -291,109 +289,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 # ---------------------------------------------------------------------------- a private cluster
-class PrivateCluster:
-    """A PostgreSQL cluster this test owns, so it can restart it (pgserver's binaries by default,
-    ``TDS_TEST_PG_BINDIR`` to use another installation, e.g. /usr/lib/postgresql/15/bin)."""
-
-    def __init__(self) -> None:
-        override = os.environ.get("TDS_TEST_PG_BINDIR")
-        if override:
-            self.bindir = Path(override)
-            default_user = "postgres"
-        else:
-            from pgserver._commands import POSTGRES_BIN_PATH
-
-            self.bindir = Path(POSTGRES_BIN_PATH)
-            default_user = "pgserver"
-        self.user = os.environ.get("TDS_TEST_PG_USER", default_user) if os.geteuid() == 0 else None
-        self.base = Path(tempfile.mkdtemp(prefix="tds_acc_pg_", dir="/tmp"))
-        self.base.chmod(0o755)
-        self.data = self.base / "data"
-        self.socket_dir = self.base / "sock"
-        self.logfile = self.base / "postgres.log"
-        self.port = free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/tds"
-
-    def _run(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-        command = [str(self.bindir / args[0]), *args[1:]]
-        if self.user is not None:
-            command = ["runuser", "-u", self.user, "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n"
-                f"{self.server_log()}"
-            )
-        return result
-
-    def server_log(self) -> str:
-        try:
-            return self.logfile.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def _own(self, path: Path, mode: int) -> None:
-        path.mkdir(exist_ok=True)
-        path.chmod(mode)
-        if self.user is not None:
-            entry = pwd.getpwnam(self.user)
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-
-    def init(self) -> None:
-        self._own(self.data, 0o700)
-        self._own(self.socket_dir, 0o755)
-        self.logfile.touch()
-        if self.user is not None:
-            entry = pwd.getpwnam(self.user)
-            os.chown(self.logfile, entry.pw_uid, entry.pw_gid)
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-
-    @property
-    def options(self) -> str:
-        return f"-p {self.port} -k {self.socket_dir} -h 127.0.0.1 -c max_connections=100"
-
-    def start(self) -> None:
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.logfile),
-            "-o",
-            self.options,
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
-
-    def restart(self, mode: str = "fast") -> None:
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.logfile),
-            "-o",
-            self.options,
-            "-w",
-            "-t",
-            "60",
-            "-m",
-            mode,
-            "restart",
-        )
-
-    def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            with contextlib.suppress(Exception):
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop")
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
 @pytest.fixture
 def private_cluster() -> Iterator[PrivateCluster]:
     cluster = PrivateCluster()

@@ -6,116 +6,27 @@ from __future__ import annotations
 
 import copy
 import random
-from collections import defaultdict
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from tds_core.reconcile.service import Reconciler
-from tds_core.simulator.clock import ManualClock, parse_zoho_time
+from tds_core.simulator.clock import ManualClock
 from tds_core.simulator.store import ID_FIELDS, Change, Store
+from tds_core.simulator.truth import TABLES, VERSIONED, differences, store_stock
+from tds_core.simulator.truth import record_version as _version
 from tds_core.simulator.webhooks import WebhookConfig, WebhookEmitter
 from tds_core.source.pull import PullConfig, Puller
 
-from .conftest import Zoho, live_ids
+from .conftest import Zoho
 
 ENTITIES = ("items", "contacts", "invoices", "bills", "creditnotes", "stock", "pricebooks")
-TABLES = {
-    "items": "products",
-    "contacts": "customers",
-    "invoices": "invoices",
-    "bills": "bills",
-    "creditnotes": "credit_notes",
-    "pricebooks": "price_lists",
-}
-LINES = {
-    "invoices": ("invoice_line_items", "invoice_zoho_id"),
-    "bills": ("bill_line_items", "bill_zoho_id"),
-    "creditnotes": ("credit_note_line_items", "credit_note_zoho_id"),
-}
-# Books items carry no last_modified_time (list or GET), and price lists carry no timestamp at
-# all in Zoho: the ERP version of those is the time TDS received them, so it is not compared.
-VERSIONED = ("contacts", "invoices", "bills", "creditnotes")
-QUANTITIES = ("location_stock_on_hand", "location_available_stock", "location_actual_available_stock")
-
-
-def _version(record: dict[str, Any]) -> datetime:
-    """The record's Zoho version: ``last_modified_time`` (a credit note's GET and webhook call the
-    same stamp ``updated_time``; the store keeps it under ``last_modified_time``)."""
-    return parse_zoho_time(record["last_modified_time"])
-
-
-def _quantities(location: dict[str, Any]) -> tuple[Decimal | None, ...]:
-    return tuple(
-        None if location.get(q) in (None, "") else Decimal(str(location[q])).normalize() for q in QUANTITIES
-    )
-
-
-def _store_stock(record: dict[str, Any] | None) -> dict[str, tuple[Decimal | None, ...]]:
-    return {str(loc["location_id"]): _quantities(loc) for loc in (record or {}).get("locations") or []}
 
 
 async def assert_erp_matches(pool: Any, store: Store) -> None:
-    """The ERP equals the store: ids, versions, lines, stock per location, price list items."""
-    problems: list[str] = []
-    for module, table in TABLES.items():
-        held = await live_ids(pool, table)
-        want = set(store.ids(module))
-        if held != want:
-            problems.append(f"{table}: missing {sorted(want - held)[:5]}, extra {sorted(held - want)[:5]}")
-    for module in VERSIONED:
-        rows = await pool.fetch(
-            f"SELECT zoho_id, source_version FROM {TABLES[module]} WHERE deleted_at IS NULL"
-        )
-        versions = {r["zoho_id"]: r["source_version"] for r in rows}
-        for record in store.records(module):
-            record_id = record[ID_FIELDS[module]]
-            if record_id in versions and versions[record_id] != _version(record):
-                problems.append(f"{module} {record_id}: version {versions[record_id]} != {_version(record)}")
-    for module, (line_table, parent) in LINES.items():
-        lines: dict[str, set[str]] = defaultdict(set)
-        for r in await pool.fetch(f"SELECT {parent} AS parent, line_item_id FROM {line_table}"):
-            lines[r["parent"]].add(r["line_item_id"])
-        for record in store.records(module):
-            record_id = record[ID_FIELDS[module]]
-            want_lines = {str(line["line_item_id"]) for line in record.get("line_items") or []}
-            if lines.get(record_id, set()) != want_lines:
-                problems.append(
-                    f"{module} {record_id}: lines {sorted(lines.get(record_id, ()))} != {want_lines}"
-                )
-    stock_rows = await pool.fetch(
-        "SELECT item_zoho_id, location_id, stock_on_hand, available_stock, actual_available_stock"
-        " FROM stock_levels WHERE deleted_at IS NULL AND location_id <> '*'"
-    )
-    held_stock = {
-        (r["item_zoho_id"], r["location_id"]): tuple(
-            None if r[c] is None else r[c].normalize()
-            for c in ("stock_on_hand", "available_stock", "actual_available_stock")
-        )
-        for r in stock_rows
-    }
-    want_stock = {
-        (item["item_id"], location): quantities
-        for item in store.records("items")
-        for location, quantities in _store_stock(item).items()
-    }
-    if held_stock != want_stock:
-        diff = set(held_stock.items()) ^ set(want_stock.items())
-        problems.append(f"stock differs at {sorted(diff, key=str)[:6]}")
-    price_rows = await pool.fetch("SELECT price_list_zoho_id, item_id, pricebook_rate FROM price_list_items")
-    held_prices: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for r in price_rows:
-        held_prices[r["price_list_zoho_id"]][r["item_id"]] = r["pricebook_rate"].normalize()
-    for record in store.records("pricebooks"):
-        want_prices = {
-            str(e["item_id"]): Decimal(str(e["pricebook_rate"])).normalize()
-            for e in record.get("pricebook_items") or []
-        }
-        if held_prices.get(record["pricebook_id"], {}) != want_prices:
-            problems.append(f"price list {record['pricebook_id']}: items differ")
-    assert not problems, f"{len(problems)} differences from the simulator: {problems[:10]}"
+    problems = await differences(pool, store)
+    assert not problems, f"{len(problems)} differences from the simulator: {problems}"
 
 
 async def test_an_initial_full_sync_equals_the_simulators_ground_truth(
@@ -193,8 +104,8 @@ def _expected_drift(
     item_ids = set(seeded["items"]) | {c.record_id for c in changes if c.module == "items"}
     for item_id in sorted(item_ids):
         landed = [c for c in changes if c.stock and c.record_id == item_id and c.seq in delivered]
-        held = _store_stock(landed[-1].record if landed else seeded["items"].get(item_id))
-        now = _store_stock(store.find("items", item_id))
+        held = store_stock(landed[-1].record if landed else seeded["items"].get(item_id))
+        now = store_stock(store.find("items", item_id))
         if now and not held:
             missing.append(item_id)
         elif now and held != now:

@@ -17,8 +17,11 @@ they decide, so one knob does not shift the others' outcomes):
 - ``duplicate_percent``: the same request is sent twice in a row;
 - ``reorder_percent``: the change is held back and sent after the next change's deliveries.
 
-Not simulated: Zoho's retry policies (a failed delivery is counted, not retried), its
-webhook signature, and any time-out behaviour.
+Redelivery: by default a failed delivery is counted, not retried. With ``retry_seconds`` the
+emitter keeps retrying a delivery that got no answer, a 429 or a 5xx for up to that long (as a
+load balancer in front of several API processes plus Zoho's own retries would), rotating over
+``base_url`` and ``fallback_urls``; that is what the soak does while it kills API processes and
+restarts PostgreSQL. Not simulated: Zoho's webhook signature and its time-out behaviour.
 
 :func:`generate` is a small traffic generator: random creates, updates, deletes and stock
 moves on the store, each emitted as it happens.
@@ -27,6 +30,7 @@ moves on the store, each emitted as it happens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -60,6 +64,13 @@ class WebhookConfig:
     timeout_seconds: float = 10.0
     deleted_body: Literal["record", "id_only"] = "record"
     path: str = "/api/v1/webhooks/zoho"
+    fallback_urls: tuple[str, ...] = ()  # more TDS API base URLs: deliveries rotate over all
+    retry_seconds: float = 0.0  # keep retrying a delivery with no 2xx/4xx answer this long
+    retry_interval_seconds: float = 0.2
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return (self.base_url, *self.fallback_urls)
 
     def __post_init__(self) -> None:
         for name in ("duplicate_percent", "reorder_percent", "drop_percent"):
@@ -78,6 +89,8 @@ class Delivery:
     duplicate: bool = False
     status: int | None = None
     error: str | None = None
+    event_id: int | None = None  # TDS's inbox event id, from the 202 answer
+    attempts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -93,6 +106,7 @@ class EmitterStats:
     duplicates: int = 0
     dropped: int = 0
     reordered: int = 0
+    retries: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
 
 
@@ -108,6 +122,7 @@ class WebhookEmitter:
         self._owns_client = client is None
         self._held: list[Delivery] = []
         self._cursor = 0
+        self._turn = 0
 
     async def __aenter__(self) -> WebhookEmitter:
         return self
@@ -164,20 +179,34 @@ class WebhookEmitter:
         return len(changes)
 
     async def _send(self, delivery: Delivery) -> None:
-        url = f"{self.config.base_url.rstrip('/')}{self.config.path}/{delivery.entity}"
         headers = {"X-TDS-Key": self.config.api_key, "Content-Type": "application/json"}
         self.stats.sent += 1
         self.deliveries.append(delivery)
-        try:
-            response = await self._client.post(
-                url, params={"event": delivery.event}, content=delivery.body, headers=headers
-            )
-        except httpx.HTTPError as exc:
-            delivery.error = f"{type(exc).__name__}: {exc}"
-            self.stats.failed += 1
-            return
-        delivery.status = response.status_code
-        self.stats.by_status[response.status_code] = self.stats.by_status.get(response.status_code, 0) + 1
+        targets = self.config.targets
+        deadline = asyncio.get_running_loop().time() + self.config.retry_seconds
+        while True:
+            base = targets[self._turn % len(targets)]
+            self._turn += 1
+            delivery.attempts += 1
+            url = f"{base.rstrip('/')}{self.config.path}/{delivery.entity}"
+            try:
+                response = await self._client.post(
+                    url, params={"event": delivery.event}, content=delivery.body, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                delivery.status, delivery.error = None, f"{type(exc).__name__}: {exc}"
+            else:
+                delivery.status, delivery.error = response.status_code, None
+                if delivery.ok:
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        delivery.event_id = int(response.json()["event_id"])
+            retryable = delivery.status is None or delivery.status == 429 or delivery.status >= 500
+            if not retryable or asyncio.get_running_loop().time() >= deadline:
+                break
+            self.stats.retries += 1
+            await asyncio.sleep(self.config.retry_interval_seconds)
+        if delivery.status is not None:
+            self.stats.by_status[delivery.status] = self.stats.by_status.get(delivery.status, 0) + 1
         if delivery.ok:
             self.stats.delivered += 1
         else:
@@ -199,7 +228,8 @@ class TrafficResult:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-def _mutate(store: Store, rng: random.Random, result: TrafficResult) -> None:
+def mutate(store: Store, rng: random.Random, result: TrafficResult) -> None:
+    """One random change: about 20% stock moves, 20% creates, 55% updates and 5% deletes."""
     roll = rng.random()
     if roll < 0.2:
         stocked = [r["item_id"] for r in store.records("items") if r.get("locations")]
@@ -244,7 +274,7 @@ async def generate(
     try:
         while total is None or result.total < total:
             before = store.last_seq
-            _mutate(store, rng, result)
+            mutate(store, rng, result)
             for change in store.changes_after(before):
                 await emitter.emit(change)
             await sleep(interval)
