@@ -92,3 +92,54 @@ async def test_failing_erp_opens_the_breaker_and_a_probe_closes_it(
     assert await pool.fetchval("SELECT count(*) FROM tds_dead_letter_queue") == 0
     retries = await pool.fetchval("SELECT count(*) FROM tds_sync_logs WHERE outcome = 'retry'")
     assert retries >= 3
+
+
+async def test_when_the_breaker_closes_the_outages_failures_are_retried_at_once(
+    webhook: Send, pool: Any, database_url: str
+) -> None:
+    """Events that failed during an ERP outage wait out no backoff once a probe has shown the ERP
+    is back: with an hour of backoff configured they still complete right after the recovery."""
+    await configure(
+        pool,
+        **{
+            "breaker.min_calls": "3",
+            "breaker.failure_rate": "0.5",
+            "breaker.open_seconds": "0.5",
+            "worker.batch_size": "1",
+            "worker.max_attempts": "100",
+            "retry.backoff_base_seconds": "3600",
+            "retry.backoff_cap_seconds": "3600",
+            "worker.poll_interval_seconds": "0.05",
+        },
+    )
+    await pool.execute(FAIL_ALL)
+    for n in range(6):
+        response = await webhook("items", {"item": {"item_id": f"OUT-{n}", "name": f"item {n}"}})
+        assert response.status_code == 202
+    worker = Worker(pool, database_url, concurrency=1)
+    task = asyncio.create_task(worker.run())
+    try:
+
+        async def opened() -> bool:
+            return worker.breaker.state is CircuitState.OPEN
+
+        await wait_for(opened)
+        waiting = await pool.fetchval(
+            "SELECT count(*) FROM tds_sync_queue"
+            " WHERE status = 'pending' AND next_attempt_at > now() + interval '1 minute'"
+        )
+        assert waiting >= 2  # the failures back off for up to an hour (full jitter)
+        await pool.execute("DROP TRIGGER erp_down ON products")
+        # New traffic proves the ERP is back (an empty probe would not)
+        response = await webhook("items", {"item": {"item_id": "OUT-new", "name": "after the outage"}})
+        assert response.status_code == 202
+
+        async def drained() -> bool:
+            left = await pool.fetchval("SELECT count(*) FROM tds_sync_queue WHERE status <> 'completed'")
+            return bool(left == 0)
+
+        await wait_for(drained)  # a probe on a fresh event closes the breaker; the rest follow
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 30)
+    assert await pool.fetchval("SELECT count(*) FROM products WHERE deleted_at IS NULL") == 7

@@ -154,20 +154,22 @@ class Worker:
                     await self._record(True)
                 await self._wait(self.config.worker__poll_interval_seconds)
                 continue
+            processed = self.stats.processed
             ok = await self.process(events)
-            await self._record(ok)
+            await self._record(ok, applied=self.stats.processed > processed)
 
-    async def _record(self, ok: bool) -> None:
-        """Feed the breaker. When it opens, the outage began at most a window ago; when it
-        closes again, the events that failed for a retryable reason since then are retried
-        now instead of after the rest of their backoff (which may be minutes), so the queue
-        heals as soon as the ERP does."""
+    async def _record(self, ok: bool, *, applied: bool = False) -> None:
+        """Feed the breaker. When it opens, the outage began at most a window ago. Once the
+        breaker is closed and a batch has really been applied (an empty probe proves nothing),
+        the events that failed for a retryable reason since then are retried now instead of
+        after the rest of their backoff (which may be minutes), so the queue heals as soon as
+        the ERP does."""
         before = self.breaker.state
         self.breaker.record(ok)
         after = self.breaker.state
         if before is CircuitState.CLOSED and after is CircuitState.OPEN:
             self._outage_since = datetime.now(UTC) - timedelta(seconds=self.breaker.config.window_seconds)
-        elif after is CircuitState.CLOSED and self._outage_since is not None:
+        elif after is CircuitState.CLOSED and applied and self._outage_since is not None:
             since, self._outage_since = self._outage_since, None
             try:
                 async with self.pool.acquire() as connection:
