@@ -10,9 +10,10 @@ The run, on a PostgreSQL cluster of its own (so it can be restarted):
    balancer plus Zoho's retries);
 2. ``tds api`` x 2 (own ports), ``tds worker`` x 4 and ``tds scheduler``, as real processes,
    restarted a second after they die (like systemd's ``Restart=always``);
-3. faults on a timer: SIGKILL a random worker every ``--worker-kill-every`` seconds, SIGKILL
-   one API process once, restart PostgreSQL once (``pg_ctl restart -m fast``), and make every
-   ERP table refuse writes for 20 s (a trigger), which opens the workers' circuit breakers;
+3. faults on a timer: SIGKILL a random worker every ``--worker-kill-every`` seconds (one worker
+   is spared, so a worker's memory is measured over the whole run), SIGKILL one API process
+   once, restart PostgreSQL once (``pg_ctl restart -m fast``), and make every ERP table refuse
+   writes for 20 s (a trigger), which opens the workers' circuit breakers;
 4. at the end: the queue drained, ``tds reconcile all --heal``, drained again, and the
    invariants checked and printed: accepted events lost, applied twice, stale overwrites, the
    ERP against the simulator's ground truth, DLQ items older than 24 h, every process's memory
@@ -147,6 +148,7 @@ class Soak:
         self.handled: set[int] = set()
         self.background: list[asyncio.Task[None]] = []
         self.workers: list[Child] = []
+        self.steady: Child | None = None
         self.store = Store(plan.seed)
         self.sim_port = free_port()
         self.t0 = 0.0
@@ -212,6 +214,7 @@ class Soak:
         for child, port in zip(self.apis, self.api_ports, strict=True):
             await self.wait_api(child, port)
         self.workers = [self.spawn_worker() for _ in range(self.plan.workers)]
+        self.steady = self.workers[0] if self.plan.workers > 1 else None
         scheduler = self.processes.spawn("scheduler", ["-m", "tds_core", "scheduler"], self.env())
         self.roles[scheduler.pid] = "scheduler"
 
@@ -234,7 +237,8 @@ class Soak:
 
     # ------------------------------------------------------------------ faults
     async def kill_worker(self) -> None:
-        victims = [w for w in self.workers if w.alive()]
+        # one worker is never killed, so a worker's memory growth over the whole run is measured
+        victims = [w for w in self.workers if w.alive() and w is not self.steady]
         if not victims:
             return
         victim = self.rng.choice(victims)
@@ -372,7 +376,7 @@ class Soak:
                 last_rss = t
                 for child in list(self.processes.children):
                     with contextlib.suppress(psutil.Error):
-                        rss = sum(p.memory_info().rss for p in [psutil.Process(child.pid)]) / 1_048_576
+                        rss = psutil.Process(child.pid).memory_info().rss / 1_048_576
                         self.rss.setdefault(child.pid, []).append((t, rss))
             await asyncio.sleep(0.25)
         if connection is not None:
@@ -538,12 +542,14 @@ class Soak:
             fault.peak_lag = round(max((s.lag or 0.0 for s in seen if s.t <= until), default=0.0), 2)
 
     def memory(self) -> dict[str, Any]:
-        """Per process alive for at least half the run: RSS after the first fifth (warm-up) and
-        at its last sample; per role, the largest growth."""
+        """Per process alive for at least half the run: RSS once the run's first fifth and the
+        process's own first 20 s (start-up) are past, and at its last sample; per role, the
+        largest growth."""
         report: dict[str, Any] = {}
         warm = self.plan.duration * 0.2
         for pid, series in self.rss.items():
-            settled = [(t, mb) for t, mb in series if t >= warm]
+            # after the run's warm-up and the process's own start-up (a restarted worker)
+            settled = [(t, mb) for t, mb in series if t >= max(warm, series[0][0] + 20.0)]
             if len(settled) < 2 or settled[-1][0] - settled[0][0] < self.plan.duration * 0.5:
                 continue
             role = self.roles.get(pid, "?")
