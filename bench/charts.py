@@ -55,6 +55,13 @@ def _figure(title: str, results: dict[str, Any]) -> tuple[Any, Any]:
     return figure, axis
 
 
+def _save(figure: Any, path: Path) -> Path:
+    figure.tight_layout(rect=(0, 0.04, 1, 1))  # room for the caption
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
 def draw(results: dict[str, Any], directory: Path, prefix: str = "soak") -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     series = results["series"]
@@ -70,10 +77,7 @@ def draw(results: dict[str, Any], directory: Path, prefix: str = "soak") -> list
     axis.set_ylabel("per second")
     _faults(axis, results)
     axis.legend(fontsize=7, loc="upper right", ncol=2)
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
-    paths.append(directory / f"{prefix}-throughput.png")
-    figure.savefig(paths[-1])
-    plt.close(figure)
+    paths.append(_save(figure, directory / f"{prefix}-throughput.png"))
 
     figure, axis = _figure("End-to-end latency (receipt → ERP write), percentiles per second", results)
     latency = [row for row in series["latency_ms"] if row[1] is not None]
@@ -83,10 +87,7 @@ def draw(results: dict[str, Any], directory: Path, prefix: str = "soak") -> list
     axis.set_ylabel("milliseconds (log scale)")
     _faults(axis, results)
     axis.legend(fontsize=7, loc="upper right", ncol=2)
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
-    paths.append(directory / f"{prefix}-latency.png")
-    figure.savefig(paths[-1])
-    plt.close(figure)
+    paths.append(_save(figure, directory / f"{prefix}-latency.png"))
 
     figure, axis = _figure("Queue depth and lag (age of the oldest unfinished event)", results)
     queue = [s for s in series["queue"] if s["pending"] is not None]
@@ -100,10 +101,7 @@ def draw(results: dict[str, Any], directory: Path, prefix: str = "soak") -> list
     handles, labels = axis.get_legend_handles_labels()
     more_handles, more_labels = lag_axis.get_legend_handles_labels()
     axis.legend(handles + more_handles, labels + more_labels, fontsize=7, loc="upper right", ncol=2)
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
-    paths.append(directory / f"{prefix}-queue.png")
-    figure.savefig(paths[-1])
-    plt.close(figure)
+    paths.append(_save(figure, directory / f"{prefix}-queue.png"))
     return paths
 
 

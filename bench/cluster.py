@@ -88,7 +88,8 @@ class PrivateCluster:
     def options(self) -> str:
         return f"-p {self.port} -k {self.socket_dir} -h 127.0.0.1 -c max_connections={self.max_connections}"
 
-    def start(self) -> None:
+    def _pg_ctl(self, *action: str) -> None:
+        """``pg_ctl`` on this cluster, waiting up to 60 s for the server to answer."""
         self._run(
             "pg_ctl",
             "-D",
@@ -100,25 +101,14 @@ class PrivateCluster:
             "-w",
             "-t",
             "60",
-            "start",
+            *action,
         )
 
+    def start(self) -> None:
+        self._pg_ctl("start")
+
     def restart(self, mode: str = "fast") -> None:
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.logfile),
-            "-o",
-            self.options,
-            "-w",
-            "-t",
-            "60",
-            "-m",
-            mode,
-            "restart",
-        )
+        self._pg_ctl("-m", mode, "restart")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
