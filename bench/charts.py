@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display here
 import matplotlib.pyplot as plt
 
+WORKER_KILL_RECOVERY_TARGET = 5.0  # s, issue 6: recovery after a worker SIGKILL, at most
 FAULT_COLOURS = {
     "worker SIGKILL": "tab:red",
     "API SIGKILL": "tab:purple",
@@ -179,6 +180,19 @@ def soak_markdown(results: dict[str, Any], images: list[str], ceiling_rows_per_s
             f"| {fault['started']:.1f} | {fault['kind']} ({fault['target']}) | "
             f"{fault['recovery_seconds']} | {fault['peak_lag']} | {orphans} |"
         )
+    kills = [
+        fault["recovery_seconds"]
+        for fault in results["faults"]
+        if fault["kind"] == "worker SIGKILL" and fault["recovery_seconds"] is not None
+    ]
+    if kills:
+        worst = max(kills)
+        meets = "meets" if worst <= WORKER_KILL_RECOVERY_TARGET else "**NO**"
+        lines += [
+            "",
+            f"Recovery after a worker SIGKILL: worst {worst} s over {len(kills)} kills "
+            f"(target ≤ {WORKER_KILL_RECOVERY_TARGET:.0f} s: {meets}).",
+        ]
     lines += [
         "",
         "| process role | processes | RSS growth after warm-up (largest) | peak RSS |",

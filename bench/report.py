@@ -13,9 +13,10 @@ from bench.pipeline import AcceptanceResult, DrainResult, LatencyResult
 from bench.zoho import ZOHO_BUDGET_PER_MINUTE, ZohoResult
 
 TARGETS = {
-    "acceptance": 1_500.0,  # accepted webhooks/s, at least
-    "drain": 3_000.0,  # events/s, at least
-    "latency_p95": 100.0,  # ms at the seed's peak rate, at most
+    # Issue 6's targets (a 2-core machine with PostgreSQL on the same machine).
+    "acceptance": 2_500.0,  # accepted webhooks/s, at least
+    "drain": 5_000.0,  # events/s, at least
+    "latency_p99": 100.0,  # ms end to end at the seed's peak rate, at most
     "api_rss": 150.0,  # MB, at most
     "worker_rss": 200.0,  # MB, at most
     "zoho_overhead": 0.10,  # full sync: TDS's time over the API budget's time, at most
@@ -183,8 +184,8 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
                 f"End-to-end latency p50 / p95 / p99 at {lat.offered_rate:.1f}/s offered",
                 f"{_n(lat.latency_ms['p50'], 1)} / {_n(lat.latency_ms['p95'], 1)} / "
                 f"{_n(lat.latency_ms['p99'], 1)} ms",
-                f"p95 ≤ {_n(TARGETS['latency_p95'])} ms",
-                _meets(lat.latency_ms["p95"], TARGETS["latency_p95"], at_most=True),
+                f"p99 ≤ {_n(TARGETS['latency_p99'])} ms",
+                _meets(lat.latency_ms["p99"], TARGETS["latency_p99"], at_most=True),
                 f"{lat.samples:,} samples over {lat.seconds:.0f} s; receipt → worker apply",
             )
         )

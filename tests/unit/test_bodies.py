@@ -97,3 +97,14 @@ def test_depth_limit_applies_to_form_bodies() -> None:
 )
 def test_nesting_depth(value: object, depth: int) -> None:
     assert nesting_depth(value) == depth
+
+
+def test_depth_shortcut_never_lets_a_deep_document_through() -> None:
+    # Many brackets inside strings (not nesting) and wide documents take the full walk; a deep
+    # one is refused whatever else it holds, and a wide shallow one with many brackets passes.
+    wide = b'{"lines": [' + b",".join(b'{"a": [1, 2]}' for _ in range(100)) + b"]}"
+    assert parse(wide, "application/json", 4).document is not None
+    brackets_in_text = b'{"note": "' + b"[{" * 50 + b'", "x": [[[1]]]}'
+    with pytest.raises(BodyError, match="nested 4 levels deep; at most 3"):
+        parse(brackets_in_text, "application/json", 3)
+    assert parse(nested(3), "application/json", 3).document is not None

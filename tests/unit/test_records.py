@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -388,3 +389,28 @@ def test_parse_zoho_time_refuses_instants_outside_the_utc_range(text: str) -> No
     assert reasons_of("invoices", invoice(last_modified_time=text)) == [
         f"invoice.last_modified_time: timestamp out of range: {text!r}"
     ]
+
+
+def test_parse_zoho_time_fast_path_reads_as_strptime_does() -> None:
+    # Zoho's usual shape goes through fromisoformat; every such text must read as the strptime
+    # formats read it, and impossible dates must still be refused with the usual message.
+    rng = random.Random(7)
+    for _ in range(3_000):
+        fraction = rng.choice(["", f".{rng.randrange(10**6):0{rng.randint(1, 6)}d}"])
+        offset = f"{rng.choice('+-')}{rng.randrange(24):02d}{rng.choice(['', ':'])}{rng.randrange(60):02d}"
+        text = (
+            f"{rng.randrange(1, 10_000):04d}-{rng.randint(1, 13):02d}-{rng.randint(1, 32):02d}"
+            f"T{rng.randrange(25):02d}:{rng.randrange(61):02d}:{rng.randrange(61):02d}{fraction}{offset}"
+        )
+        pattern = "%Y-%m-%dT%H:%M:%S.%f%z" if fraction else "%Y-%m-%dT%H:%M:%S%z"
+        try:
+            expected: datetime | None = datetime.strptime(text, pattern)
+            expected.astimezone(UTC)
+        except (ValueError, OverflowError):
+            expected = None
+        if expected is None:
+            with pytest.raises(ValueError):
+                parse_zoho_time(text)
+        else:
+            parsed = parse_zoho_time(text)
+            assert parsed == expected and parsed.utcoffset() == expected.utcoffset(), text

@@ -12,6 +12,7 @@ that has neither is versioned by the time TDS received it.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,9 @@ from tds_core.domain.states import Operation
 MAX_ID_LENGTH = 128
 INT32_MAX = 2**31 - 1
 VERSION_FIELDS = ("last_modified_time", "updated_time")
+_ZOHO_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?[+-][0-9]{2}:?[0-9]{2}"
+)
 
 
 class RecordError(Exception):
@@ -56,6 +60,17 @@ def parse_zoho_time(value: str) -> datetime:
             pass  # refused below with the same message as any other malformed timestamp
     if text.endswith("Z"):
         text = text[:-1] + "+0000"
+    if _ZOHO_TIME.fullmatch(text):
+        # Zoho's usual shape: fromisoformat reads it exactly as the formats below would, faster.
+        try:
+            parsed = datetime.fromisoformat(text)
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"timestamp out of range: {value[:40]!r}") from None
+        except ValueError:
+            pass  # an impossible date or offset: refused below with the usual message
+        else:
+            return parsed
     for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z"):
         try:
             parsed = datetime.strptime(text, fmt)

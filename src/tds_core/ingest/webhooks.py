@@ -19,7 +19,15 @@ from tds_core.domain.states import Operation
 from tds_core.ingest import signature
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.bodies import FORM_TYPE, BodyError, media_type, parse
-from tds_core.staging.service import Envelope, Rejected, Staged, stage_event, stage_hint, store_rejected
+from tds_core.staging.service import (
+    Envelope,
+    Rejected,
+    Staged,
+    group_commit,
+    stage_event,
+    stage_hint,
+    store_rejected,
+)
 
 KEPT_HEADERS = (
     "content-type",
@@ -97,6 +105,7 @@ class WebhookIntake:
         complete_partial: bool = False,
     ) -> None:
         self.pool = pool
+        self.group = group_commit(pool)
         self.complete_partial = complete_partial
         self.keys = keys
         self.max_body_bytes = max_body_bytes
@@ -159,6 +168,6 @@ class WebhookIntake:
                 hint = await stage_hint(self.pool, envelope, parsed.document, operation)
                 if hint is not None:
                     return hint
-            return await stage_event(self.pool, envelope, parsed.document, operation)
+            return await stage_event(self.pool, envelope, parsed.document, operation, group=self.group)
         except Rejected as exc:
             raise WebhookError(exc.status, exc.message, exc.reasons, exc.event_id) from exc

@@ -20,6 +20,7 @@ from tds_core.domain.hashing import content_hash, idempotency_key
 from tds_core.domain.records import RecordError, extract_record, is_partial, normalize_id, stage
 from tds_core.domain.states import Operation
 from tds_core.errors import DataError
+from tds_core.staging.group_commit import GroupCommit
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,14 @@ async def stage_hint(db: Any, envelope: Envelope, document: Any, operation: Oper
     return Staged(event_id=row["event_id"], status=row["status"])
 
 
-async def stage_event(db: Any, envelope: Envelope, document: Any, operation: Operation) -> Staged:
+async def stage_event(
+    db: Any, envelope: Envelope, document: Any, operation: Operation, *, group: GroupCommit | None = None
+) -> Staged:
     """Validate and enqueue; raises :class:`Rejected` (422) after storing an invalid event.
 
     ``db`` is a pool (each statement commits on its own: the webhook path) or a connection
-    inside the caller's transaction (pulls: records and their cursor commit together)."""
+    inside the caller's transaction (pulls: records and their cursor commit together). With
+    ``group`` (the webhook path's pool), concurrent events share statements and commits."""
     spec = ENTITIES[envelope.entity]
     try:
         staged = stage(spec, document, operation, envelope.received_at)
@@ -152,6 +156,9 @@ async def stage_event(db: Any, envelope: Envelope, document: Any, operation: Ope
         staged.record,
     )
     try:
+        if group is not None:
+            event_id, status = await group.submit(key, args)
+            return Staged(event_id=event_id, status=status)  # type: ignore[arg-type]
         async with _savepoint(db):
             return await _enqueue(db, key, args)
     except DataError as exc:
@@ -165,6 +172,16 @@ async def stage_event(db: Any, envelope: Envelope, document: Any, operation: Ope
 def _savepoint(db: Any) -> AbstractAsyncContextManager[Any]:
     """Inside a caller's transaction, a refused insert must not abort the whole transaction."""
     return db.transaction() if isinstance(db, asyncpg.Connection) else nullcontext()
+
+
+def group_commit(pool: Any) -> GroupCommit:
+    """The webhook path's group commit over ``pool``; a leftover goes the single-event way."""
+
+    async def single(key: str, args: tuple[Any, ...]) -> tuple[int, str]:
+        staged = await _enqueue(pool, key, args)
+        return staged.event_id, staged.status
+
+    return GroupCommit(pool, single)
 
 
 async def _enqueue(db: Any, key: str, args: tuple[Any, ...]) -> Staged:
