@@ -11,6 +11,8 @@ import { EmptyState, Loading } from "./components/States";
 import { AccessPage } from "./pages/Access/AccessPage";
 import { AlertsPage } from "./pages/Alerts/AlertsPage";
 import { ConfigurationPage } from "./pages/Configuration/ConfigurationPage";
+import { ConflictDetailPage } from "./pages/Conflicts/ConflictDetailPage";
+import { ConflictsPage } from "./pages/Conflicts/ConflictsPage";
 import { DeadLetterDetailPage } from "./pages/DeadLetters/DeadLetterDetailPage";
 import { DeadLettersPage } from "./pages/DeadLetters/DeadLettersPage";
 import { EntitiesPage } from "./pages/Entities/EntitiesPage";
@@ -58,6 +60,8 @@ export function AppRoutes() {
         <Route path="/sync" element={<SyncPage />} />
         <Route path="/dead-letters" element={<DeadLettersPage />} />
         <Route path="/dead-letters/:letterId" element={<DeadLetterDetailPage />} />
+        <Route path="/conflicts" element={<ConflictsPage />} />
+        <Route path="/conflicts/:conflictId" element={<ConflictDetailPage />} />
         <Route path="/alerts" element={<AlertsPage />} />
         <Route path="/entities" element={<EntitiesPage />} />
         <Route path="/entities/:entity/:zohoId" element={<EntitiesPage />} />

@@ -146,6 +146,7 @@ async def test_queue_summary_counts_every_state_and_entity(
         "skipped_stale": 1,
         "skipped_unchanged": 0,
         "dead": 1,
+        "held": 0,
     }
     assert set(summary["by_entity"]) == set(ENTITY_SLUGS)
     assert summary["by_entity"]["items"] == {
@@ -439,6 +440,7 @@ def test_the_entity_filter_names_every_entity() -> None:
         "skipped_stale",
         "skipped_unchanged",
         "dead",
+        "held",
     }
 
 

@@ -20,6 +20,7 @@ export const ENTITIES: Entity[] = ["items", "contacts", "invoices", "bills", "cr
 export type StatsWindow = Schemas["WindowStats"]["window"];
 export type QueueFilter = Query<"list_queue_api_v1_queue_get">;
 export type DeadLetterFilter = Query<"list_letters_api_v1_dlq_get">;
+export type ConflictFilter = Query<"list_conflicts_api_v1_conflicts_get">;
 export type AlertFilter = Query<"list_alerts_api_v1_alerts_get">;
 export type HistoryQuery = Query<"history_api_v1_stats_history_get">;
 export type RunFilter = Query<"list_runs_api_v1_sync_runs_get">;
@@ -87,6 +88,22 @@ export const useDeadLetters = (filter: DeadLetterFilter) =>
     queryFn: () => unwrap(api.GET("/api/v1/dlq", { params: { query: clean(filter) } })),
     refetchInterval: LIVE_MS,
     placeholderData: keepPreviousData,
+  });
+
+export const useConflicts = (filter: ConflictFilter) =>
+  useQuery({
+    queryKey: ["conflicts", "list", filter],
+    queryFn: () => unwrap(api.GET("/api/v1/conflicts", { params: { query: clean(filter) } })),
+    refetchInterval: LIVE_MS,
+    placeholderData: keepPreviousData,
+  });
+
+export const useConflict = (conflictId: number) =>
+  useQuery({
+    queryKey: ["conflicts", "one", conflictId],
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/conflicts/{conflict_id}", { params: { path: { conflict_id: conflictId } } })),
+    refetchInterval: LIVE_MS,
   });
 
 export const useDeadLetter = (letterId: number) =>

@@ -33,6 +33,7 @@ export const NAV: NavItem[] = [
   { path: "/queue", label: "Queue", least: "viewer" },
   { path: "/sync", label: "Sync", least: "viewer" },
   { path: "/dead-letters", label: "Dead letters", least: "viewer" },
+  { path: "/conflicts", label: "Conflicts", least: "viewer" },
   { path: "/alerts", label: "Alerts", least: "viewer" },
   { path: "/entities", label: "Entities", least: "viewer" },
   { path: "/performance", label: "Performance", least: "viewer" },

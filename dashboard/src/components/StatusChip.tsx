@@ -24,6 +24,7 @@ const COLORS: Record<string, ChipProps["color"]> = {
   discarded: "default",
   skipped_stale: "default",
   skipped_unchanged: "default",
+  held: "warning",
   cancelled: "default",
   info: "info",
   active: "success",

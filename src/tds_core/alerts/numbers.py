@@ -70,6 +70,9 @@ class Snapshot:
     dlq_open: int = 0
     dlq_oldest_open_at: datetime | None = None
     dlq_over_age: int = 0
+    conflicts_open: int = 0
+    """ERP conflicts held for an operator (policy hold)."""
+    conflicts_oldest_at: datetime | None = None
     pulls: tuple[PullState, ...] = ()
     workers: tuple[WorkerState, ...] = ()
     reconciles: tuple[ReconcileState, ...] = ()

@@ -198,6 +198,25 @@ def _dlq_age(snapshot: Snapshot, config: RuntimeConfig) -> list[Condition]:
     ]
 
 
+def _conflicts_open(snapshot: Snapshot, config: RuntimeConfig) -> list[Condition]:
+    if snapshot.conflicts_open < config.alerts__conflicts_open:
+        return []
+    oldest = snapshot.conflicts_oldest_at
+    return [
+        Condition(
+            "conflicts_open",
+            "conflicts_open",
+            Severity.WARNING,
+            f"{snapshot.conflicts_open} ERP conflicts held for an operator",
+            "ERP rows changed outside TDS hold their Zoho changes (policy hold)"
+            + (f"; the oldest since {duration(_age(snapshot, oldest))}." if oldest else ".")
+            + " Resolve with apply_source or keep_local (tds conflicts, or the dashboard's Conflicts page).",
+            {"open": snapshot.conflicts_open, "oldest_at": oldest.isoformat() if oldest else None},
+            since=oldest,
+        )
+    ]
+
+
 def _alive(snapshot: Snapshot, config: RuntimeConfig) -> list[WorkerState]:
     missing = timedelta(seconds=config.alerts__heartbeat_missing_seconds)
     return [w for w in snapshot.workers if snapshot.at - w.heartbeat_at < missing]
@@ -379,6 +398,13 @@ RULES: tuple[Rule, ...] = (
         "An open dead letter older than the allowed age",
         lambda c: {"dlq_max_age_hours": c.alerts__dlq_max_age_hours},
         _dlq_age,
+    ),
+    Rule(
+        "conflicts_open",
+        Severity.WARNING,
+        "ERP conflicts held open for an operator (rows changed outside TDS, policy hold)",
+        lambda c: {"conflicts_open": c.alerts__conflicts_open},
+        _conflicts_open,
     ),
     Rule(
         "circuit_open",

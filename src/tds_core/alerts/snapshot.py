@@ -79,6 +79,7 @@ async def read(
         WATCH_SILENT_WORKERS_SECONDS,
         list(ENTITY_SLUGS),
     )
+    conflicts = await connection.fetchrow(QUERIES.conflicts_open_summary)
     quota = None
     if organization_id:
         used = await connection.fetchval(QUERIES.api_usage_today, organization_id, row["at"])
@@ -100,6 +101,8 @@ async def read(
         dlq_open=int(row["dlq_open"]),
         dlq_oldest_open_at=row["dlq_oldest_open_at"],
         dlq_over_age=int(row["dlq_over_age"]),
+        conflicts_open=int(conflicts["open"]),
+        conflicts_oldest_at=conflicts["oldest_at"],
         pulls=tuple(
             PullState(
                 entity=p["entity"],

@@ -31,6 +31,13 @@ class QueueState(StrEnum):
     """Moved to the dead letter queue after a permanent error or ``max_attempts``.
     Out: a DLQ replay puts it back to ``pending`` with attempts reset."""
 
+    HELD = "held"
+    """Parked in an open ERP conflict (``tds_conflicts``, policy ``hold``): the ERP row was changed
+    outside TDS, or its instance already has an open conflict. In: a worker's apply. Out: an
+    operator's resolution: ``apply_source`` puts it back to ``pending`` (attempts reset; the version
+    guard still decides), ``keep_local`` ends it ``skipped_unchanged`` (the row as it is now is
+    accepted for this version). Never deleted by retention while held."""
+
 
 TERMINAL_STATES = frozenset(
     {QueueState.COMPLETED, QueueState.SKIPPED_STALE, QueueState.SKIPPED_UNCHANGED, QueueState.DEAD}

@@ -13,8 +13,8 @@ process gives the same answer.
   are added to the totals by the process that sees them (:mod:`.counters`); an API process
   killed with SIGKILL loses at most its last few seconds of those.
 - **Gauges** are the current state: queue depth, the age of the oldest ready event (the lag),
-  dead letters, live workers by breaker state, pull lag and reconciliation drift per entity,
-  Zoho calls today and the remaining daily quota.
+  dead letters, open ERP conflicts, live workers by breaker state, pull lag and reconciliation
+  drift per entity, Zoho calls today and the remaining daily quota.
 
 Cost of a scrape: the totals (a few hundred rows), index range scans over the rows of the last
 few minutes (the roll-up runs every minute and leaves ``settle_seconds`` for late commits), and
@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
+from tds_core.domain.conflicts import Policy
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.domain.states import CircuitState
 from tds_core.observability import cumulative
@@ -149,6 +150,19 @@ def counter_families(counts: Cumulative) -> list[Metric]:
             },
         )
     )
+    conflicts: dict[tuple[str, ...], float] = {(e, p): 0.0 for e in ENTITY_SLUGS for p in Policy}
+    for labels, value in counts.counters.get("conflict", {}).items():
+        row = dict(labels)
+        conflicts[(row["entity"], row["kind"])] = conflicts.get((row["entity"], row["kind"]), 0.0) + value
+    families.append(
+        _simple_counter(
+            "tds_conflicts",
+            "ERP rows changed outside TDS that an event met, by entity and the policy applied "
+            "(source_wins, preserve_columns, hold: a held instance counts once)",
+            ["entity", "policy"],
+            conflicts,
+        )
+    )
     families.append(
         _simple_counter(
             "tds_zoho_calls",
@@ -211,6 +225,11 @@ GAUGES: dict[str, tuple[str, str, list[str]]] = {
         ENTITY_LABEL,
     ),
     "dlq_open": ("tds_dlq_open", "Open dead letters", ENTITY_LABEL),
+    "conflicts_open": (
+        "tds_conflicts_open",
+        "ERP conflicts held for an operator (policy hold): resolve with apply_source or keep_local",
+        ENTITY_LABEL,
+    ),
     "dlq_oldest_age_seconds": (
         "tds_dlq_oldest_age_seconds",
         "Age of the oldest open dead letter; 0 when none",
@@ -245,6 +264,7 @@ ZERO_FILLED = {
     "queue_oldest_ready_age_seconds": [{"entity": e} for e in ENTITY_SLUGS],
     "dlq_open": [{"entity": e} for e in ENTITY_SLUGS],
     "dlq_oldest_age_seconds": [{"entity": e} for e in ENTITY_SLUGS],
+    "conflicts_open": [{"entity": e} for e in ENTITY_SLUGS],
 }
 
 

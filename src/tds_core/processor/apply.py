@@ -5,10 +5,17 @@ For one batch, in one transaction (opened by the worker):
 1. lock the queue rows this worker still leases (rows rescued by someone else drop out);
 2. take a transaction advisory lock per entity instance, in key order (no deadlocks), so two
    workers never decide on the same instance at once, even before its row exists;
-3. read the current ERP rows of the batch, one query per entity type;
-4. decide every event in version order with the pure version guard, in memory;
-5. write: one upsert per ERP table, line items deleted and re-inserted with their parent, one
-   insert of audit rows, one of sync-log rows, one guarded update of the queue rows.
+3. read the current ERP rows of the batch, one query per entity type, each with the columns
+   changed outside TDS since TDS last wrote it and the instance's open conflict, if any;
+4. decide every event in version order with the pure version guard, in memory; an event that
+   would write a row changed outside TDS meets its entity type's conflict policy
+   (domain/conflicts.py): source_wins and preserve_columns write (and record a conflict resolved
+   by the policy), hold parks the event (queue state ``held``) in the instance's open conflict,
+   as it does every later event of an instance with an open conflict;
+5. write: one upsert per ERP table (recording ``tds_written``; preserved columns left alone),
+   line items deleted and re-inserted with their parent, one insert of audit rows, one of
+   conflicts (only when the batch met any), one of sync-log rows, one guarded update of the
+   queue rows.
 
 Nothing commits here: the caller's transaction makes "ERP change + audit + done" atomic.
 """
@@ -17,12 +24,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tds_core.db.erp import STATEMENTS, row_key
 from tds_core.db.queries import QUERIES
+from tds_core.domain.conflicts import SOURCE_WINS, ConflictPolicy, ConflictStatus, Policy, Resolution
 from tds_core.domain.entities import ENTITIES, ITEM_TOMBSTONE, EntitySpec
 from tds_core.domain.hashing import lock_key
 from tds_core.domain.records import entity_row, line_rows, stock_rows
@@ -78,6 +87,12 @@ class BatchResult:
 class _Current:
     version: RowVersion
     row: dict[str, Any]
+    changed: list[str] | None = None
+    """Columns changed outside TDS since TDS last wrote the row (None: none)."""
+    written: dict[str, Any] | None = None
+    """What TDS last wrote, when ``changed``."""
+    open_conflict: int | None = None
+    """The instance's open conflict (policy hold), if any."""
 
 
 def _row_version(record: Any) -> RowVersion:
@@ -88,11 +103,35 @@ def _row_version(record: Any) -> RowVersion:
     )
 
 
+def _current(record: Any) -> _Current:
+    return _Current(
+        _row_version(record),
+        record["row"],
+        list(record["changed"]) if record["changed"] else None,
+        record["written"],
+        record["open_conflict"],
+    )
+
+
+@dataclass
+class _Writes:
+    """What a batch writes besides the ERP rows, collected in memory and written at the end."""
+
+    now: datetime
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    """Conflicts resolved by their policy (source_wins, preserve_columns)."""
+    held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Held instances: one open conflict record each (the newest held event, every held queue id)."""
+
+
 class BatchApplier:
     """Turns claimed events into ERP writes; one instance per worker process."""
 
-    def __init__(self, worker_id: str) -> None:
+    def __init__(self, worker_id: str, policies: Mapping[str, ConflictPolicy] | None = None) -> None:
         self.worker_id = worker_id
+        self.policies: Mapping[str, ConflictPolicy] = policies or {}
+        """Conflict policy per entity type (none: source_wins); the worker sets it on a config reload."""
 
     async def apply(self, connection: Any, events: list[ClaimedEvent]) -> BatchResult:
         result = BatchResult()
@@ -107,8 +146,7 @@ class BatchApplier:
             return result
         keys = sorted({lock_key(e.entity, e.zoho_id) for e in events})
         await connection.execute(QUERIES.erp_lock_instances, keys)
-        now = datetime.now(UTC)
-        audit: list[dict[str, Any]] = []
+        writes = _Writes(now=datetime.now(UTC))
         logs: list[dict[str, Any]] = []
         by_entity: dict[str, list[ClaimedEvent]] = defaultdict(list)
         for event in events:
@@ -116,9 +154,9 @@ class BatchApplier:
         for slug, group in by_entity.items():
             spec = ENTITIES[slug]
             if spec.is_stock:
-                await self._apply_stock(connection, spec, group, now, audit, result)
+                await self._apply_stock(connection, spec, group, writes, result)
             else:
-                await self._apply_entity(connection, spec, group, now, audit, result)
+                await self._apply_entity(connection, spec, group, writes, result)
         for event in events:
             state = result.states[event.id]
             logs.append(
@@ -134,8 +172,11 @@ class BatchApplier:
                     "duration_ms": (time.perf_counter() - started) * 1000.0,
                 }
             )
-        if audit:
-            await connection.execute(QUERIES.audit_insert_batch, audit)
+        if writes.audit:
+            await connection.execute(QUERIES.audit_insert_batch, writes.audit)
+        conflicts = [*writes.conflicts, *writes.held.values()]
+        if conflicts:
+            await connection.execute(QUERIES.conflicts_record_batch, conflicts)
         ids = [e.id for e in events]
         status = await connection.execute(
             QUERIES.queue_finish_if_leased, ids, [result.states[i].value for i in ids], self.worker_id
@@ -150,21 +191,26 @@ class BatchApplier:
         rows: list[Any] = await connection.fetch(STATEMENTS[spec.slug].select_current, ids)
         return rows
 
+    def _policy(self, spec: EntitySpec) -> ConflictPolicy:
+        return self.policies.get(spec.slug, SOURCE_WINS)
+
     async def _apply_entity(
         self,
         connection: Any,
         spec: EntitySpec,
         events: list[ClaimedEvent],
-        now: datetime,
-        audit: list[dict[str, Any]],
+        writes: _Writes,
         result: BatchResult,
     ) -> None:
         statements = STATEMENTS[spec.slug]
+        policy = self._policy(spec)
+        now = writes.now
         current: dict[str, _Current] = {
-            r["zoho_id"]: _Current(_row_version(r), r["row"])
+            r["zoho_id"]: _current(r)
             for r in await self._current(connection, spec, sorted({e.zoho_id for e in events}))
         }
         final: dict[str, dict[str, Any]] = {}
+        held: set[str] = set()
         for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
             existing = current.get(event.zoho_id)
             decision = decide(
@@ -178,6 +224,17 @@ class BatchApplier:
                 continue
             if decision is Decision.UNCHANGED:
                 result.states[event.id] = QueueState.SKIPPED_UNCHANGED
+                continue
+            source = None if event.is_delete else entity_row(spec, event.payload)
+            local = existing.changed if existing else None
+            if (
+                event.zoho_id in held
+                or (existing is not None and existing.open_conflict is not None)
+                or (local and policy.policy is Policy.HOLD)
+            ):
+                self._hold(writes, spec, event, event.zoho_id, existing, source)
+                held.add(event.zoho_id)
+                result.states[event.id] = QueueState.HELD
                 continue
             if event.is_delete:
                 row: dict[str, Any] = (
@@ -195,16 +252,23 @@ class BatchApplier:
             else:
                 row = {
                     "zoho_id": event.zoho_id,
-                    **entity_row(spec, event.payload),
+                    **(source or {}),
                     "data": event.payload,
                     "source_version": event.source_version,
                     "content_hash": event.content_hash,
                     "deleted_at": None,
                     "synced_at": now,
                 }
+                if existing is not None:
+                    # an update keeps the ERP-owned columns (the upsert does not write them)
+                    row.update({c: existing.row.get(c) for c in policy.preserved})
                 action = "update" if existing else "insert"
                 content_hash = event.content_hash
-            audit.append(self._audit(event, spec.table, row_key(spec, row), action, existing, row))
+            if local:
+                self._overwritten(writes, spec, event, row_key(spec, row), existing, source, policy)
+            writes.audit.append(
+                self._audit(event, spec.table, row_key(spec, row), action, existing, row, local)
+            )
             current[event.zoho_id] = _Current(
                 RowVersion(row["source_version"], content_hash, row["deleted_at"] is not None), row
             )
@@ -212,7 +276,7 @@ class BatchApplier:
             result.states[event.id] = QueueState.COMPLETED
         if not final:
             return
-        await connection.execute(statements.upsert, list(final.values()))
+        await connection.execute(statements.upsert_preserving(policy.preserved), list(final.values()))
         if spec.lines is not None and statements.delete_lines and statements.insert_lines:
             # Lines are replaced when the record carries its list (even an empty one) and removed
             # with a delete; a partial record without the list leaves the current lines alone.
@@ -238,18 +302,22 @@ class BatchApplier:
         connection: Any,
         spec: EntitySpec,
         events: list[ClaimedEvent],
-        now: datetime,
-        audit: list[dict[str, Any]],
+        writes: _Writes,
         result: BatchResult,
     ) -> None:
         statements = STATEMENTS[spec.slug]
+        policy = self._policy(spec)
+        now = writes.now
         current: dict[tuple[str, str], _Current] = {
-            (r["zoho_id"], r["location_id"]): _Current(_row_version(r), r["row"])
+            (r["zoho_id"], r["location_id"]): _current(r)
             for r in await self._current(connection, spec, sorted({e.zoho_id for e in events}))
         }
         final: dict[tuple[str, str], dict[str, Any]] = {}
+        held: set[str] = set()
         for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
             decisions: list[Decision] = []
+            # the rows this event writes: (key, the row before or None, the row after, the source's columns)
+            plan: list[tuple[tuple[str, str], _Current | None, dict[str, Any], dict[str, Any] | None]] = []
             item_tombstone = current.get((event.zoho_id, ITEM_TOMBSTONE))
             if event.is_delete:
                 targets = [
@@ -257,6 +325,14 @@ class BatchApplier:
                     for key, cur in current.items()
                     if key[0] == event.zoho_id and not cur.version.deleted
                 ]
+                for key, cur in targets:
+                    row = dict(cur.row)
+                    row.update(
+                        source_version=max(cur.version.source_version, event.source_version),
+                        deleted_at=now,
+                        synced_at=now,
+                    )
+                    plan.append((key, cur, row, None))
                 if item_tombstone is None:
                     # Marks the whole item deleted, so locations not seen yet cannot appear later.
                     sentinel: dict[str, Any] = {
@@ -265,27 +341,11 @@ class BatchApplier:
                         "data": {},
                         "content_hash": None,
                         "source_version": event.source_version,
-                        "deleted_at": None,
+                        "deleted_at": now,
                         "synced_at": now,
                     }
-                    targets.append(
-                        (
-                            (event.zoho_id, ITEM_TOMBSTONE),
-                            _Current(RowVersion(event.source_version, None, False), sentinel),
-                        )
-                    )
-                for key, cur in targets:
-                    row = dict(cur.row)
-                    row.update(
-                        source_version=max(cur.version.source_version, event.source_version),
-                        deleted_at=now,
-                        synced_at=now,
-                    )
-                    before = cur if key[1] != ITEM_TOMBSTONE or item_tombstone else None
-                    audit.append(self._audit(event, spec.table, row_key(spec, row), "delete", before, row))
-                    current[key] = _Current(RowVersion(row["source_version"], row["content_hash"], True), row)
-                    final[key] = row
-                    decisions.append(Decision.APPLY)
+                    plan.append(((event.zoho_id, ITEM_TOMBSTONE), None, sentinel, None))
+                decisions.append(Decision.APPLY)
             elif item_tombstone is not None and item_tombstone.version.deleted:
                 decisions.append(Decision.STALE)  # the item is deleted: no location may come back
             else:
@@ -308,12 +368,36 @@ class BatchApplier:
                         "deleted_at": None,
                         "synced_at": now,
                     }
-                    action = "update" if existing else "insert"
-                    audit.append(self._audit(event, spec.table, row_key(spec, row), action, existing, row))
-                    current[key] = _Current(
-                        RowVersion(event.source_version, location["content_hash"], False), row
-                    )
-                    final[key] = row
+                    source = {c.name: location.get(c.name) for c in spec.columns}
+                    if existing is not None:
+                        row.update({c: existing.row.get(c) for c in policy.preserved})
+                    plan.append((key, existing, row, source))
+            if plan:
+                local = [step for step in plan if step[1] is not None and step[1].changed]
+                instance = [cur for key, cur in current.items() if key[0] == event.zoho_id]
+                if (
+                    event.zoho_id in held
+                    or any(cur.open_conflict is not None for cur in instance)
+                    or (local and policy.policy is Policy.HOLD)
+                ):
+                    # the conflict shows the first location changed locally (or the first written)
+                    shown = local[0] if local else plan[0]
+                    self._hold(writes, spec, event, f"{shown[0][0]}/{shown[0][1]}", shown[1], shown[3])
+                    held.add(event.zoho_id)
+                    result.states[event.id] = QueueState.HELD
+                    continue
+            for key, before, row, from_source in plan:
+                changed = before.changed if before else None
+                if changed:
+                    self._overwritten(writes, spec, event, row_key(spec, row), before, from_source, policy)
+                action = "delete" if event.is_delete else ("update" if before else "insert")
+                writes.audit.append(
+                    self._audit(event, spec.table, row_key(spec, row), action, before, row, changed)
+                )
+                current[key] = _Current(
+                    RowVersion(row["source_version"], row["content_hash"], row["deleted_at"] is not None), row
+                )
+                final[key] = row
             if Decision.APPLY in decisions:
                 result.states[event.id] = QueueState.COMPLETED
             elif Decision.STALE in decisions:
@@ -321,7 +405,92 @@ class BatchApplier:
             else:
                 result.states[event.id] = QueueState.SKIPPED_UNCHANGED
         if final:
-            await connection.execute(statements.upsert, list(final.values()))
+            await connection.execute(statements.upsert_preserving(policy.preserved), list(final.values()))
+
+    # ------------------------------------------------------------------ conflicts
+    def _overwritten(
+        self,
+        writes: _Writes,
+        spec: EntitySpec,
+        event: ClaimedEvent,
+        key: str,
+        before: _Current | None,
+        source: dict[str, Any] | None,
+        policy: ConflictPolicy,
+    ) -> None:
+        """A write met a row changed outside TDS: a conflict resolved by the policy, recorded when a
+        column TDS overwrites had been changed (preserved columns are the ERP's to change)."""
+        assert before is not None and before.changed
+        if not [c for c in before.changed if c not in policy.preserved]:
+            return
+        resolution = (
+            Resolution.PRESERVE_COLUMNS
+            if policy.policy is Policy.PRESERVE_COLUMNS
+            else Resolution.SOURCE_WINS
+        )
+        writes.conflicts.append(
+            {
+                **self._conflict(spec, event, key, before, source),
+                "policy": policy.policy.value,
+                "status": ConflictStatus.RESOLVED.value,
+                "resolution": resolution.value,
+            }
+        )
+
+    def _hold(
+        self,
+        writes: _Writes,
+        spec: EntitySpec,
+        event: ClaimedEvent,
+        key: str,
+        before: _Current | None,
+        source: dict[str, Any] | None,
+    ) -> None:
+        """Park the event in its instance's open conflict (one record per instance and batch,
+        showing the newest held event)."""
+        instance = (spec.slug, event.zoho_id)
+        previous = writes.held.get(instance)
+        record = previous
+        if previous is None or event.source_version >= previous["source_version"]:
+            record = {
+                **self._conflict(spec, event, key, before, source),
+                "policy": Policy.HOLD.value,
+                "status": ConflictStatus.OPEN.value,
+                "resolution": None,
+            }
+            if previous is not None and (before is None or not before.changed):
+                # held behind the conflict: the rows compared stay those found when it was detected
+                for name in ("row_key", "local_row", "written", "changed_columns"):
+                    record[name] = previous[name]
+        assert record is not None
+        record["held_queue_ids"] = [*(previous["held_queue_ids"] if previous else []), event.id]
+        writes.held[instance] = record
+
+    def _conflict(
+        self,
+        spec: EntitySpec,
+        event: ClaimedEvent,
+        key: str,
+        before: _Current | None,
+        source: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        return {
+            "entity": spec.slug,
+            "zoho_id": event.zoho_id,
+            "erp_table": spec.table,
+            "row_key": key,
+            "queue_id": event.id,
+            "inbox_event_id": event.inbox_event_id,
+            "held_queue_ids": [],
+            "operation": event.operation,
+            "source_version": event.source_version,
+            "content_hash": event.content_hash,
+            "payload": event.payload,
+            "source_row": source,
+            "local_row": before.row if before else None,
+            "written": before.written if before else None,
+            "changed_columns": (before.changed or []) if before else [],
+        }
 
     def _audit(
         self,
@@ -331,6 +500,7 @@ class BatchApplier:
         action: str,
         before: _Current | None,
         after: dict[str, Any],
+        local_changes: list[str] | None = None,
     ) -> dict[str, Any]:
         return {
             "queue_id": event.id,
@@ -344,4 +514,5 @@ class BatchApplier:
             "before": before.row if before else None,
             "after": after,
             "worker_id": self.worker_id,
+            "local_changes": local_changes,
         }

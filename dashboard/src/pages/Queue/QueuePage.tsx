@@ -29,7 +29,15 @@ import { Pager, useCursorPages } from "../../components/Pager";
 import { EmptyState, ErrorState, QueryView } from "../../components/States";
 import { StatusChip } from "../../components/StatusChip";
 
-const STATES: Schemas["QueueState"][] = ["pending", "processing", "completed", "skipped_stale", "skipped_unchanged", "dead"];
+const STATES: Schemas["QueueState"][] = [
+  "pending",
+  "processing",
+  "completed",
+  "skipped_stale",
+  "skipped_unchanged",
+  "dead",
+  "held",
+];
 const PAGE = 50;
 
 function TraceDialog({ queueId, onClose }: { queueId: number | null; onClose: () => void }) {

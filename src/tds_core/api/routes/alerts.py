@@ -35,6 +35,7 @@ RuleName = Literal[
     "sync_lag",
     "dlq_growth",
     "dlq_age",
+    "conflicts_open",
     "circuit_open",
     "zoho_quota",
     "reconcile_drift",

@@ -69,7 +69,8 @@ SELECT least(
     (SELECT min(received_at) FROM tds_inbox_events),
     (SELECT min(created_at) FROM tds_dead_letter_queue),
     (SELECT min(finished_at) FROM tds_sync_queue WHERE finished_at IS NOT NULL),
-    (SELECT min(second) FROM tds_api_usage)
+    (SELECT min(second) FROM tds_api_usage),
+    (SELECT min(detected_at) FROM tds_conflicts)
 ) AS earliest;
 
 -- name: metrics_minutes_upsert
@@ -101,7 +102,7 @@ WITH old AS (
 SELECT count(*)::integer AS deleted FROM deleted;
 
 -- name: metrics_gauges
--- The current state as (name, labels, value) rows ($1 now, $2 entities): queue, DLQ, workers and
+-- The current state as (name, labels, value) rows ($1 now, $2 entities): queue, DLQ, conflicts, workers and
 -- their breakers, pulls, reconciliation, Zoho usage today, and how far behind the roll-up is.
 WITH clock AS (
     SELECT coalesce($1::timestamptz, now()) AS now
@@ -123,6 +124,10 @@ processing AS (
 dead_letters AS (
     SELECT entity, count(*) AS open, min(created_at) AS oldest
     FROM tds_dead_letter_queue WHERE status = 'open' GROUP BY entity
+),
+-- ERP conflicts held open for an operator, through the partial index of open conflicts
+conflicts AS (
+    SELECT entity, count(*) AS open FROM tds_conflicts WHERE status = 'open' GROUP BY entity
 ),
 -- live workers (a heartbeat in the last 30 s) by the state of their circuit breaker
 workers AS (
@@ -178,6 +183,8 @@ UNION ALL
 SELECT 'queue_ready', jsonb_build_object('entity', entity), ready::float8 FROM pending
 UNION ALL
 SELECT 'dlq_open', jsonb_build_object('entity', entity), open::float8 FROM dead_letters
+UNION ALL
+SELECT 'conflicts_open', jsonb_build_object('entity', entity), open::float8 FROM conflicts
 UNION ALL
 SELECT 'workers', jsonb_build_object('circuit_state', circuit_state), workers::float8 FROM workers
 UNION ALL
