@@ -15,10 +15,14 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
+from tds_core import app as composition
 from tds_core.cli.config import config_app
+from tds_core.config.encryption import unseal
+from tds_core.config.runtime import SECRET_FIELDS
 from tds_core.db.pool import connect
 from tds_core.operations.configuration import MASK
 from tds_core.processor.worker import Worker
+from tds_core.settings import Settings
 
 Headers = Callable[..., Awaitable[dict[str, str]]]
 
@@ -211,13 +215,19 @@ async def test_invalid_changes_are_refused_with_reasons_naming_the_key(
 
 
 async def test_secrets_never_come_back_out_and_masked_ones_keep_the_stored_secret(
-    client: httpx.AsyncClient, pool: Any, auth_headers: Headers
+    client: httpx.AsyncClient, pool: Any, auth_headers: Headers, settings: Settings
 ) -> None:
+    keyring = composition.secret_keyring(settings)  # the API's (a development key in TDS_HOME)
+
+    def opened(value: Any) -> Any:
+        return unseal(value, keyring, SECRET_FIELDS)
+
     admin = await auth_headers("admin")
     created = await put(client, admin, "alerts.channels", {"value": CHANNELS, "note": "channels"})
     assert created.status_code == 200, created.text
     assert_no_secret(created.text)
-    assert (await stored(pool, "alerts.channels"))[-1]["value"] == CHANNELS
+    assert_no_secret(await pool.fetchval("SELECT string_agg(value::text, ' ') FROM tds_configuration"))
+    assert opened((await stored(pool, "alerts.channels"))[-1]["value"]) == CHANNELS
 
     # The dashboard sends back what it read, with one change and one new channel.
     shown = (await client.get("/api/v1/config/alerts.channels", headers=admin)).json()["value"]
@@ -227,7 +237,7 @@ async def test_secrets_never_come_back_out_and_masked_ones_keep_the_stored_secre
     changed = await put(client, admin, "alerts.channels", {"value": shown})
     assert changed.status_code == 200, changed.text
     assert "new-secret-6" not in changed.text
-    value = (await stored(pool, "alerts.channels"))[-1]["value"]
+    value = opened((await stored(pool, "alerts.channels"))[-1]["value"])
     by_name = {c["name"]: c for c in value}
     assert by_name["team-slack"] == {**CHANNELS[0], "enabled": False}
     assert by_name["ops-mail"]["password"] == SMTP_PASSWORD
@@ -394,8 +404,9 @@ async def test_a_worker_also_picks_up_a_change_that_came_without_a_notify(
 
 # ---------------------------------------------------------------------------- the command line
 @pytest.fixture
-def tds(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def tds(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
     monkeypatch.setenv("TDS_DATABASE_URL", database_url)
+    monkeypatch.setenv("TDS_HOME", str(tmp_path))  # the development secret key lives there
     monkeypatch.setenv("TDS_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("TDS_OPERATOR", "ops-lead")
     runner = CliRunner()

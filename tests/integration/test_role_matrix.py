@@ -3,7 +3,7 @@
 The routes are read from the app itself, so a new endpoint is covered the day it is added: it must
 either declare its least role (``Depends(require(...))``) or be on the short public list below.
 The declared role must also follow the policy: reading needs viewer, acting needs operator, and
-configuration, keys, users and the action log need admin."""
+configuration, keys, users, secrets and the action log need admin."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/refresh"),
 }
-ADMIN_ONLY = re.compile(r"^/api/v1/(users|keys|actions)(/|$)")
+ADMIN_ONLY = re.compile(r"^/api/v1/(users|keys|actions|secrets)(/|$)")
 ROLES = [Role.viewer, Role.operator, Role.admin]
 
 
