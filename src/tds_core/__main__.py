@@ -1,3 +1,3 @@
-from tds_core.cli.main import app
+from tds_core.cli.main import main
 
-app()
+main()

@@ -6,26 +6,33 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from tds_core.access.tokens import TokenIssuer, development_secret
+from tds_core.alerts.digests import Digests, ReportKind
 from tds_core.alerts.service import AlertService
 from tds_core.api.app import create_app
 from tds_core.api.context import ApiContext
+from tds_core.config.encryption import Keyring, development_key
 from tds_core.config.runtime import ConfigCache
 from tds_core.config.runtime import load as load_runtime_config
 from tds_core.db import embedded, migrate
-from tds_core.db.pool import create_pool
+from tds_core.db.errors import translated
+from tds_core.db.pool import connect, create_pool
 from tds_core.db.urls import redact
+from tds_core.errors import DatabaseUnavailable
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.counters import ZohoThrottles
 from tds_core.observability.logging import configure
 from tds_core.observability.rollup import MetricsRollup
+from tds_core.operations import secrets as stored_secrets
 from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.operations.jobs import JobRunner
 from tds_core.operations.source_jobs import handlers as source_job_handlers
@@ -70,7 +77,18 @@ def build_api(settings: Settings, url: str) -> FastAPI:
             timeout=settings.db_connect_timeout,
             application_name="tds-api",
         )
-        secret = settings.zoho_webhook_secret.get_secret_value() if settings.zoho_webhook_secret else None
+        keyring = secret_keyring(settings)
+        effective = settings
+        try:
+            with translated():
+                async with pool.acquire() as connection:
+                    effective = (await unlock_secrets(settings, connection, keyring)).settings
+        except DatabaseUnavailable as exc:
+            log.warning(
+                "stored secrets not read: the database is unreachable; the environment's are used",
+                error=str(exc)[:300],
+            )
+        secret = effective.zoho_webhook_secret.get_secret_value() if effective.zoho_webhook_secret else None
         intake = WebhookIntake(
             pool,
             KeyVerifier(settings.api_key_cache_seconds),
@@ -80,13 +98,16 @@ def build_api(settings: Settings, url: str) -> FastAPI:
             complete_partial=settings.webhook_complete_partial,
         )
         return ApiContext(
-            settings=settings,
+            settings=effective,
             database_url=url,
             pool=pool,
             intake=intake,
             doorbell=Doorbell(pool),
             head_revision=migrate.head_revision(),
             tokens=TokenIssuer(jwt_secret(settings)),
+            config=ConfigCache(keyring=keyring),
+            keyring=keyring,
+            environment_secrets=environment_secrets(settings),
         )
 
     async def close(ctx: ApiContext) -> None:
@@ -101,6 +122,73 @@ def jwt_secret(settings: Settings) -> str:
     if settings.jwt_secret is not None:
         return settings.jwt_secret.get_secret_value()
     return development_secret(settings.home)
+
+
+def secret_keyring(settings: Settings) -> Keyring:
+    """``TDS_SECRET_KEY``, or outside production (where Settings requires it) a random key kept
+    in ``TDS_HOME/secret-key``, so ``make run`` needs no manual step."""
+    if settings.secret_key is not None:
+        return Keyring.parse(settings.secret_key.get_secret_value())
+    return Keyring.parse(development_key(settings.home))
+
+
+def environment_secrets(settings: Settings) -> frozenset[str]:
+    """The storable secrets (``tds secrets``) that the environment sets: they win."""
+    return frozenset(name for name in stored_secrets.SECRET_NAMES if getattr(settings, name) is not None)
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """The start-up check's outcome: the settings with the stored secrets the environment does
+    not set filled in, the keyring, and which secrets came from the database."""
+
+    settings: Settings
+    keyring: Keyring
+    from_database: frozenset[str]
+
+
+def with_stored_secrets(settings: Settings, stored: dict[str, str]) -> tuple[Settings, frozenset[str]]:
+    """``settings`` with each stored secret the environment leaves unset (the environment wins)."""
+    taken = {name: SecretStr(value) for name, value in stored.items() if getattr(settings, name) is None}
+    return (settings.model_copy(update=taken) if taken else settings), frozenset(taken)
+
+
+async def unlock_secrets(settings: Settings, connection: Any, keyring: Keyring | None = None) -> Unlocked:
+    """The check every process runs when it first reaches the database: ``TDS_SECRET_KEY`` must
+    decrypt every stored secret (:class:`~tds_core.errors.SecretKeyError` otherwise, which the CLI
+    turns into one line and exit code 2); then the stored secrets join the settings."""
+    keyring = keyring or secret_keyring(settings)
+    check = await stored_secrets.verify(connection, keyring)
+    if check.encrypted:
+        log.info("encrypted secrets stored in clear in tds_configuration", values=check.encrypted)
+    if check.skipped:
+        log.warning("tds_secrets does not exist yet (schema before 0008): run `tds migrate`")
+    merged, taken = with_stored_secrets(settings, await stored_secrets.stored_values(connection, keyring))
+    if taken:
+        log.info("using secrets stored in the database", names=sorted(taken))
+    return Unlocked(merged, keyring, taken)
+
+
+def check_secrets(settings: Settings, url: str, *, unreachable_ok: bool = False) -> Unlocked:
+    """:func:`unlock_secrets` on a connection of its own, for a command before it starts its
+    processes; ``unreachable_ok``: an unreachable database is not an error (the API starts anyway
+    and answers 503), the environment's secrets are used."""
+
+    async def run() -> Unlocked:
+        keyring = secret_keyring(settings)
+        try:
+            with translated():
+                connection = await connect(url, application_name="tds-start")
+        except DatabaseUnavailable:
+            if not unreachable_ok:
+                raise
+            return Unlocked(settings, keyring, frozenset())
+        try:
+            return await unlock_secrets(settings, connection, keyring)
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
 
 
 def api_from_environment() -> FastAPI:
@@ -179,7 +267,9 @@ async def run_scheduler(settings: Settings, url: str) -> None:
     """Run the scheduler until SIGTERM/SIGINT; only the elected leader runs jobs."""
     pool = await _pool_when_reachable(settings, url, size=8, name="tds-scheduler")
     async with pool.acquire() as connection:
-        config = await load_runtime_config(connection)
+        unlocked = await unlock_secrets(settings, connection)
+        settings, keyring = unlocked.settings, unlocked.keyring
+        config = await load_runtime_config(connection, keyring)
     doorbell = Doorbell(pool)
     doorbell.start()
     source = zoho_config(settings)
@@ -190,6 +280,7 @@ async def run_scheduler(settings: Settings, url: str) -> None:
             daily_quota=source.daily_quota,
             organization_id=source.organization_id,
             home=settings.home,
+            keyring=keyring,
         ) as alerts,
     ):
 
@@ -205,7 +296,7 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         async def reconcile_all() -> dict[str, int]:
             return {e: (await reconciler.run_once(e)).drift.total for e in source_entities(settings)}
 
-        configuration = ConfigCache(max_age=1.0)
+        configuration = ConfigCache(max_age=1.0, keyring=keyring)
 
         async def rescue_leases() -> rescue.RescueResult:
             current = await configuration.current(pool)
@@ -223,10 +314,21 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         # two runners: a long inbox replay or full sync does not hold up a DLQ replay behind it
         runners = [JobRunner(pool, handlers), JobRunner(pool, handlers)]
         rollup = MetricsRollup(pool)
+        digests = Digests(pool, daily_quota=source.daily_quota, keyring=keyring)
         jobs = [
             Job("retention", config.schedule__retention_cron, lambda: retention.run_once(pool)),
             Job("incremental_pull", config.schedule__pull_cron, pull_all),
             Job("reconciliation", config.schedule__reconcile_cron, reconcile_all),
+            Job(
+                "dlq_digest",
+                config.schedule__dlq_digest_cron,
+                lambda: digests.run_once(ReportKind.DLQ_DIGEST),
+            ),
+            Job(
+                "performance_report",
+                config.schedule__performance_report_cron,
+                lambda: digests.run_once(ReportKind.PERFORMANCE),
+            ),
             Job("alerts", None, alerts.run_once, every=1.0),
             Job("lease_rescue", None, rescue_leases, every=10.0),
             Job("metrics_rollup", None, rollup.run_once, every=config.metrics__rollup_seconds),
@@ -247,6 +349,10 @@ async def run_scheduler(settings: Settings, url: str) -> None:
                 scheduler.reschedule("retention", cron=current.schedule__retention_cron, zone=zone),
                 scheduler.reschedule("incremental_pull", cron=current.schedule__pull_cron, zone=zone),
                 scheduler.reschedule("reconciliation", cron=current.schedule__reconcile_cron, zone=zone),
+                scheduler.reschedule("dlq_digest", cron=current.schedule__dlq_digest_cron, zone=zone),
+                scheduler.reschedule(
+                    "performance_report", cron=current.schedule__performance_report_cron, zone=zone
+                ),
                 scheduler.reschedule("metrics_rollup", every=current.metrics__rollup_seconds),
             ]
             return any(changed)
@@ -277,7 +383,13 @@ async def _pool_when_reachable(settings: Settings, url: str, *, size: int, name:
 async def run_worker(settings: Settings, url: str, concurrency: int) -> None:
     """Run one worker process until SIGTERM/SIGINT; exits after in-flight batches finish."""
     pool = await _pool_when_reachable(settings, url, size=concurrency + 3, name="tds-worker")
-    worker = Worker(pool, url, concurrency=concurrency)
+    try:
+        async with pool.acquire() as connection:
+            keyring = (await unlock_secrets(settings, connection)).keyring
+    except BaseException:
+        await pool.close()
+        raise
+    worker = Worker(pool, url, concurrency=concurrency, keyring=keyring)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)

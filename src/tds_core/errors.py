@@ -8,7 +8,10 @@
     └── PermanentError            retrying cannot help: dead-letter at once
         ├── ValidationError       a record does not satisfy its entity schema
         ├── UnknownEntityError    an entity slug TDS does not sync
-        └── DataError             the database refused the values themselves (22xxx, 23xxx)
+        ├── DataError             the database refused the values themselves (22xxx, 23xxx)
+        └── ConfigurationError    the process cannot run as configured: exit 2 at start-up
+            └── SecretKeyError    TDS_SECRET_KEY is missing, invalid, or not the key the
+                                  stored secrets were written with
 
 Retry policy is an ``isinstance(exc, RetryableError)`` check. Foreign errors (asyncpg,
 psycopg) are translated once, at the boundary in ``tds_core.db.errors``.
@@ -61,3 +64,11 @@ class UnknownEntityError(PermanentError):
 
 class DataError(PermanentError):
     """PostgreSQL refused the values themselves (bad value, constraint violation)."""
+
+
+class ConfigurationError(PermanentError):
+    """The process cannot run as configured; the CLI prints the message and exits with 2."""
+
+
+class SecretKeyError(ConfigurationError):
+    """``TDS_SECRET_KEY`` is missing or invalid, or cannot decrypt the secrets in the database."""

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tds_core.config import encryption
+
 MIN_WEBHOOK_SECRET = 12
 MIN_JWT_SECRET = 32
 PLACEHOLDERS = ("change", "placeholder", "secret", "example", "xxxx")
@@ -63,6 +65,12 @@ class Settings(BaseSettings):
         description="Signs access/refresh tokens (32+ characters). Unset in development: a random secret "
         "kept in TDS_HOME/jwt-secret. Required in production.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) encrypting the secrets stored in the database, comma-separated: the "
+        "first encrypts, all decrypt (rotation). Unset in development: a random key kept in "
+        "TDS_HOME/secret-key. Required in production.",
+    )
     cors_origins: list[str] = Field(
         default=[], description="Origins allowed to call the API from a browser (JSON list); none by default."
     )
@@ -84,10 +92,28 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET} characters (Zoho allows 12-50)")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # an empty TDS_SECRET_KEY= is "unset"
+        problem = encryption.invalid_keys(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _production_secrets(self) -> Settings:
+        if self.env != "development" and self.secret_key is not None:
+            problem = encryption.placeholder_keys(self.secret_key.get_secret_value())
+            if problem:
+                raise ValueError(f"{problem} (refused when TDS_ENV={self.env})")
         if self.env != "production":
             return self
+        if self.secret_key is None:
+            raise ValueError(
+                f"TDS_SECRET_KEY must be set when TDS_ENV={self.env}: {encryption.GENERATE_HINT}"
+            )
         if self.jwt_secret is None:
             raise ValueError(f"TDS_JWT_SECRET must be set when TDS_ENV={self.env}")
         secret = self.jwt_secret.get_secret_value()

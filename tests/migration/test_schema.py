@@ -35,6 +35,9 @@ TDS_TABLES = {
     "tds_metric_totals",
     "tds_metric_histograms",
     "tds_metric_rollup",
+    "tds_conflicts",
+    "tds_reports",
+    "tds_secrets",
 }
 VIEWS = {"tds_v_queue_status", "tds_v_sync_health", "tds_v_dlq_summary"}
 VERSION_COLUMNS = {

@@ -278,6 +278,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ERP conflicts, newest first */
+        get: operations["list_conflicts_api_v1_conflicts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conflicts/{conflict_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conflict with the event, the rows compared and a column-by-column diff */
+        get: operations["show_conflict_api_v1_conflicts__conflict_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conflicts/{conflict_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve a held conflict: apply_source or keep_local */
+        post: operations["resolve_conflict_api_v1_conflicts__conflict_id__resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dlq": {
         parameters: {
             query?: never;
@@ -623,6 +674,41 @@ export interface paths {
         /** Replay inbox events by time received (and entity): dry-run count, or a job (202) */
         post: operations["replay_api_v1_replay_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Storable secrets: where each one's value comes from (admin; never values) */
+        get: operations["list_secrets_api_v1_secrets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Store one secret encrypted (admin, write-only); processes use it after a restart */
+        put: operations["put_secret_api_v1_secrets__name__put"];
+        post?: never;
+        /** Forget a stored secret (admin); the environment's value, if any, is used after a restart */
+        delete: operations["delete_secret_api_v1_secrets__name__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1210,6 +1296,183 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** Conflict */
+        Conflict: {
+            /**
+             * Changed Columns
+             * @description Columns changed outside TDS since TDS last wrote the row
+             */
+            changed_columns: string[];
+            /** Content Hash */
+            content_hash: string;
+            /**
+             * Detected At
+             * Format: date-time
+             */
+            detected_at: string;
+            /**
+             * Diff
+             * @description Column by column: local against source
+             */
+            diff: components["schemas"]["DiffRow"][];
+            /** Entity */
+            entity: string;
+            /** Erp Table */
+            erp_table: string;
+            /**
+             * Held Events
+             * @description Queue events held in this conflict
+             */
+            held_events: number;
+            /** Held Queue Ids */
+            held_queue_ids: number[];
+            /** Id */
+            id: number;
+            /** Inbox Event Id */
+            inbox_event_id?: number | null;
+            /**
+             * Local Row
+             * @description The ERP row as found
+             */
+            local_row: {
+                [key: string]: unknown;
+            } | null;
+            /** Note */
+            note?: string | null;
+            /** Operation */
+            operation: string;
+            /**
+             * Payload
+             * @description The event's record
+             */
+            payload: unknown;
+            /**
+             * Policy
+             * @description source_wins, preserve_columns or hold
+             */
+            policy: string;
+            /**
+             * Queue Id
+             * @description The event (for a held instance: the newest held event)
+             */
+            queue_id: number;
+            /**
+             * Resolution
+             * @description source_wins, preserve_columns (automatic), apply_source or keep_local
+             */
+            resolution?: string | null;
+            /** Resolved At */
+            resolved_at?: string | null;
+            /** Resolved By */
+            resolved_by?: string | null;
+            /**
+             * Row Key
+             * @description The ERP row: the zoho id, or item/location for stock
+             */
+            row_key: string;
+            /**
+             * Source Row
+             * @description The business columns the event writes (null: a delete)
+             */
+            source_row: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Source Version
+             * Format: date-time
+             */
+            source_version: string;
+            /**
+             * Status
+             * @description open (held for an operator) or resolved
+             */
+            status: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Written
+             * @description The business columns as TDS last wrote them
+             */
+            written: {
+                [key: string]: unknown;
+            } | null;
+            /** Zoho Id */
+            zoho_id: string;
+        };
+        /** ConflictSummary */
+        ConflictSummary: {
+            /**
+             * Changed Columns
+             * @description Columns changed outside TDS since TDS last wrote the row
+             */
+            changed_columns: string[];
+            /**
+             * Detected At
+             * Format: date-time
+             */
+            detected_at: string;
+            /** Entity */
+            entity: string;
+            /** Erp Table */
+            erp_table: string;
+            /**
+             * Held Events
+             * @description Queue events held in this conflict
+             */
+            held_events: number;
+            /** Id */
+            id: number;
+            /** Inbox Event Id */
+            inbox_event_id?: number | null;
+            /** Note */
+            note?: string | null;
+            /** Operation */
+            operation: string;
+            /**
+             * Policy
+             * @description source_wins, preserve_columns or hold
+             */
+            policy: string;
+            /**
+             * Queue Id
+             * @description The event (for a held instance: the newest held event)
+             */
+            queue_id: number;
+            /**
+             * Resolution
+             * @description source_wins, preserve_columns (automatic), apply_source or keep_local
+             */
+            resolution?: string | null;
+            /** Resolved At */
+            resolved_at?: string | null;
+            /** Resolved By */
+            resolved_by?: string | null;
+            /**
+             * Row Key
+             * @description The ERP row: the zoho id, or item/location for stock
+             */
+            row_key: string;
+            /**
+             * Source Version
+             * Format: date-time
+             */
+            source_version: string;
+            /**
+             * Status
+             * @description open (held for an operator) or resolved
+             */
+            status: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Zoho Id */
+            zoho_id: string;
+        };
         /** Cursor */
         Cursor: {
             /** Entity */
@@ -1315,6 +1578,35 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "sent" | "failed";
+        };
+        /** DiffRow */
+        DiffRow: {
+            /** Changed Locally */
+            changed_locally: boolean;
+            /** Column */
+            column: string;
+            /**
+             * Differs
+             * @description Local and source values differ
+             */
+            differs: boolean;
+            /**
+             * Local
+             * @description The ERP row's value when the conflict was detected
+             */
+            local: unknown;
+            /** Preserved */
+            preserved: boolean;
+            /**
+             * Source
+             * @description The value the event writes
+             */
+            source: unknown;
+            /**
+             * Written
+             * @description The value TDS last wrote
+             */
+            written: unknown;
         };
         /** DiscardOne */
         DiscardOne: {
@@ -1854,7 +2146,7 @@ export interface components {
          * QueueState
          * @enum {string}
          */
-        QueueState: "pending" | "processing" | "completed" | "skipped_stale" | "skipped_unchanged" | "dead";
+        QueueState: "pending" | "processing" | "completed" | "skipped_stale" | "skipped_unchanged" | "dead" | "held";
         /** QueueStats */
         QueueStats: {
             /**
@@ -1998,6 +2290,20 @@ export interface components {
              */
             to: string;
         };
+        /** ResolveBody */
+        ResolveBody: {
+            /**
+             * Note
+             * @description Why (optional)
+             */
+            note?: string | null;
+            /**
+             * Resolution
+             * @description apply_source: apply the held events over the local change (the version guard still decides); keep_local: discard them and accept the ERP row as it is
+             * @enum {string}
+             */
+            resolution: "apply_source" | "keep_local";
+        };
         /** RevokedKey */
         RevokedKey: {
             /** Id */
@@ -2027,6 +2333,42 @@ export interface components {
             thresholds: {
                 [key: string]: number;
             };
+        };
+        /**
+         * SecretInfo
+         * @description Where one secret's effective value comes from; never the value.
+         */
+        SecretInfo: {
+            /**
+             * Environment Variable
+             * @description The variable that wins over a stored value
+             */
+            environment_variable: string;
+            /** Name */
+            name: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "environment" | "database" | "unset";
+            /**
+             * Stored
+             * @description A value is stored in the database
+             */
+            stored: boolean;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Updated By */
+            updated_by?: string | null;
+        };
+        /** SecretValue */
+        SecretValue: {
+            /**
+             * Value
+             * Format: password
+             * @description The secret; stored encrypted, never returned
+             */
+            value: string;
         };
         /** SeriesInfo */
         SeriesInfo: {
@@ -2093,7 +2435,7 @@ export interface components {
             /** Reason */
             reason: string;
             /** Rule */
-            rule?: ("failure_rate" | "backlog" | "sync_lag" | "dlq_growth" | "dlq_age" | "circuit_open" | "zoho_quota" | "reconcile_drift" | "worker_heartbeat" | "host_cpu" | "host_memory" | "host_disk" | "db_connections") | null;
+            rule?: ("failure_rate" | "backlog" | "sync_lag" | "dlq_growth" | "dlq_age" | "conflicts_open" | "circuit_open" | "zoho_quota" | "reconcile_drift" | "worker_heartbeat" | "host_cpu" | "host_memory" | "host_disk" | "db_connections") | null;
             /**
              * Starts At
              * @description Default: now; later schedules it.
@@ -2502,7 +2844,7 @@ export interface operations {
                 /** @description Only alerts in this state. */
                 status?: ("open" | "acknowledged" | "silenced" | "resolved") | null;
                 /** @description Only alerts of this rule. */
-                rule?: ("failure_rate" | "backlog" | "sync_lag" | "dlq_growth" | "dlq_age" | "circuit_open" | "zoho_quota" | "reconcile_drift" | "worker_heartbeat" | "host_cpu" | "host_memory" | "host_disk" | "db_connections") | null;
+                rule?: ("failure_rate" | "backlog" | "sync_lag" | "dlq_growth" | "dlq_age" | "conflicts_open" | "circuit_open" | "zoho_quota" | "reconcile_drift" | "worker_heartbeat" | "host_cpu" | "host_memory" | "host_disk" | "db_connections") | null;
                 /** @description Page: ids below this. */
                 before?: number | null;
                 limit?: number;
@@ -3155,6 +3497,129 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_conflicts_api_v1_conflicts_get: {
+        parameters: {
+            query?: {
+                status?: ("open" | "resolved") | null;
+                entity?: string | null;
+                zoho_id?: string | null;
+                /** @description Page: ids below this */
+                before_id?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictSummary"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    show_conflict_api_v1_conflicts__conflict_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conflict_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description No such conflict */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    resolve_conflict_api_v1_conflicts__conflict_id__resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conflict_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conflict"];
+                };
+            };
+            /** @description No such conflict */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The conflict is already resolved */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -3904,6 +4369,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_secrets_api_v1_secrets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretInfo"][];
+                };
+            };
+        };
+    };
+    put_secret_api_v1_secrets__name__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description zoho_client_secret, zoho_refresh_token or zoho_webhook_secret */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretValue"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretInfo"];
+                };
+            };
+            /** @description No such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The value cannot be that secret (empty, too short, ...) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_secret_api_v1_secrets__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description zoho_client_secret, zoho_refresh_token or zoho_webhook_secret */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Validation Error */

@@ -1,5 +1,6 @@
-"""The delivery runner: sends queued alert notifications, retries failures with backoff, and
-records every result on its ``tds_alert_deliveries`` row.
+"""The delivery runner: sends queued alert notifications (and the periodic reports of
+:mod:`.digests`), retries failures with backoff, and records every result on its
+``tds_alert_deliveries`` row.
 
 A claim leases rows by pushing ``next_attempt_at`` out by ``lease_seconds`` (no transaction
 is held while sending), so a runner that dies mid-send leaves its rows to be retried after the
@@ -23,8 +24,9 @@ import httpx
 import structlog
 
 from tds_core.alerts import notifiers, oncall
-from tds_core.alerts.messages import Notice
+from tds_core.alerts.messages import Message, Notice, ReportNotice
 from tds_core.alerts.states import DeliveryStatus
+from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import RuntimeConfig
 from tds_core.config.runtime import load as load_config
 from tds_core.db.queries import QUERIES
@@ -69,9 +71,14 @@ class Outcome:
 
 class DeliveryRunner:
     def __init__(
-        self, pool: Any, config: DeliveryConfig | None = None, http: httpx.AsyncClient | None = None
+        self,
+        pool: Any,
+        config: DeliveryConfig | None = None,
+        http: httpx.AsyncClient | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.pool = pool
+        self.keyring = keyring  # decrypts the channels' secrets when it loads the configuration
         self.config = config or DeliveryConfig()
         self._http = http
         self._owns_http = http is None
@@ -88,14 +95,19 @@ class DeliveryRunner:
             self._http = None
 
     async def run_once(
-        self, now: datetime | None = None, config: RuntimeConfig | None = None
+        self,
+        now: datetime | None = None,
+        config: RuntimeConfig | None = None,
+        *,
+        report_id: int | None = None,
     ) -> DeliveryResult:
-        """Send every due delivery (one batch) at ``now`` (the database's clock when None)."""
+        """Send every due delivery (one batch) at ``now`` (the database's clock when None);
+        ``report_id`` sends only that report's (``tds reports ... --send``)."""
         async with self.pool.acquire() as connection:
             if config is None:
-                config = await load_config(connection)
+                config = await load_config(connection, self.keyring)
             claimed = await connection.fetch(
-                QUERIES.alert_deliveries_claim, now, self.config.batch, self.config.lease_seconds
+                QUERIES.alert_deliveries_claim, now, self.config.batch, self.config.lease_seconds, report_id
             )
         if not claimed:
             return DeliveryResult()
@@ -131,8 +143,13 @@ class DeliveryRunner:
         if channel is None or not channel.enabled:
             why = "is no longer configured" if channel is None else "is disabled"
             return Outcome(row["id"], attempts, DeliveryStatus.FAILED, f"channel {row['channel']} {why}")
-        notice = Notice.from_row(row, oncall.find_member(config.alerts__oncall, row["recipient"]))
-        context = {"delivery_id": row["id"], "alert_id": row["alert_id"], "channel": channel.name}
+        notice: Message
+        if row["report_id"] is not None:
+            notice = ReportNotice.from_row(row)
+            context = {"delivery_id": row["id"], "report_id": row["report_id"], "channel": channel.name}
+        else:
+            notice = Notice.from_row(row, oncall.find_member(config.alerts__oncall, row["recipient"]))
+            context = {"delivery_id": row["id"], "alert_id": row["alert_id"], "channel": channel.name}
         try:
             receipt = await notifiers.send(channel, notice, self.http, self.config.timeout_seconds)
         except notifiers.NotifyError as exc:

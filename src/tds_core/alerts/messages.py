@@ -1,13 +1,44 @@
-"""What a notification says: one :class:`Notice` per delivery, rendered as a subject and plain
-text (email, Slack, Telegram) or as a JSON document (generic webhook)."""
+"""What a notification says: one :class:`Notice` per alert delivery, rendered as a subject and
+plain text (email, Slack, Telegram) or as a JSON document (generic webhook); one
+:class:`ReportNotice` per report delivery (a plain-text body for email, a short Markdown one for
+chat). The senders take either, as a :class:`Message`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from tds_core.config.runtime import OnCallMember
+
+
+class Message(Protocol):
+    """What a sender needs of a notification."""
+
+    @property
+    def delivery_id(self) -> int: ...
+
+    @property
+    def recipient(self) -> OnCallMember | None: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def text(self) -> str:
+        """The full plain text (email)."""
+
+    @property
+    def chat_text(self) -> str:
+        """What chat channels show (Slack, Telegram)."""
+
+    @property
+    def mail_headers(self) -> dict[str, str]:
+        """Extra ``X-TDS-*`` headers of the email."""
+
+    def payload(self) -> dict[str, Any]:
+        """The generic webhook's JSON body."""
+
 
 HEADLINES = {
     "opened": "ALERT",
@@ -79,6 +110,14 @@ class Notice:
             lines.append(f"Acknowledge: tds alerts ack {self.alert_id}")
         return "\n".join(lines)
 
+    @property
+    def chat_text(self) -> str:
+        return self.text
+
+    @property
+    def mail_headers(self) -> dict[str, str]:
+        return {"X-TDS-Alert": f"{self.alert_id} {self.reason}"}
+
     def payload(self) -> dict[str, Any]:
         """The generic webhook's JSON body."""
         return {
@@ -100,4 +139,56 @@ class Notice:
                 "last_seen_at": self.last_seen_at.isoformat(),
             },
             "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class ReportNotice:
+    """One delivery of a stored report (``tds_reports``): its bodies were rendered when it was
+    made, so a retry or a resend says exactly what the first attempt said."""
+
+    delivery_id: int
+    report_id: int
+    kind: str
+    period_start: datetime
+    period_end: datetime
+    subject: str
+    text: str
+    chat_text: str
+    data: dict[str, Any]
+    recipient: OnCallMember | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ReportNotice:
+        """From a claimed delivery joined with its report (``alert_deliveries_claim``)."""
+        return cls(
+            delivery_id=row["id"],
+            report_id=row["report_id"],
+            kind=row["report_kind"],
+            period_start=row["period_start"],
+            period_end=row["period_end"],
+            subject=row["report_subject"],
+            text=row["text_body"],
+            chat_text=row["chat_body"],
+            data=dict(row["report_data"] or {}),
+        )
+
+    @property
+    def mail_headers(self) -> dict[str, str]:
+        return {"X-TDS-Report": f"{self.report_id} {self.kind}"}
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "event": "report",
+            "delivery_id": self.delivery_id,
+            "report": {
+                "id": self.report_id,
+                "kind": self.kind,
+                "period_start": self.period_start.isoformat(),
+                "period_end": self.period_end.isoformat(),
+                "subject": self.subject,
+                "data": self.data,
+            },
+            "text": self.text,
+            "markdown": self.chat_text,
         }

@@ -18,7 +18,7 @@ from email.utils import formatdate, make_msgid
 
 import httpx
 
-from tds_core.alerts.messages import Notice
+from tds_core.alerts.messages import Message
 from tds_core.config.runtime import Channel, EmailChannel, SlackChannel, TelegramChannel, WebhookChannel
 
 BODY_EXCERPT = 300
@@ -49,7 +49,7 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-async def send(channel: Channel, notice: Notice, http: httpx.AsyncClient, timeout: float) -> str:
+async def send(channel: Channel, notice: Message, http: httpx.AsyncClient, timeout: float) -> str:
     """Send ``notice`` through ``channel``; errors come out as scrubbed :class:`NotifyError`."""
     secrets = secrets_of(channel)
     try:
@@ -69,7 +69,7 @@ async def send(channel: Channel, notice: Notice, http: httpx.AsyncClient, timeou
 
 
 # ---------------------------------------------------------------------------- email
-def _send_email(channel: EmailChannel, notice: Notice, timeout: float) -> str:
+def _send_email(channel: EmailChannel, notice: Message, timeout: float) -> str:
     """Blocking (smtplib); run in a thread."""
     member = notice.recipient
     recipients = [member.email] if member and member.email else list(channel.to)
@@ -84,7 +84,8 @@ def _send_email(channel: EmailChannel, notice: Notice, timeout: float) -> str:
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=channel.sender.split("@", 1)[1])
-    message["X-TDS-Alert"] = f"{notice.alert_id} {notice.reason}"
+    for name, value in notice.mail_headers.items():
+        message[name] = value
     message.set_content(notice.text)
     try:
         context = ssl.create_default_context()
@@ -134,8 +135,8 @@ def _refused(kind: str, response: httpx.Response) -> NotifyError:
     )
 
 
-async def _send_slack(channel: SlackChannel, notice: Notice, http: httpx.AsyncClient, timeout: float) -> str:
-    text = notice.text
+async def _send_slack(channel: SlackChannel, notice: Message, http: httpx.AsyncClient, timeout: float) -> str:
+    text = notice.chat_text
     member = notice.recipient
     if member and member.slack_handle:
         handle = member.slack_handle.lstrip("@")
@@ -147,7 +148,7 @@ async def _send_slack(channel: SlackChannel, notice: Notice, http: httpx.AsyncCl
 
 
 async def _send_telegram(
-    channel: TelegramChannel, notice: Notice, http: httpx.AsyncClient, timeout: float
+    channel: TelegramChannel, notice: Message, http: httpx.AsyncClient, timeout: float
 ) -> str:
     member = notice.recipient
     chat_id = member.telegram_chat_id if member and member.telegram_chat_id else channel.chat_id
@@ -158,7 +159,7 @@ async def _send_telegram(
         )
     base = str(channel.api_base).rstrip("/")
     url = f"{base}/bot{channel.bot_token.get_secret_value()}/sendMessage"
-    body = {"chat_id": chat_id, "text": notice.text[:4096], "disable_web_page_preview": True}
+    body = {"chat_id": chat_id, "text": notice.chat_text[:4096], "disable_web_page_preview": True}
     response = await http.post(url, json=body, timeout=timeout)
     try:
         answer = response.json()
@@ -179,7 +180,7 @@ async def _send_telegram(
 
 
 async def _send_webhook(
-    channel: WebhookChannel, notice: Notice, http: httpx.AsyncClient, timeout: float
+    channel: WebhookChannel, notice: Message, http: httpx.AsyncClient, timeout: float
 ) -> str:
     headers = {name: value.get_secret_value() for name, value in channel.headers.items()}
     headers.setdefault("X-TDS-Delivery", str(notice.delivery_id))

@@ -18,6 +18,7 @@ from typing import Any
 from tds_core.alerts.delivery import DeliveryConfig, DeliveryResult, DeliveryRunner
 from tds_core.alerts.engine import AlertEngine, EvaluationResult
 from tds_core.alerts.snapshot import HostProbe, probe_host
+from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import load as load_config
 
 
@@ -40,21 +41,23 @@ class AlertService:
         home: Path,
         host_probe: HostProbe | None = None,
         delivery: DeliveryConfig | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.pool = pool
+        self.keyring = keyring  # decrypts the channels' secrets (TDS_SECRET_KEY)
         self.engine = AlertEngine(
             pool,
             daily_quota=daily_quota,
             organization_id=organization_id,
             host_probe=host_probe or probe_host(home),
         )
-        self.delivery = DeliveryRunner(pool, delivery)
+        self.delivery = DeliveryRunner(pool, delivery, keyring=keyring)
         self._evaluated_at = float("-inf")
 
     async def run_once(self) -> AlertRun:
         """One scheduler tick: evaluate if due, then deliver."""
         async with self.pool.acquire() as connection:
-            config = await load_config(connection)
+            config = await load_config(connection, self.keyring)
         evaluation = None
         if time.monotonic() - self._evaluated_at >= config.alerts__evaluate_seconds:
             evaluation = await self.engine.run_once(config=config)

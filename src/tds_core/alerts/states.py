@@ -65,6 +65,10 @@ class DeliveryReason(StrEnum):
     RESOLVED = "resolved"
     """The alert is over: every level told so far hears it."""
 
+    REPORT = "report"
+    """Not an alert: a periodic report (weekly DLQ digest, monthly performance summary) for the
+    channels of ``reports.channels``. In: :mod:`tds_core.alerts.digests`."""
+
 
 #: Who resolves an alert whose condition cleared.
 ENGINE_ACTOR = "tds"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from tds_core.access.tokens import TokenIssuer
 from tds_core.api.rate_limit import RateLimiter
+from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import ConfigCache
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.counters import WebhookOutcomes
@@ -29,6 +30,10 @@ class ApiContext:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     webhook_outcomes: WebhookOutcomes = field(default_factory=WebhookOutcomes)
     """Webhook answers that store nothing (duplicates, 4xx, 503), flushed to the database."""
+    keyring: Keyring | None = None
+    """``TDS_SECRET_KEY``: encrypts secrets written through the API (configuration, ``/secrets``)."""
+    environment_secrets: frozenset[str] = frozenset()
+    """The storable secrets the environment sets (they win over stored ones)."""
 
 
 async def context(request: Request) -> ApiContext:
@@ -37,3 +42,10 @@ async def context(request: Request) -> ApiContext:
     webhook (docs/performance.md)."""
     ctx: ApiContext = request.app.state.context
     return ctx
+
+
+def keyring(ctx: ApiContext) -> Keyring:
+    """The process's keyring; a context built without one cannot write secrets (503)."""
+    if ctx.keyring is None:
+        raise HTTPException(503, "TDS_SECRET_KEY is not loaded in this process: secrets cannot be written")
+    return ctx.keyring

@@ -9,11 +9,13 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
+import pydantic
 import typer
 from rich.console import Console
 
 from tds_core import app as composition
 from tds_core.db.pool import connect
+from tds_core.errors import ConfigurationError
 from tds_core.observability.logging import configure
 from tds_core.operations.actions import Actor
 from tds_core.settings import Settings
@@ -23,8 +25,23 @@ T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+def settings_problems(error: pydantic.ValidationError) -> str:
+    """Pydantic's errors about the settings as one line naming the variables (never the values)."""
+    problems = []
+    for item in error.errors():
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        loc = item.get("loc", ())
+        named = loc and not message.startswith("TDS_")
+        problems.append(f"TDS_{str(loc[0]).upper()}: {message}" if named else message)
+    return "; ".join(problems)
+
+
 def settings_from_env() -> Settings:
-    settings = Settings()
+    """The settings; an invalid one is a :class:`ConfigurationError` (one line, exit code 2)."""
+    try:
+        settings = Settings()
+    except pydantic.ValidationError as exc:
+        raise ConfigurationError(settings_problems(exc)) from None
     configure(settings.log_level, settings.log_format)
     return settings
 

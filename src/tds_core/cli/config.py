@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from tds_core import app as composition
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
 from tds_core.operations import configuration
 from tds_core.operations.configuration import Change, Entry
@@ -98,7 +99,8 @@ def config_set(
     parsed = parse_value(value)
 
     async def work(connection: Any) -> Change:
-        return await configuration.set_value(connection, key, parsed, cli_actor(by), note)
+        keyring = (await composition.unlock_secrets(settings, connection)).keyring
+        return await configuration.set_value(connection, key, parsed, cli_actor(by), note, keyring=keyring)
 
     try:
         change = with_connection(settings, work)

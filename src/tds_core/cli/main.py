@@ -28,13 +28,17 @@ from tds_core.cli.common import (
     with_connection,
 )
 from tds_core.cli.config import config_app
+from tds_core.cli.conflicts import conflicts_app
 from tds_core.cli.dlq import dlq_app
 from tds_core.cli.jobs import jobs_app
 from tds_core.cli.replay import replay
+from tds_core.cli.reports import reports_app
+from tds_core.cli.secrets import secrets_app
 from tds_core.cli.users import users_app
 from tds_core.db import migrate as migrations
 from tds_core.db.pool import create_pool
 from tds_core.db.queries import QUERIES
+from tds_core.errors import ConfigurationError
 from tds_core.ingest import api_keys
 from tds_core.operations import access
 from tds_core.settings import Settings
@@ -43,10 +47,13 @@ app = typer.Typer(help="TDS Core: keeps an ERP's PostgreSQL in step with Zoho Bo
 keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(conflicts_app, name="conflicts")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(secrets_app, name="secrets")
+app.add_typer(reports_app, name="reports")
 app.command("replay")(replay)
 
 
@@ -74,9 +81,11 @@ def api(
 ) -> None:
     """Run the HTTP API (webhooks, health)."""
     settings = settings_from_env()
+    url = database_url(settings)
+    composition.check_secrets(settings, url, unreachable_ok=True)  # a wrong key: exit 2 before serving
     _serve(
         settings,
-        database_url(settings),
+        url,
         host or settings.api_host,
         port or settings.api_port,
         processes or settings.api_processes,
@@ -159,6 +168,7 @@ def up(
     settings = settings_from_env()
     url = database_url(settings)
     composition.run_migrations(url)
+    settings = composition.check_secrets(settings, url).settings  # + stored Zoho credentials
     env = {**os.environ, "TDS_DATABASE_URL": url}
     count = settings.workers if workers is None else workers
     args = [
@@ -282,6 +292,7 @@ def sync(
         raise typer.BadParameter(f"unknown entity {entity!r}: one of {', '.join(ENTITY_SLUGS)} or all")
     settings = settings_from_env()
     url = database_url(settings)
+    settings = composition.check_secrets(settings, url).settings  # + stored Zoho credentials
 
     async def run() -> list[dict[str, Any]]:
         pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-sync")
@@ -344,10 +355,11 @@ def reconcile(
 ) -> None:
     """Compare every ERP record with Zoho now and heal the drift (exit 1 when drift was found)."""
     settings = settings_from_env()
+    url = database_url(settings)
+    settings = composition.check_secrets(settings, url).settings  # + stored Zoho credentials
     entities = composition.source_entities(settings) if entity == "all" else [entity]
     if entity != "all" and entity not in composition.source_entities(settings):
         raise typer.BadParameter(f"unknown or unavailable entity {entity!r}")
-    url = database_url(settings)
 
     async def run() -> list[dict[str, Any]]:
         pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-reconcile")
@@ -479,4 +491,12 @@ def status(as_json: JsonOpt = False) -> None:
 
 
 def main() -> None:
-    app()
+    """The ``tds`` entry point: a configuration error (settings, ``TDS_SECRET_KEY``) is one line
+    on stderr and exit code 2, not a traceback."""
+    try:
+        app()
+    except ConfigurationError as exc:
+        Console(stderr=True).print(
+            f"tds: configuration error: {exc}", markup=False, style="red", soft_wrap=True
+        )
+        raise SystemExit(2) from None

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tds_core.config.encryption import Keyring, unseal
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.backoff import BackoffPolicy
 from tds_core.domain.circuit_breaker import BreakerConfig
+from tds_core.domain.conflicts import ConflictPolicy, Policy, policy_problems
 
 
 class _Channel(BaseModel):
@@ -95,6 +97,16 @@ class OnCall(BaseModel):
     levels: list[EscalationLevel] = []
 
 
+class EntityConflictPolicy(BaseModel):
+    """``conflicts.policies`` entry: what TDS does with an ERP row changed outside TDS."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    policy: Literal["source_wins", "preserve_columns", "hold"] = "source_wins"
+    columns: list[str] = []
+    """preserve_columns only: the ERP-owned data columns TDS never overwrites."""
+
+
 SECRET_FIELDS = frozenset({"password", "url", "bot_token", "headers"})
 
 
@@ -118,6 +130,8 @@ class RuntimeConfig(BaseModel):
     schedule__pull_cron: str = "*/15 * * * *"
     schedule__reconcile_cron: str = "0 2 * * *"
     schedule__timezone: str = "UTC"
+    schedule__dlq_digest_cron: str = "0 8 * * 1"
+    schedule__performance_report_cron: str = "0 8 1 * *"
     auth__access_token_minutes: float = Field(default=15, gt=0, le=24 * 60)
     auth__refresh_token_hours: float = Field(default=12, gt=0, le=24 * 90)
     ratelimit__login_per_minute: int = Field(default=10, ge=1, le=10_000)
@@ -137,12 +151,25 @@ class RuntimeConfig(BaseModel):
     alerts__memory_percent: float = Field(default=90, gt=0, le=100)
     alerts__disk_percent: float = Field(default=90, gt=0, le=100)
     alerts__db_connections_percent: float = Field(default=80, gt=0, le=100)
+    alerts__conflicts_open: int = Field(default=1, ge=1)
     alerts__escalate_after_minutes: float = Field(default=15, gt=0)
     alerts__channels: list[Channel] = []
     alerts__oncall: OnCall = OnCall()
     metrics__rollup_seconds: float = Field(default=60, ge=5, le=3600)
+    conflicts__policies: dict[str, EntityConflictPolicy] = {}
+    """Per entity type; unnamed types use source_wins (tds_core.domain.conflicts)."""
+    reports__channels: list[str] | None = None
+    """Channels that receive the reports (weekly DLQ digest, monthly summary): None = every enabled one."""
+    reports__dashboard_url: AnyHttpUrl | None = None
+    reports__top_errors: int = Field(default=5, ge=1, le=50)
 
-    @field_validator("schedule__retention_cron", "schedule__pull_cron", "schedule__reconcile_cron")
+    @field_validator(
+        "schedule__retention_cron",
+        "schedule__pull_cron",
+        "schedule__reconcile_cron",
+        "schedule__dlq_digest_cron",
+        "schedule__performance_report_cron",
+    )
     @classmethod
     def _cron(cls, value: str) -> str:
         if not croniter.is_valid(value):
@@ -158,7 +185,25 @@ class RuntimeConfig(BaseModel):
             unknown = sorted(set(level.channels) - set(names))
             if unknown:
                 raise ValueError(f"alerts.oncall.levels[{number}]: unknown channels {unknown}")
+        unknown = sorted(set(self.reports__channels or []) - set(names))
+        if unknown:
+            raise ValueError(f"reports.channels: unknown channels {unknown}")
         return self
+
+    @field_validator("conflicts__policies")
+    @classmethod
+    def _policies(cls, value: dict[str, EntityConflictPolicy]) -> dict[str, EntityConflictPolicy]:
+        problems = [p for entity, e in value.items() for p in policy_problems(entity, e.policy, e.columns)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    def conflict_policy(self, entity: str) -> ConflictPolicy:
+        """The conflict policy of one entity type (source_wins when none is configured)."""
+        entry = self.conflicts__policies.get(entity)
+        if entry is None:
+            return ConflictPolicy()
+        return ConflictPolicy(Policy(entry.policy), frozenset(entry.columns))
 
     @field_validator("schedule__timezone")
     @classmethod
@@ -190,8 +235,24 @@ class RuntimeConfig(BaseModel):
         )
 
 
-async def load(connection: Any) -> RuntimeConfig:
-    return RuntimeConfig.from_rows(await connection.fetch(QUERIES.configuration_current))
+def is_secret_key(key: str) -> bool:
+    """A key whose whole value is a secret (its last part is a secret field name)."""
+    return key.rsplit(".", 1)[-1] in SECRET_FIELDS
+
+
+def opened(rows: list[Any], keyring: Keyring | None) -> list[dict[str, Any]]:
+    """Configuration rows with their encrypted secrets decrypted (for use, never for display)."""
+    return [
+        {**row, "value": unseal(row["value"], keyring, SECRET_FIELDS, secret=is_secret_key(row["key"]))}
+        for row in rows
+    ]
+
+
+async def load(connection: Any, keyring: Keyring | None = None) -> RuntimeConfig:
+    """The current configuration, its secrets decrypted with ``keyring`` (an encrypted secret
+    without a keyring raises :class:`~tds_core.errors.SecretKeyError`)."""
+    rows = await connection.fetch(QUERIES.configuration_current)
+    return RuntimeConfig.from_rows(opened(rows, keyring))
 
 
 class ConfigCache:
@@ -199,8 +260,9 @@ class ConfigCache:
     reloaded from the database when older than ``max_age`` seconds, so a change made through
     the admin API or ``tds config set`` reaches every API process within that time."""
 
-    def __init__(self, max_age: float = 2.0) -> None:
+    def __init__(self, max_age: float = 2.0, keyring: Keyring | None = None) -> None:
         self.max_age = max_age
+        self.keyring = keyring
         self._config = RuntimeConfig()
         self._loaded_at = float("-inf")
 
@@ -209,7 +271,7 @@ class ConfigCache:
         if now - self._loaded_at >= self.max_age:
             with translated():
                 async with pool.acquire() as connection:
-                    self._config = await load(connection)
+                    self._config = await load(connection, self.keyring)
             self._loaded_at = now
         return self._config
 

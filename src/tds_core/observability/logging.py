@@ -10,8 +10,25 @@ from typing import Any
 
 import structlog
 
-SECRET_KEYS = re.compile(r"(password|secret|token|api_key|x-tds-key|authorization|signature)", re.IGNORECASE)
-SECRET_VALUES = re.compile(r"tds_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
+#: Event keys whose values are never logged: passwords, secrets (TDS_SECRET_KEY, the Zoho client
+#: and webhook secrets), tokens (refresh, bot), keys, credentials headers, ciphertexts.
+SECRET_KEYS = re.compile(
+    r"(password|secret|token|api_key|x-tds-key|authorization|signature|ciphertext|headers)", re.IGNORECASE
+)
+#: Secret-looking values inside any logged string, with what replaces them: TDS API keys, stored
+#: ciphertexts, Slack webhook URLs, Telegram bot tokens in Bot API URLs.
+SECRET_VALUES = (
+    (re.compile(r"tds_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}"), "tds_***"),
+    (re.compile(r"enc:v1:[A-Za-z0-9_=-]+"), "enc:v1:***"),
+    (re.compile(r"hooks\.slack\.com/(services|workflows|triggers)/[^\s'\"]+"), r"hooks.slack.com/\1/***"),
+    (re.compile(r"/bot\d+:[A-Za-z0-9_-]+"), "/bot***"),
+)
+
+
+def redact_text(text: str) -> str:
+    for pattern, replacement in SECRET_VALUES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -19,7 +36,7 @@ def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutabl
         if SECRET_KEYS.search(key):
             event[key] = "***"
         elif isinstance(value, str):
-            event[key] = SECRET_VALUES.sub("tds_***", value)
+            event[key] = redact_text(value)
     return event
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -39,6 +40,8 @@ WINDOWS: dict[str, timedelta] = {
 }
 COUNTS = ("events_received", "events_rejected", "events_applied", "events_skipped", "events_retried")
 FAILED = "events_dead_lettered"
+FINISHED = ["events_applied", "events_skipped", FAILED]
+"""The count series of finished events (what throughput counts)."""
 MAX_HISTORY = timedelta(days=31)
 MAX_POINTS = 1440
 DEFAULT_POINTS = 720
@@ -190,8 +193,87 @@ async def _window_stats(
     until: datetime = (await connection.fetchval(QUERIES.metrics_clock, pinned)).astimezone(UTC)
     since = until - WINDOWS[window]
     rolled: datetime | None = await connection.fetchval(QUERIES.metrics_rollup_state)
-    # whole minutes the roll-up wrote: [rolled_from, rolled_to); the rest of the window is read live
-    rolled_from = _ceil_minute(since)
+    span = await _span(connection, since, until, rolled, _ceil_minute(since))
+    gauges = await connection.fetch(QUERIES.metrics_gauges, until, list(ENTITY_SLUGS))
+    return WindowStats(
+        window=window,
+        since=since,
+        until=until,
+        seconds=span.seconds,
+        rolled_through=rolled,
+        total=span.total,
+        entities=span.entities,
+        **_state([(r["name"], r["labels"], float(r["value"])) for r in gauges], daily_quotas),
+    )
+
+
+class PeriodStats(BaseModel):
+    """Counts and latency over any period (the monthly performance summary)."""
+
+    since: datetime
+    until: datetime
+    seconds: float
+    rolled_through: datetime | None
+    read_live_before: datetime | None = Field(
+        description="Minutes before this are past the per-minute retention and were counted from the "
+        "rows (sync logs, dead letters; inbox arrivals older than its 7 days are gone)"
+    )
+    total: EntityStats
+    entities: list[EntityStats]
+    busiest_minute: datetime | None = Field(description="The minute with the most finished events")
+    busiest_minute_events: int = Field(description="Finished events (applied, skipped, failed) in it")
+
+
+async def period_stats(
+    pool: Any,
+    since: datetime,
+    until: datetime,
+    *,
+    now: datetime | None = None,
+    retention: timedelta = timedelta(days=30),
+) -> PeriodStats:
+    """The window numbers of :func:`window_stats` over ``[since, until)``: rolled minutes where
+    the roll-up has them, the rows themselves elsewhere (including minutes older than the
+    per-minute ``retention`` at ``now``)."""
+    since, until = _utc(since), _utc(until)
+    if until <= since:
+        raise InvalidRequest("the period must end after it starts")
+    with translated():
+        async with (
+            pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            clock: datetime = (await connection.fetchval(QUERIES.metrics_clock, now)).astimezone(UTC)
+            rolled: datetime | None = await connection.fetchval(QUERIES.metrics_rollup_state)
+            horizon = _ceil_minute(clock - retention)
+            rolled_from = min(max(_ceil_minute(since), horizon), until)
+            span = await _span(connection, since, until, rolled, rolled_from)
+    return PeriodStats(
+        since=since,
+        until=until,
+        seconds=span.seconds,
+        rolled_through=rolled,
+        read_live_before=rolled_from if rolled_from > _ceil_minute(since) else None,
+        total=span.total,
+        entities=span.entities,
+        busiest_minute=span.busiest[0] if span.busiest else None,
+        busiest_minute_events=span.busiest[1] if span.busiest else 0,
+    )
+
+
+@dataclass
+class _Span:
+    seconds: float
+    total: EntityStats
+    entities: list[EntityStats]
+    busiest: tuple[datetime, int] | None
+
+
+async def _span(
+    connection: Any, since: datetime, until: datetime, rolled: datetime | None, rolled_from: datetime
+) -> _Span:
+    """Counts and latency over ``[since, until)``: whole minutes the roll-up wrote in
+    ``[rolled_from, rolled_to)``, the rest read live through the views the roll-up counts."""
     rolled_to = max(rolled_from, min(rolled or rolled_from, until.replace(second=0, microsecond=0)))
     live = [(since, rolled_from), (rolled_to, until)]
 
@@ -204,6 +286,10 @@ async def _window_stats(
         QUERIES.stats_rolled_histogram, rolled_from, rolled_to, "latency", BUCKETS
     ):
         latency[row["entity"]].add(row["bucket"], int(row["n"]), 0.0)
+    finished_by_minute: dict[datetime, float] = defaultdict(float)
+    if rolled_from < rolled_to:
+        for row in await connection.fetch(QUERIES.stats_rolled_minutes, rolled_from, rolled_to, FINISHED):
+            finished_by_minute[row["minute"]] += row["value"]
     for start, end in live:
         if start >= end:
             continue
@@ -211,6 +297,8 @@ async def _window_stats(
             for name in count_series(row["stream"], row["kind"]):
                 if name in names:
                     counts[row["entity"]][name] += row["n"]
+                if name in FINISHED:
+                    finished_by_minute[row["minute"]] += row["n"]
         for row in await connection.fetch(
             QUERIES.metrics_samples_by_minute, start, end, list(BOUNDS_MS), ["latency"]
         ):
@@ -224,16 +312,12 @@ async def _window_stats(
         for name, value in counts[entity].items():
             all_counts[name] += value
         all_latency.merge(latency[entity])
-    gauges = await connection.fetch(QUERIES.metrics_gauges, until, list(ENTITY_SLUGS))
-    return WindowStats(
-        window=window,
-        since=since,
-        until=until,
+    busiest = max(finished_by_minute.items(), key=lambda item: (item[1], item[0]), default=None)
+    return _Span(
         seconds=seconds,
-        rolled_through=rolled,
         total=_entity_stats("all", all_counts, all_latency, seconds),
         entities=entities,
-        **_state([(r["name"], r["labels"], float(r["value"])) for r in gauges], daily_quotas),
+        busiest=(busiest[0].astimezone(UTC), int(busiest[1])) if busiest else None,
     )
 
 

@@ -10,6 +10,10 @@ Secrets (the fields named in :data:`SECRET_FIELDS`, e.g. a channel's ``password`
 ``bot_token`` and ``headers``) are never returned or recorded: reads show :data:`MASK` in
 their place. A change may send :data:`MASK` back unchanged to keep the stored secret of the
 same channel (matched by ``name``), so a client can round-trip a channel list it read.
+
+Secrets are stored encrypted (:mod:`tds_core.config.encryption`): a change decrypts the stored
+configuration with the process's keyring, validates and compares clear values, and encrypts
+every secret of the new version before it is written, so no version row holds one in clear.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from tds_core.config.runtime import SECRET_FIELDS, RuntimeConfig
+from tds_core.config.encryption import Keyring, seal
+from tds_core.config.runtime import SECRET_FIELDS, RuntimeConfig, is_secret_key, opened
 from tds_core.db.queries import QUERIES
 from tds_core.operations.actions import Actor, record
 
@@ -87,11 +92,6 @@ def mask(value: Any, *, secret: bool = False) -> Any:
     if secret and value is not None:
         return MASK
     return value
-
-
-def is_secret_key(key: str) -> bool:
-    """A key whose whole value is a secret (its last part is a secret field name)."""
-    return key.rsplit(".", 1)[-1] in SECRET_FIELDS
 
 
 def mask_value(key: str, value: Any) -> Any:
@@ -230,12 +230,15 @@ async def history(connection: Any, key: str, limit: int = HISTORY_LIMIT) -> list
     return [_entry(row) for row in rows]
 
 
-async def set_value(connection: Any, key: str, value: Any, actor: Actor, note: str | None = None) -> Change:
-    """Validate and store a new version of ``key`` (one transaction), record the operator
-    action (masked values only), and ring ``tds_config``. An unchanged value stores nothing."""
+async def set_value(
+    connection: Any, key: str, value: Any, actor: Actor, note: str | None = None, *, keyring: Keyring
+) -> Change:
+    """Validate and store a new version of ``key`` (one transaction), its secrets encrypted with
+    ``keyring``; record the operator action (masked values only), and ring ``tds_config``. An
+    unchanged value stores nothing."""
     async with connection.transaction():
         await connection.execute(QUERIES.configuration_lock)
-        rows = await connection.fetch(QUERIES.configuration_current)
+        rows = opened(await connection.fetch(QUERIES.configuration_current), keyring)
         stored = {row["key"]: row for row in rows}
         if key not in stored:
             raise UnknownKey(key)
@@ -247,8 +250,9 @@ async def set_value(connection: Any, key: str, value: Any, actor: Actor, note: s
         _config, value = validate_change(rows, key, value)
         if value == before["value"]:
             return Change(entry=_entry(before), changed=False, previous_version=before["version"])
+        sealed = seal(value, keyring, SECRET_FIELDS, secret=is_secret_key(key))
         stored_row = await connection.fetchrow(
-            QUERIES.configuration_set, key, orjson.dumps(value).decode(), actor.name, note
+            QUERIES.configuration_set, key, orjson.dumps(sealed).decode(), actor.name, note
         )
         await record(
             connection,

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import RuntimeConfig, load
 from tds_core.db.errors import translate
 from tds_core.db.pool import connect
@@ -56,9 +57,11 @@ class Worker:
         concurrency: int = 2,
         worker_id: str | None = None,
         config_refresh_seconds: float = 5.0,
+        keyring: Keyring | None = None,
     ) -> None:
         self.pool = pool
         self.database_url = database_url
+        self.keyring = keyring  # TDS_SECRET_KEY: the configuration it loads holds encrypted secrets
         self.concurrency = concurrency
         self.worker_id = worker_id or new_worker_id()
         self.config = RuntimeConfig()
@@ -128,11 +131,12 @@ class Worker:
                     log.info("released leases", count=len(released))
 
     async def _reload_config(self, connection: Any) -> None:
-        config = await load(connection)
+        config = await load(connection, self.keyring)
         if config != self.config:
             if config.breaker != self.config.breaker:
                 self.breaker.config = config.breaker
             self.config = config
+            self.applier.policies = {e: config.conflict_policy(e) for e in config.conflicts__policies}
             log.info("configuration loaded", batch_size=config.worker__batch_size)
 
     # ------------------------------------------------------------------ claiming

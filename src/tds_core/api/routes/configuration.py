@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tds_core.api.auth import Admin, Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import ApiContext, context, keyring
 from tds_core.api.routes.webhooks import ErrorBody
 from tds_core.db.errors import translated
 from tds_core.operations import configuration
@@ -111,7 +111,7 @@ async def put_config(
         with translated():
             async with ctx.pool.acquire() as connection:
                 change = await configuration.set_value(
-                    connection, key, body.value, principal.actor, body.note
+                    connection, key, body.value, principal.actor, body.note, keyring=keyring(ctx)
                 )
     except configuration.UnknownKey as exc:
         raise HTTPException(404, f"no configuration key {key!r}") from exc

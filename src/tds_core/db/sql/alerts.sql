@@ -191,7 +191,7 @@ FROM unnest($2::bigint[], $3::text[], $4::integer[], $5::text[], $6::text[], $7:
 RETURNING id;
 
 -- name: alert_deliveries_claim
--- Take up to $2 due deliveries ($1 now), each leased for $3 s by pushing its next attempt out, with its alert.
+-- Take up to $2 due deliveries ($1 now; $4 only those of this report, NULL = any), each leased for $3 s by pushing its next attempt out, with its alert or report.
 WITH clock AS (
     SELECT coalesce($1::timestamptz, now()) AS now
 ),
@@ -199,17 +199,30 @@ WITH clock AS (
 due AS (
     SELECT d.id FROM tds_alert_deliveries d, clock c
     WHERE d.status = 'pending' AND d.next_attempt_at <= c.now
+      AND ($4::bigint IS NULL OR d.report_id = $4)
     ORDER BY d.next_attempt_at, d.id
     LIMIT $2
     FOR UPDATE OF d SKIP LOCKED
+),
+-- the lease: one more attempt, and nobody else takes the row until it runs out
+claimed AS (
+    UPDATE tds_alert_deliveries d
+    SET attempts = d.attempts + 1, next_attempt_at = c.now + make_interval(secs => $3)
+    FROM due, clock c
+    WHERE d.id = due.id
+    RETURNING d.id, d.alert_id, d.report_id, d.reason, d.level, d.channel, d.channel_type, d.recipient,
+              d.attempts
 )
-UPDATE tds_alert_deliveries d
-SET attempts = d.attempts + 1, next_attempt_at = c.now + make_interval(secs => $3)
-FROM due, clock c, tds_alerts a
-WHERE d.id = due.id AND a.id = d.alert_id
-RETURNING d.id, d.alert_id, d.reason, d.level, d.channel, d.channel_type, d.recipient, d.attempts,
-          a.rule, a.fingerprint, a.severity, a.status, a.title, a.message, a.details, a.occurrences,
-          a.first_seen_at, a.last_seen_at, a.acknowledged_by, a.resolved_by, a.escalation_level;
+-- what the notification says: the alert's fields, or the report's bodies
+SELECT d.id, d.alert_id, d.report_id, d.reason, d.level, d.channel, d.channel_type, d.recipient, d.attempts,
+       a.rule, a.fingerprint, a.severity, a.status, a.title, a.message, a.details, a.occurrences,
+       a.first_seen_at, a.last_seen_at, a.acknowledged_by, a.resolved_by, a.escalation_level,
+       r.kind AS report_kind, r.period_start, r.period_end, r.subject AS report_subject, r.text_body,
+       r.chat_body, r.data AS report_data
+FROM claimed d
+LEFT JOIN tds_alerts a ON a.id = d.alert_id
+LEFT JOIN tds_reports r ON r.id = d.report_id
+ORDER BY d.id;
 
 -- name: alert_deliveries_record
 -- Record sending results ($1 now, then arrays: ids, attempts as claimed, statuses, errors, retry delays s); a lost lease changes nothing.
@@ -226,12 +239,15 @@ SET status = r.status,
     sent_at = CASE WHEN r.status = 'sent' THEN c.now END,
     next_attempt_at = CASE WHEN r.status = 'pending' THEN c.now + make_interval(secs => r.retry_seconds)
                            ELSE d.next_attempt_at END
-FROM results r, clock c, tds_alerts a
-WHERE d.id = r.id AND d.attempts = r.attempts AND d.status = 'pending' AND a.id = d.alert_id
+FROM results r, clock c
+WHERE d.id = r.id AND d.attempts = r.attempts AND d.status = 'pending'
 RETURNING d.id, d.status, d.reason,
-          -- condition to notification: from the condition's start when known, else from first sight
-          CASE WHEN d.status = 'sent' THEN extract(epoch FROM d.sent_at - coalesce(
-              (a.details ->> 'condition_since')::timestamptz, a.first_seen_at))::float8 END AS notify_seconds;
+          -- condition to notification (alerts only): from the condition's start when known, else
+          -- from first sight
+          CASE WHEN d.status = 'sent' AND d.alert_id IS NOT NULL THEN (
+              SELECT extract(epoch FROM d.sent_at - coalesce(
+                  (a.details ->> 'condition_since')::timestamptz, a.first_seen_at))::float8
+              FROM tds_alerts a WHERE a.id = d.alert_id) END AS notify_seconds;
 
 -- name: alerts_list
 -- Alerts newest first, optionally of one status ($1) or rule ($2), before id $3, at most $4.

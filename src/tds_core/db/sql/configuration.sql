@@ -25,3 +25,13 @@ FROM tds_configuration WHERE key = $1 ORDER BY version DESC LIMIT $2;
 -- Serialise configuration changes for the rest of the transaction, so each change is validated
 -- against the configuration it will actually join (two admins cannot each break half of it).
 SELECT pg_advisory_xact_lock(hashtextextended('tds_configuration', 0));
+
+-- name: configuration_versions_page
+-- Every version of every key, in keyset pages of (key, version): secrets encryption and rotation.
+SELECT key, version, value FROM tds_configuration
+WHERE (key, version) > ($1, $2) ORDER BY key, version LIMIT $3;
+
+-- name: configuration_reseal_version
+-- Replace one stored version's value by the same value with its secrets (re-)encrypted; guarded
+-- by the value read, so a concurrent rewrite is never overwritten (zero rows: leave it).
+UPDATE tds_configuration SET value = $3::jsonb WHERE key = $1 AND version = $2 AND value = $4::jsonb;

@@ -95,3 +95,38 @@ WITH resolved AS (
     FROM resolved
 )
 SELECT id, queue_id FROM resolved ORDER BY id;
+
+-- name: dlq_period_by_entity
+-- Per entity, dead letters added in [$1, $2) (and how many of those are still open), and letters replayed or discarded in it (the weekly digest).
+SELECT entity,
+       count(*) FILTER (WHERE created_at >= $1 AND created_at < $2)::int AS added,
+       count(*) FILTER (WHERE created_at >= $1 AND created_at < $2 AND status = 'open')::int AS added_open,
+       count(*) FILTER (WHERE status = 'replayed' AND resolved_at >= $1 AND resolved_at < $2)::int AS replayed,
+       count(*) FILTER (WHERE status = 'discarded' AND resolved_at >= $1 AND resolved_at < $2)::int AS discarded
+FROM tds_dead_letter_queue
+WHERE (created_at >= $1 AND created_at < $2) OR (resolved_at >= $1 AND resolved_at < $2)
+GROUP BY entity
+ORDER BY entity;
+
+-- name: dlq_open_by_class
+-- Open dead letters per error class (the weekly digest).
+SELECT error_class, count(*)::int AS letters
+FROM tds_dead_letter_queue WHERE status = 'open'
+GROUP BY error_class
+ORDER BY error_class;
+
+-- name: dlq_open_top_errors
+-- The $1 most frequent errors (first 200 characters) of open dead letters, each with an example letter (its lowest id) and its entities.
+SELECT left(error, 200) AS error, error_class, count(*)::int AS letters, min(id) AS example_id,
+       array_agg(DISTINCT entity ORDER BY entity) AS entities, min(created_at) AS oldest_at
+FROM tds_dead_letter_queue WHERE status = 'open'
+GROUP BY 1, 2
+ORDER BY letters DESC, example_id
+LIMIT $1;
+
+-- name: dlq_oldest_open
+-- The open dead letter waiting longest (through the partial index of open letters).
+SELECT id, entity, zoho_id, error, created_at
+FROM tds_dead_letter_queue WHERE status = 'open'
+ORDER BY created_at, id
+LIMIT 1;

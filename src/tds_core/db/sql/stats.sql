@@ -9,6 +9,13 @@ FROM tds_metrics
 WHERE bucket_start >= $1 AND bucket_start < $2 AND resolution_s = 60 AND name = ANY($3::text[])
 GROUP BY 1, 2;
 
+-- name: stats_rolled_minutes
+-- Count series ($3 names) per rolled minute in [$1, $2), every entity added up (the busiest minute).
+SELECT bucket_start AS minute, sum(value)::float8 AS value
+FROM tds_metrics
+WHERE bucket_start >= $1 AND bucket_start < $2 AND resolution_s = 60 AND name = ANY($3::text[])
+GROUP BY 1;
+
 -- name: stats_rolled_histogram
 -- Histogram $3 per entity and bucket over the rolled minutes in [$1, $2) (arrays of $4 buckets only).
 SELECT h.entity, (u.i - 1)::integer AS bucket, sum(u.c)::bigint AS n
