@@ -1,17 +1,21 @@
 """ERP-side conflicts: a row changed outside TDS since TDS last wrote it meets its entity type's
 policy (source_wins, preserve_columns, hold); held events are resolved by an operator
 (apply_source, keep_local); TDS's own writes never look like a conflict; a conflict that
-arrives through a DLQ replay or an inbox replay meets the same policy."""
+arrives through a DLQ replay or an inbox replay meets the same policy; a line item changed,
+added or deleted outside TDS is a conflict of its parent (``line_items``)."""
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from tds_core.db import migrations
 from tds_core.domain.records import parse_zoho_time
 from tds_core.domain.states import Operation
 from tds_core.operations import conflicts, dead_letters
@@ -69,9 +73,11 @@ async def product(pool: Any) -> dict[str, Any]:
     return dict(await pool.fetchrow("SELECT * FROM products WHERE zoho_id = $1", ITEM))
 
 
-async def states(pool: Any, entity: str = "items") -> list[str]:
+async def states(pool: Any, entity: str = "items", zoho_id: str = ITEM) -> list[str]:
     rows = await pool.fetch(
-        "SELECT status::text FROM tds_sync_queue WHERE zoho_id = $1 AND entity = $2 ORDER BY id", ITEM, entity
+        "SELECT status::text FROM tds_sync_queue WHERE zoho_id = $1 AND entity = $2 ORDER BY id",
+        zoho_id,
+        entity,
     )
     return [r[0] for r in rows]
 
@@ -262,7 +268,7 @@ async def test_hold_then_apply_source(pool: Any, drain: Any) -> None:
         "ops",
     )
     assert await states(pool) == ["completed", "pending", "pending"]
-    await drain()
+    await drain(concurrency=1)  # both in one batch (two batches at once could apply v3 before v2)
     # applied through the guarded path, in version order, with no new conflict
     row = await product(pool)
     assert (row["name"], row["source_version"]) == ("Zoho v3", version(V3))
@@ -463,3 +469,263 @@ async def test_a_conflict_arriving_through_an_inbox_replay(pool: Any, drain: Any
     (conflict,) = await all_conflicts(pool)
     assert (conflict["status"], conflict["payload"]["name"]) == ("open", "Zoho v2")
     assert (await product(pool))["name"] == "Local name"
+
+
+# ---------------------------------------------------------------------------- line items
+INVOICE = "982000000567114"
+LINE_1, LINE_2 = "982000000567021", "982000000567022"
+PRICE_LIST = "130426000002924000"
+
+LOCAL_LINE_EDITS = {
+    "line updated": (
+        "UPDATE invoice_line_items SET quantity = 5 WHERE line_item_id = $1",
+        {LINE_1: Decimal("5"), LINE_2: Decimal("1")},
+    ),
+    "line inserted": (
+        "INSERT INTO invoice_line_items (invoice_zoho_id, line_item_id, name, quantity)"
+        " SELECT invoice_zoho_id, 'LOCAL-1', 'Local line', 3 FROM invoice_line_items WHERE line_item_id = $1",
+        {LINE_1: Decimal("1"), LINE_2: Decimal("1"), "LOCAL-1": Decimal("3")},
+    ),
+    "line deleted": ("DELETE FROM invoice_line_items WHERE line_item_id = $1", {LINE_2: Decimal("1")}),
+}
+
+
+def invoice(modified: str, *, partial: bool = False, **fields: Any) -> dict[str, Any]:
+    """An invoice record; ``partial``: without its line list (a record that leaves the lines alone)."""
+    record = samples.invoice(last_modified_time=modified, **fields)
+    return {"invoice": {k: v for k, v in record.items() if not (partial and k == "line_items")}}
+
+
+async def quantities(pool: Any, zoho_id: str = INVOICE) -> dict[str, Decimal]:
+    rows = await pool.fetch(
+        "SELECT line_item_id, quantity FROM invoice_line_items WHERE invoice_zoho_id = $1", zoho_id
+    )
+    return {r["line_item_id"]: r["quantity"] for r in rows}
+
+
+def frozen_digest(table: str) -> str:
+    """Migration 0010's backfill expression: must agree with what the workers record."""
+    path = Path(migrations.__file__).parent / "versions" / "0010_line_conflicts.py"
+    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    digest: str = module._digest(table)
+    return digest
+
+
+async def test_tds_own_line_writes_are_never_a_conflict(pool: Any, drain: Any) -> None:
+    # hold: any false conflict would show as a held event
+    await set_policies(pool, {e: {"policy": "hold"} for e in ("invoices", "bills", "pricebooks")})
+    # a full record then a partial one in the same batch: the full record's lines are written
+    await stage(pool, "invoices", invoice(V1, total=1))
+    await stage(pool, "invoices", invoice(V2, partial=True, total=2), 1)
+    await drain(concurrency=1)  # one batch
+    assert await quantities(pool) == {LINE_1: Decimal("1"), LINE_2: Decimal("1")}
+    # lines changed by Zoho (one edited, one removed, one added); then a record without its list
+    changed = samples.invoice(last_modified_time=V3)
+    changed["line_items"] = [
+        {**changed["line_items"][0], "quantity": "2.50", "rate": 119.99},
+        {"line_item_id": "NEW-1", "name": "Cable", "item_order": 3, "quantity": 1, "rate": 0},
+    ]
+    await stage(pool, "invoices", {"invoice": changed}, 2)
+    await drain()
+    assert await quantities(pool) == {LINE_1: Decimal("2.50"), "NEW-1": Decimal("1")}
+    await stage(pool, "invoices", invoice(V4, partial=True, status="sent"), 3)
+    await drain()
+    assert await quantities(pool) == {LINE_1: Decimal("2.50"), "NEW-1": Decimal("1")}
+    # an empty list removes the lines; a price list and a bill (which carries no lines) twice
+    await stage(pool, "invoices", invoice("2024-01-19T10:20:30+0530", line_items=[]), 4)
+    await stage(pool, "pricebooks", {"pricebook": samples.pricebook()}, 5)
+    await stage(pool, "bills", {"bill": samples.bill()}, 6)
+    await drain()
+    assert await quantities(pool) == {}
+    await stage(pool, "pricebooks", {"pricebook": samples.pricebook(name="Price List 2")}, 7)
+    await stage(pool, "bills", {"bill": samples.bill(updated_time="2024-01-21T11:00:00+0530")}, 8)
+    await drain()
+    for table in ("invoices", "price_lists", "bills"):
+        # recorded, and the same digest as migration 0010's backfill computes
+        assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE tds_lines_written IS NULL") == 0
+        assert await pool.fetchval(
+            f"SELECT bool_and(t.tds_lines_written = {frozen_digest(table)}) FROM {table} t"
+        )
+    # and a delete: the lines go with the row, no conflict either
+    await stage(pool, "invoices", {**invoice("2024-01-20T10:20:30+0530"), "_delete": True}, 9)
+    await drain()
+    assert await all_conflicts(pool) == []
+    assert await states(pool, "invoices", INVOICE) == ["completed"] * 6
+    assert set(await states(pool, "pricebooks", PRICE_LIST)) == {"completed"}
+    assert await pool.fetchval("SELECT count(*) FROM tds_sync_queue WHERE status::text <> 'completed'") == 0
+    assert {r[0] for r in await pool.fetch("SELECT local_changes FROM tds_audit_trail")} == {None}
+
+
+@pytest.mark.parametrize("edit", list(LOCAL_LINE_EDITS))
+async def test_a_line_changed_outside_tds_is_held(pool: Any, drain: Any, edit: str) -> None:
+    sql, local = LOCAL_LINE_EDITS[edit]
+    await set_policies(pool, {"invoices": {"policy": "hold"}})
+    await stage(pool, "invoices", invoice(V1))
+    await drain()
+    await local_edit(pool, sql, LINE_1)
+    await stage(pool, "invoices", invoice(V2, total=5), 1)
+    await drain()
+    assert await states(pool, "invoices", INVOICE) == ["completed", "held"]
+    assert await quantities(pool) == local  # untouched
+    (conflict,) = await all_conflicts(pool)
+    assert (conflict["status"], conflict["changed_columns"]) == ("open", ["line_items"])
+    assert {line["line_item_id"] for line in conflict["local_row"]["line_items"]} == set(local)
+    assert [line["line_item_id"] for line in conflict["source_row"]["line_items"]] == [LINE_1, LINE_2]
+    async with pool.acquire() as connection:
+        shown = await conflicts.get_conflict(connection, conflict["id"])
+    lines = shown["diff"][-1]
+    assert (lines["column"], lines["changed_locally"], lines["differs"], lines["written"]) == (
+        "line_items",
+        True,
+        True,
+        None,
+    )
+    assert lines["local"] == conflict["local_row"]["line_items"]
+    # apply_source: Zoho's lines replace the local ones, and the next event is no conflict
+    async with pool.acquire() as connection:
+        await conflicts.resolve(connection, conflict["id"], "apply_source", OPERATOR)
+    await drain()
+    assert await quantities(pool) == {LINE_1: Decimal("1"), LINE_2: Decimal("1")}
+    await stage(pool, "invoices", invoice(V3, total=6), 2)
+    await drain()
+    assert await states(pool, "invoices", INVOICE) == ["completed"] * 3
+    assert len(await all_conflicts(pool)) == 1
+
+
+@pytest.mark.parametrize("edit", list(LOCAL_LINE_EDITS))
+async def test_source_wins_overwrites_lines_changed_outside_tds(pool: Any, drain: Any, edit: str) -> None:
+    sql, local = LOCAL_LINE_EDITS[edit]
+    await stage(pool, "invoices", invoice(V1))
+    await drain()
+    await local_edit(pool, sql, LINE_1)
+    await stage(pool, "invoices", invoice(V2, total=5), 1)
+    await drain()
+    assert await states(pool, "invoices", INVOICE) == ["completed", "completed"]
+    assert await quantities(pool) == {LINE_1: Decimal("1"), LINE_2: Decimal("1")}  # overwritten
+    (conflict,) = await all_conflicts(pool)
+    assert (conflict["policy"], conflict["resolution"], conflict["changed_columns"]) == (
+        "source_wins",
+        "source_wins",
+        ["line_items"],
+    )
+    # the audit trail keeps the overwritten local lines
+    audit = await pool.fetchrow(
+        "SELECT before, after, local_changes FROM tds_audit_trail WHERE zoho_id = $1"
+        " ORDER BY id DESC LIMIT 1",
+        INVOICE,
+    )
+    assert audit["local_changes"] == ["line_items"]
+    before = {line["line_item_id"]: Decimal(str(line["quantity"])) for line in audit["before"]["line_items"]}
+    assert before == local
+    assert "line_items" not in audit["after"]
+    # the next event finds the lines as TDS wrote them
+    await stage(pool, "invoices", invoice(V3, total=6), 2)
+    await drain()
+    assert len(await all_conflicts(pool)) == 1
+
+
+async def test_a_record_without_its_lines_neither_overwrites_nor_accepts_a_local_line_edit(
+    pool: Any, drain: Any
+) -> None:
+    await set_policies(pool, {"invoices": {"policy": "hold"}})
+    await stage(pool, "invoices", invoice(V1))
+    await drain()
+    await local_edit(pool, "UPDATE invoice_line_items SET quantity = 5 WHERE line_item_id = $1", LINE_1)
+    # a partial record leaves the lines alone: applied, not held
+    await stage(pool, "invoices", invoice(V2, partial=True, status="sent"), 1)
+    await drain()
+    assert await states(pool, "invoices", INVOICE) == ["completed", "completed"]
+    assert await pool.fetchval("SELECT status FROM invoices") == "sent"
+    assert await all_conflicts(pool) == []
+    # ... and the local edit is still detected by the next record that carries the lines
+    await stage(pool, "invoices", invoice(V3), 2)
+    await drain()
+    assert await states(pool, "invoices", INVOICE) == ["completed", "completed", "held"]
+    (conflict,) = await all_conflicts(pool)
+    assert conflict["changed_columns"] == ["line_items"]
+    assert (await quantities(pool))[LINE_1] == Decimal("5")
+    # keep_local accepts the lines as they are; a newer Zoho change applies with no conflict
+    async with pool.acquire() as connection:
+        await conflicts.resolve(connection, conflict["id"], "keep_local", OPERATOR)
+    audit = await pool.fetchrow("SELECT actor, after FROM tds_audit_trail ORDER BY id DESC LIMIT 1")
+    assert audit["actor"] == "ops"
+    assert {line["line_item_id"]: line["quantity"] for line in audit["after"]["line_items"]}[LINE_1] == 5
+    await stage(pool, "invoices", invoice(V4), 3)
+    await drain()
+    assert await states(pool, "invoices", INVOICE) == [
+        "completed",
+        "completed",
+        "skipped_unchanged",
+        "completed",
+    ]
+    assert (await quantities(pool))[LINE_1] == Decimal("1")
+    assert len(await all_conflicts(pool)) == 1
+
+
+async def test_a_delete_meets_a_line_changed_outside_tds(pool: Any, drain: Any) -> None:
+    await stage(pool, "invoices", invoice(V1))
+    await drain()
+    await local_edit(pool, "DELETE FROM invoice_line_items WHERE line_item_id = $1", LINE_2)
+    await stage(pool, "invoices", {**invoice(V2), "_delete": True}, 1)
+    await drain()
+    assert await quantities(pool) == {}
+    (conflict,) = await all_conflicts(pool)
+    assert (conflict["operation"], conflict["resolution"], conflict["changed_columns"]) == (
+        "deleted",
+        "source_wins",
+        ["line_items"],
+    )
+    audit = await pool.fetchrow(
+        "SELECT before, after FROM tds_audit_trail WHERE zoho_id = $1 ORDER BY id DESC LIMIT 1", INVOICE
+    )
+    assert [line["line_item_id"] for line in audit["before"]["line_items"]] == [LINE_1]
+    assert "line_items" not in audit["after"]
+
+
+async def test_a_price_list_item_edited_locally(pool: Any, drain: Any) -> None:
+    await stage(pool, "pricebooks", {"pricebook": samples.pricebook()})
+    await drain()
+    await local_edit(
+        pool, "UPDATE price_list_items SET pricebook_rate = 99 WHERE item_id = '460000000054135'"
+    )
+    await stage(pool, "pricebooks", {"pricebook": samples.pricebook(name="Price List 2")}, 1)
+    await drain()
+    rates = dict(await pool.fetch("SELECT item_id, pricebook_rate FROM price_list_items"))
+    assert rates["460000000054135"] == Decimal("11.25")
+    (conflict,) = await all_conflicts(pool)
+    assert (conflict["entity"], conflict["zoho_id"], conflict["changed_columns"]) == (
+        "pricebooks",
+        PRICE_LIST,
+        ["line_items"],
+    )
+    local = {line["item_id"]: line["pricebook_rate"] for line in conflict["local_row"]["line_items"]}
+    assert local["460000000054135"] == 99
+
+
+async def test_preserve_columns_with_lines(pool: Any, drain: Any) -> None:
+    await set_policies(pool, {"invoices": {"policy": "preserve_columns", "columns": ["status"]}})
+    await stage(pool, "invoices", invoice(V1))
+    await drain()
+    # a preserved column alone: no conflict; with a line edited too: the lines are overwritten
+    await local_edit(pool, "UPDATE invoices SET status = 'approved'")
+    await stage(pool, "invoices", invoice(V2, total=5), 1)
+    await drain()
+    assert await all_conflicts(pool) == []
+    await local_edit(pool, "UPDATE invoices SET status = 'checked'")
+    await local_edit(pool, "UPDATE invoice_line_items SET quantity = 5 WHERE line_item_id = $1", LINE_1)
+    await stage(pool, "invoices", invoice(V3, total=6), 2)
+    await drain()
+    assert await pool.fetchval("SELECT status FROM invoices") == "checked"
+    assert await quantities(pool) == {LINE_1: Decimal("1"), LINE_2: Decimal("1")}
+    (conflict,) = await all_conflicts(pool)
+    assert (conflict["resolution"], conflict["changed_columns"]) == (
+        "preserve_columns",
+        ["line_items", "status"],
+    )
+    await stage(pool, "invoices", invoice(V4, total=7), 3)
+    await drain()
+    assert len(await all_conflicts(pool)) == 1
+    assert await states(pool, "invoices", INVOICE) == ["completed"] * 4

@@ -113,6 +113,13 @@ async def test_policies_are_validated_by_the_configuration_api(
     )
     assert refused.status_code == 422, refused.text
     assert "'zoho_id' not data columns of products" in refused.text
+    lines = await client.put(
+        url,
+        json={"value": {"invoices": {"policy": "preserve_columns", "columns": ["line_items"]}}},
+        headers=admin,
+    )
+    assert lines.status_code == 422, lines.text
+    assert "invoices: 'line_items' cannot be preserved" in lines.text
     accepted = await client.put(
         url,
         json={"value": {"items": {"policy": "preserve_columns", "columns": ["reorder_level"]}}},

@@ -98,8 +98,16 @@ def test_all_tds_tables(migrated_url: str) -> None:
 @pytest.mark.parametrize("spec", [s for s in ENTITIES.values() if not s.is_stock], ids=lambda s: s.table)
 def test_entity_table_matches_its_spec(migrated_url: str, spec: EntitySpec) -> None:
     actual = columns(migrated_url, spec.table)
-    expected = {"zoho_id": "text", **{c.name: c.sql_type for c in spec.columns}, **VERSION_COLUMNS}
+    expected = {
+        "zoho_id": "text",
+        **{c.name: c.sql_type for c in spec.columns},
+        **VERSION_COLUMNS,
+        "tds_written": "jsonb",
+        # what TDS last wrote of the lines (a digest), on the parent of line items only
+        **({"tds_lines_written": "text"} if spec.lines else {}),
+    }
     assert {name: actual.get(name) for name in expected} == expected
+    assert spec.lines is not None or "tds_lines_written" not in actual
     assert {"zoho_id"} in key_columns(migrated_url, spec.table, "u")
 
 

@@ -59,6 +59,14 @@ def test_valid_policies() -> None:
         ({"stock": {"policy": "preserve_columns", "columns": ["location_id"]}}, "not data columns"),
         ({"items": {"policy": "preserve_columns", "columns": ["sku", "sku"]}}, "named twice"),
         ({"items": {"policy": "hold", "columns": ["sku"]}}, "only for preserve_columns"),
+        (
+            {"invoices": {"policy": "preserve_columns", "columns": ["status", "line_items"]}},
+            "invoices: 'line_items' cannot be preserved: the lines are replaced as a whole",
+        ),
+        (
+            {"items": {"policy": "preserve_columns", "columns": ["line_items"]}},
+            "not data columns of products",
+        ),
         ({"items": {"policy": "hold", "extra": 1}}, "Extra inputs are not permitted"),
     ],
 )
@@ -84,6 +92,27 @@ def test_diff_compares_values_across_json_forms() -> None:
     assert by_column["reorder_level"]["preserved"]
     deleted = diff(spec, {"name": "Local"}, None, None, [])
     assert not any(row["differs"] for row in deleted)
+
+
+def test_diff_shows_lines_changed_outside_tds() -> None:
+    spec = ENTITIES["invoices"]
+    local = {"status": "sent", "line_items": [{"line_item_id": "L1", "rate": 120, "quantity": 5}]}
+    source = {"status": "sent", "line_items": [{"line_item_id": "L1", "rate": "120", "quantity": "1"}]}
+    rows = diff(spec, local, source, {"status": "sent"}, ["line_items"])
+    assert [row["column"] for row in rows] == [*(c.name for c in spec.columns), "line_items"]
+    lines = rows[-1]
+    assert (lines["local"], lines["source"], lines["written"]) == (
+        local["line_items"],
+        source["line_items"],
+        None,
+    )
+    assert (lines["changed_locally"], lines["differs"], lines["preserved"]) == (True, True, False)
+    # the same lines in another JSON form do not differ; a delete (no source) writes none
+    same = {"line_items": [{"line_item_id": "L1", "rate": "120.00", "quantity": "5"}]}
+    assert not diff(spec, local, same, None, ["line_items"])[-1]["differs"]
+    assert not diff(spec, local, None, None, ["line_items"])[-1]["differs"]
+    # lines not changed outside TDS: no row for them
+    assert [row["column"] for row in diff(spec, local, source, None, ["status"])][-1] == "balance"
 
 
 def test_conflicts_open_rule() -> None:

@@ -8,7 +8,11 @@ of a conflict policy are validated against the spec, and intersected with it aga
 
 Every write also records ``tds_written``, the business columns as the row holds them after
 the write, and ``select_current`` returns the columns that have changed since (``changed``):
-conflict detection costs no extra round trip (domain/conflicts.py).
+conflict detection costs no extra round trip (domain/conflicts.py). A parent with line items
+also records ``tds_lines_written``, a digest of its lines as written (:func:`lines_digest`,
+computed by the upsert from the lines the batch writes); ``select_current`` computes the same
+digest over the lines as they are now and reports ``line_items`` among the changed columns when
+the two differ (a line changed, added or deleted outside TDS).
 """
 
 from __future__ import annotations
@@ -17,11 +21,50 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from tds_core.domain.entities import ENTITIES, EntitySpec
+from tds_core.domain.conflicts import LINE_ITEMS
+from tds_core.domain.entities import ENTITIES, Column, EntitySpec, Kind, LineSpec
 
 VERSION_COLUMNS = ("data", "source_version", "content_hash", "deleted_at", "synced_at")
 WRITTEN = "tds_written"
 """The business columns as TDS last wrote them (migration 0007; see domain/conflicts.py)."""
+LINES_WRITTEN = "tds_lines_written"
+"""The digest of the line items as TDS last wrote them (migration 0010; see :func:`lines_digest`)."""
+NO_LINES = "md5('')"
+"""The digest of a parent without lines (what :func:`lines_digest` gives over no rows)."""
+
+
+def lines_digest(lines: LineSpec, alias: str) -> str:
+    """The aggregate digest of a parent's lines (rows ``alias`` of the line table): the md5 of each
+    line's key and business columns as a row's text, in key order (bytewise, whatever the
+    database's collation). Text, integer and numeric columns print the same in every session; a
+    date column would follow DateStyle, so it is formatted explicitly. ``data`` (the source line)
+    is not compared, as on the parent. Migration 0010 holds a frozen copy for its backfill."""
+    values = ", ".join(
+        f"to_char({alias}.{c.name}, 'YYYY-MM-DD')" if c.kind is Kind.DATE else f"{alias}.{c.name}"
+        for c in (Column(lines.key_column, lines.key_source), *lines.columns)
+    )
+    return (
+        f"md5(coalesce(string_agg(ROW({values})::text, ',' "
+        f"ORDER BY {alias}.{lines.key_column} COLLATE \"C\"), ''))"
+    )
+
+
+def _stored_digest(lines: LineSpec, parent: str) -> str:
+    """The digest of the lines stored now for the parent row ``parent`` (one primary-key range scan)."""
+    return (
+        f"(SELECT {lines_digest(lines, 'l')} FROM {lines.table} l "
+        f"WHERE l.{lines.parent_column} = {parent}.zoho_id)"
+    )
+
+
+def _stored_lines(lines: LineSpec, parent: str) -> str:
+    """The lines stored now for the parent row ``parent``, as a JSON array in key order (the local
+    snapshot of a conflict: key and business columns, neither parent key nor ``data``)."""
+    return (
+        f"(SELECT coalesce(jsonb_agg(to_jsonb(l) - '{lines.parent_column}' - 'data' "
+        f"ORDER BY l.{lines.key_column} COLLATE \"C\"), '[]') FROM {lines.table} l "
+        f"WHERE l.{lines.parent_column} = {parent}.zoho_id)"
+    )
 
 
 def written(
@@ -33,13 +76,19 @@ def written(
     return f"jsonb_build_object({pairs})"
 
 
-def _changed(columns: str) -> str:
+def _changed(columns: str, lines_moved: str | None = None) -> str:
     """``changed`` and ``written`` of a current row: the columns that no longer hold what TDS
-    last wrote (NULL when all do, or nothing was recorded), and what it wrote then."""
+    last wrote (NULL when all do, or nothing was recorded), and what it wrote then. With
+    ``lines_moved`` (a parent whose lines differ from the digest recorded), ``line_items`` is
+    one of the changed columns."""
     moved = "t.tds_written IS NOT NULL AND NOT j.row @> t.tds_written"
+    extra = ""
+    if lines_moved is not None:
+        moved = f"({moved}) OR ({lines_moved})"
+        extra = f" UNION ALL SELECT '{LINE_ITEMS}' WHERE {lines_moved}"
     return (
         f"CASE WHEN {moved} THEN ARRAY(SELECT w.key FROM jsonb_each(t.tds_written) w "
-        f"WHERE j.row -> w.key IS DISTINCT FROM w.value ORDER BY w.key) END AS changed, "
+        f"WHERE j.row -> w.key IS DISTINCT FROM w.value{extra} ORDER BY 1) END AS changed, "
         f"CASE WHEN {moved} THEN t.tds_written END AS written, {columns}"
     )
 
@@ -65,6 +114,11 @@ class ErpStatements:
 
 
 def _upsert(spec: EntitySpec, preserved: frozenset[str] = frozenset()) -> str:
+    """The batch upsert ($1: the rows). For a parent with lines it also records
+    ``tds_lines_written``: $2 is the lines the batch writes (as ``insert_lines`` takes them) and
+    $3 the parents whose lines it replaces; the digest is computed from $2, so the lines are not
+    read back and the parent row is written once. A parent left out of $3 (a partial record)
+    keeps its digest; a new parent has no lines yet."""
     business = [c.name for c in spec.columns]
     preserved = preserved & frozenset(business)  # only ever the spec's own names
     conflict: tuple[str, ...] = ("item_zoho_id", "location_id") if spec.is_stock else ("zoho_id",)
@@ -73,10 +127,25 @@ def _upsert(spec: EntitySpec, preserved: frozenset[str] = frozenset()) -> str:
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in conflict and c not in preserved)
     # tds_written is computed here from the values written: what the row holds after the write.
     kept = written(business, "EXCLUDED", preserved, "t") if preserved else f"EXCLUDED.{WRITTEN}"
+    source = f"jsonb_populate_recordset(NULL::{spec.table}, $1::jsonb) AS r"
+    if spec.lines is None:
+        return (
+            f"INSERT INTO {spec.table} AS t ({names}, {WRITTEN}) SELECT {names}, {written(business, 'r')} "
+            f"FROM {source} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}, {WRITTEN} = {kept}"
+        )
+    lines = spec.lines
     return (
-        f"INSERT INTO {spec.table} AS t ({names}, {WRITTEN}) SELECT {names}, {written(business, 'r')} "
-        f"FROM jsonb_populate_recordset(NULL::{spec.table}, $1::jsonb) AS r "
-        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}, {WRITTEN} = {kept}"
+        f"INSERT INTO {spec.table} AS t ({names}, {WRITTEN}, {LINES_WRITTEN}) "
+        f"SELECT {', '.join(f'r.{c}' for c in columns)}, {written(business, 'r')}, "
+        f"coalesce(d.digest, {NO_LINES}) "
+        f"FROM {source} LEFT JOIN ("
+        # one digest per parent of the batch's lines, from the same JSON the lines are inserted from
+        f"SELECT l.{lines.parent_column} AS parent, {lines_digest(lines, 'l')} AS digest "
+        f"FROM jsonb_populate_recordset(NULL::{lines.table}, $2::jsonb) AS l GROUP BY 1"
+        f") d ON d.parent = r.zoho_id "
+        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}, {WRITTEN} = {kept}, "
+        f"{LINES_WRITTEN} = CASE WHEN EXCLUDED.zoho_id = ANY($3::text[]) "
+        f"THEN EXCLUDED.{LINES_WRITTEN} ELSE t.{LINES_WRITTEN} END"
     )
 
 
@@ -138,9 +207,32 @@ def build(spec: EntitySpec) -> ErpStatements:
         + f" FROM {spec.table} t CROSS JOIN LATERAL (SELECT to_jsonb(t) AS row) j "
         f"WHERE t.zoho_id = ANY($1::text[])"
     )
+    acknowledge = f"UPDATE {spec.table} t SET {WRITTEN} = {now_written} WHERE t.zoho_id = $1"
+    keep_written = f"{WRITTEN} = {now_written}"
+    returned = f"to_jsonb(t) - 'id' - '{WRITTEN}'"
     delete_lines = insert_lines = None
     if spec.lines is not None:
         lines = spec.lines
+        # the lines' digest now (d.digest, one primary-key range scan per parent) against the one
+        # recorded; the local lines themselves are read only for a row whose lines moved
+        lines_moved = f"t.{LINES_WRITTEN} IS NOT NULL AND t.{LINES_WRITTEN} <> d.digest"
+        select_current = (
+            f"SELECT t.zoho_id, t.source_version, t.content_hash, t.deleted_at IS NOT NULL AS deleted, "
+            f"(j.row - 'id' - '{WRITTEN}' - '{LINES_WRITTEN}') || CASE WHEN {lines_moved} "
+            f"THEN jsonb_build_object('{LINE_ITEMS}', {_stored_lines(lines, 't')}) ELSE '{{}}' END AS row, "
+            + _changed(_open_conflict(spec.slug, "zoho_id"), lines_moved)
+            + f" FROM {spec.table} t CROSS JOIN LATERAL (SELECT to_jsonb(t) AS row) j "
+            f"CROSS JOIN LATERAL (SELECT {lines_digest(lines, 'l')} AS digest FROM {lines.table} l "
+            f"WHERE l.{lines.parent_column} = t.zoho_id) d "
+            f"WHERE t.zoho_id = ANY($1::text[])"
+        )
+        # an operator's resolution accepts the lines as they are now too
+        keep_written += f", {LINES_WRITTEN} = {_stored_digest(lines, 't')}"
+        acknowledge = f"UPDATE {spec.table} t SET {keep_written} WHERE t.zoho_id = $1"
+        returned = (
+            f"(to_jsonb(t) - 'id' - '{WRITTEN}' - '{LINES_WRITTEN}') "
+            f"|| jsonb_build_object('{LINE_ITEMS}', {_stored_lines(lines, 't')})"
+        )
         line_columns = [lines.parent_column, lines.key_column, *(c.name for c in lines.columns), "data"]
         delete_lines = f"DELETE FROM {lines.table} WHERE {lines.parent_column} = ANY($1::text[])"
         names = ", ".join(line_columns)
@@ -150,13 +242,12 @@ def build(spec: EntitySpec) -> ErpStatements:
         )
     versions = f"SELECT zoho_id, source_version FROM {spec.table} WHERE zoho_id = ANY($1::text[])"
     all_versions = f"SELECT zoho_id, source_version, deleted_at IS NOT NULL AS deleted FROM {spec.table}"
-    acknowledge = f"UPDATE {spec.table} t SET {WRITTEN} = {now_written} WHERE t.zoho_id = $1"
     keep_local = (
-        f"UPDATE {spec.table} t SET {WRITTEN} = {now_written}, "
+        f"UPDATE {spec.table} t SET {keep_written}, "
         f"source_version = greatest(t.source_version, $2::timestamptz), "
         f"content_hash = CASE WHEN $2::timestamptz >= t.source_version THEN $3::text ELSE t.content_hash END "
         f"WHERE t.zoho_id = $1 "
-        f"RETURNING t.zoho_id, to_jsonb(t) - 'id' - '{WRITTEN}' AS row"
+        f"RETURNING t.zoho_id, {returned} AS row"
     )
     return ErpStatements(
         spec,

@@ -16,7 +16,14 @@ the row as it is now together with the columns that differ from ``tds_written``
   for an operator, who resolves it with ``apply_source`` or ``keep_local``. While an instance
   has an open conflict every later event for it that would write is held in the same conflict.
 
-Pure: no I/O. Line items are not compared (a limit: see docs/architecture.md).
+Line items (of invoices, bills, credit notes, price lists) are compared as a whole: TDS records a
+digest of the lines it wrote on the parent (``tds_lines_written``), and a line changed, added or
+deleted outside TDS shows as the pseudo-column :data:`LINE_ITEMS` among the changed columns (the
+local lines then come with the row). A record without its line list leaves the lines alone, so
+it does not overwrite a local line change (nor accept it). Lines cannot be preserved: they are
+replaced as a whole with their parent.
+
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ from enum import StrEnum
 from typing import Any
 
 from tds_core.domain.entities import ENTITIES, EntitySpec, Kind
+
+LINE_ITEMS = "line_items"
+"""The pseudo-column of a parent's line items among the changed columns of a conflict."""
 
 
 class Policy(StrEnum):
@@ -95,6 +105,12 @@ def policy_problems(entity: str, policy: str, columns: list[str]) -> list[str]:
     problems: list[str] = []
     if not columns:
         problems.append(f"{entity}: preserve_columns needs at least one column")
+    if spec.lines is not None and LINE_ITEMS in columns:
+        problems.append(
+            f"{entity}: {LINE_ITEMS!r} cannot be preserved: the lines are replaced as a whole with their "
+            f"parent (policy hold keeps local line edits for an operator to review)"
+        )
+        columns = [c for c in columns if c != LINE_ITEMS]
     unknown = [c for c in columns if c not in allowed]
     if unknown:
         problems.append(
@@ -131,7 +147,8 @@ def diff(
 ) -> list[dict[str, Any]]:
     """Column by column: the ERP row now (``local``), what the event writes (``source``), what TDS
     last wrote (``written``), whether the column was changed outside TDS and whether local and
-    source differ."""
+    source differ. Line items changed outside TDS add a last row, :data:`LINE_ITEMS`: the local
+    lines against the event's (``written`` is None: only a digest of the lines is recorded)."""
     rows: list[dict[str, Any]] = []
     for column in spec.columns:
         name = column.name
@@ -149,4 +166,32 @@ def diff(
                 "preserved": name in preserved,
             }
         )
+    if spec.lines is not None and LINE_ITEMS in changed:
+        local_lines = (local or {}).get(LINE_ITEMS)
+        source_lines = (source or {}).get(LINE_ITEMS)
+        rows.append(
+            {
+                "column": LINE_ITEMS,
+                "local": local_lines,
+                "source": source_lines,
+                "written": None,
+                "changed_locally": True,
+                "differs": source_lines is not None
+                and _comparable_lines(spec, local_lines) != _comparable_lines(spec, source_lines),
+                "preserved": False,
+            }
+        )
     return rows
+
+
+def _comparable_lines(spec: EntitySpec, lines: Any) -> dict[Any, dict[str, Any]] | None:
+    """Lines by key, each column's value in one form (see :func:`_comparable`)."""
+    assert spec.lines is not None
+    if not isinstance(lines, list):
+        return None
+    key = spec.lines.key_column
+    return {
+        line.get(key): {c.name: _comparable(c.kind, line.get(c.name)) for c in spec.lines.columns}
+        for line in lines
+        if isinstance(line, dict)
+    }

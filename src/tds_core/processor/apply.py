@@ -6,14 +6,16 @@ For one batch, in one transaction (opened by the worker):
 2. take a transaction advisory lock per entity instance, in key order (no deadlocks), so two
    workers never decide on the same instance at once, even before its row exists;
 3. read the current ERP rows of the batch, one query per entity type, each with the columns
-   changed outside TDS since TDS last wrote it and the instance's open conflict, if any;
+   changed outside TDS since TDS last wrote it (``line_items`` for lines changed, added or
+   deleted) and the instance's open conflict, if any;
 4. decide every event in version order with the pure version guard, in memory; an event that
    would write a row changed outside TDS meets its entity type's conflict policy
    (domain/conflicts.py): source_wins and preserve_columns write (and record a conflict resolved
    by the policy), hold parks the event (queue state ``held``) in the instance's open conflict,
    as it does every later event of an instance with an open conflict;
-5. write: one upsert per ERP table (recording ``tds_written``; preserved columns left alone),
-   line items deleted and re-inserted with their parent, one insert of audit rows, one of
+5. write: one upsert per ERP table (recording ``tds_written``, and the digest of the lines it
+   writes; preserved columns left alone), line items deleted and re-inserted with their parent
+   (when the record carries its list, or the parent is deleted), one insert of audit rows, one of
    conflicts (only when the batch met any), one of sync-log rows, one guarded update of the
    queue rows.
 
@@ -25,13 +27,20 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from tds_core.db.erp import STATEMENTS, row_key
 from tds_core.db.queries import QUERIES
-from tds_core.domain.conflicts import SOURCE_WINS, ConflictPolicy, ConflictStatus, Policy, Resolution
+from tds_core.domain.conflicts import (
+    LINE_ITEMS,
+    SOURCE_WINS,
+    ConflictPolicy,
+    ConflictStatus,
+    Policy,
+    Resolution,
+)
 from tds_core.domain.entities import ENTITIES, ITEM_TOMBSTONE, EntitySpec
 from tds_core.domain.hashing import lock_key
 from tds_core.domain.records import entity_row, line_rows, stock_rows
@@ -101,6 +110,16 @@ def _row_version(record: Any) -> RowVersion:
         content_hash=record["content_hash"],
         deleted=record["deleted"],
     )
+
+
+def _leaving_lines(current: _Current) -> _Current:
+    """The row as met by a write that leaves its lines alone (a record without its line list):
+    a local change of the lines is not overwritten by it, so it is no conflict of this write."""
+    if LINE_ITEMS not in (current.changed or ()):
+        return current
+    changed = [c for c in current.changed or () if c != LINE_ITEMS]
+    row = {k: v for k, v in current.row.items() if k != LINE_ITEMS}
+    return replace(current, row=row, changed=changed or None, written=current.written if changed else None)
 
 
 def _current(record: Any) -> _Current:
@@ -210,6 +229,8 @@ class BatchApplier:
             for r in await self._current(connection, spec, sorted({e.zoho_id for e in events}))
         }
         final: dict[str, dict[str, Any]] = {}
+        line_records: dict[str, dict[str, Any] | None] = {}
+        """Parents whose lines the batch replaces: the newest record carrying the list (None: a delete)."""
         held: set[str] = set()
         for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
             existing = current.get(event.zoho_id)
@@ -226,7 +247,11 @@ class BatchApplier:
                 result.states[event.id] = QueueState.SKIPPED_UNCHANGED
                 continue
             source = None if event.is_delete else entity_row(spec, event.payload)
-            local = existing.changed if existing else None
+            keeps_lines = (
+                spec.lines is not None and not event.is_delete and spec.lines.source_list not in event.payload
+            )
+            met = _leaving_lines(existing) if existing is not None and keeps_lines else existing
+            local = met.changed if met else None
             if (
                 event.zoho_id in held
                 or (existing is not None and existing.open_conflict is not None)
@@ -240,6 +265,7 @@ class BatchApplier:
                 row: dict[str, Any] = (
                     dict(existing.row) if existing else {"zoho_id": event.zoho_id, "data": {}}
                 )
+                row.pop(LINE_ITEMS, None)  # the local lines, when they moved: removed with the row
                 version = (
                     max(existing.version.source_version, event.source_version)
                     if existing
@@ -265,37 +291,43 @@ class BatchApplier:
                 action = "update" if existing else "insert"
                 content_hash = event.content_hash
             if local:
-                self._overwritten(writes, spec, event, row_key(spec, row), existing, source, policy)
-            writes.audit.append(
-                self._audit(event, spec.table, row_key(spec, row), action, existing, row, local)
-            )
-            current[event.zoho_id] = _Current(
-                RowVersion(row["source_version"], content_hash, row["deleted_at"] is not None), row
-            )
+                self._overwritten(writes, spec, event, row_key(spec, row), met, source, policy)
+            writes.audit.append(self._audit(event, spec.table, row_key(spec, row), action, met, row, local))
+            now_version = RowVersion(row["source_version"], content_hash, row["deleted_at"] is not None)
+            if met is not existing and existing is not None:
+                # the lines' local change is still there for a later event of the batch to meet
+                current[event.zoho_id] = _Current(
+                    now_version,
+                    {**row, LINE_ITEMS: existing.row.get(LINE_ITEMS)},
+                    [LINE_ITEMS],
+                    existing.written,
+                )
+            else:
+                current[event.zoho_id] = _Current(now_version, row)
             final[event.zoho_id] = row
+            if spec.lines is not None and not keeps_lines:
+                line_records[event.zoho_id] = None if event.is_delete else event.payload
             result.states[event.id] = QueueState.COMPLETED
         if not final:
             return
-        await connection.execute(statements.upsert_preserving(policy.preserved), list(final.values()))
-        if spec.lines is not None and statements.delete_lines and statements.insert_lines:
-            # Lines are replaced when the record carries its list (even an empty one) and removed
-            # with a delete; a partial record without the list leaves the current lines alone.
-            source_list = spec.lines.source_list
-            replaced = [
-                zoho_id
-                for zoho_id, row in final.items()
-                if row["deleted_at"] is not None or source_list in (row["data"] or {})
-            ]
-            if replaced:
-                await connection.execute(statements.delete_lines, replaced)
-            lines: list[dict[str, Any]] = []
-            for zoho_id, row in final.items():
-                if row["deleted_at"] is None and source_list in (row["data"] or {}):
-                    for line in line_rows(spec, row["data"]):
-                        line[spec.lines.parent_column] = zoho_id
-                        lines.append(line)
-            if lines:
-                await connection.execute(statements.insert_lines, lines)
+        upsert = statements.upsert_preserving(policy.preserved)
+        if spec.lines is None or not statements.delete_lines or not statements.insert_lines:
+            await connection.execute(upsert, list(final.values()))
+            return
+        # Lines are replaced when the record carries its list (even an empty one) and removed with
+        # a delete; a partial record without the list leaves the current lines alone (and their
+        # recorded digest). The upsert records the digest of the lines written, from the same list.
+        lines: list[dict[str, Any]] = []
+        for zoho_id, record in line_records.items():
+            for line in line_rows(spec, record) if record is not None else []:
+                line[spec.lines.parent_column] = zoho_id
+                lines.append(line)
+        replaced = list(line_records)
+        await connection.execute(upsert, list(final.values()), lines, replaced)
+        if replaced:
+            await connection.execute(statements.delete_lines, replaced)
+        if lines:
+            await connection.execute(statements.insert_lines, lines)
 
     async def _apply_stock(
         self,
@@ -474,6 +506,24 @@ class BatchApplier:
         before: _Current | None,
         source: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        lines = spec.lines
+        if (
+            lines is not None
+            and source is not None
+            and before is not None
+            and LINE_ITEMS in (before.changed or ())
+            and lines.source_list in event.payload
+        ):
+            # the event's lines, to show against the local ones (key and business columns)
+            source = {
+                **source,
+                LINE_ITEMS: [
+                    {k: v for k, v in line.items() if k != "data"}
+                    for line in sorted(
+                        line_rows(spec, event.payload), key=lambda line: str(line[lines.key_column])
+                    )
+                ],
+            }
         return {
             "entity": spec.slug,
             "zoho_id": event.zoho_id,
