@@ -3,8 +3,10 @@
 For one batch, in one transaction (opened by the worker):
 
 1. lock the queue rows this worker still leases (rows rescued by someone else drop out);
-2. take a transaction advisory lock per entity instance, in key order (no deadlocks), so two
-   workers never decide on the same instance at once, even before its row exists;
+2. take a transaction advisory lock per entity instance, so two workers never decide on the
+   same instance at once, even before its row exists; an instance another batch holds is not
+   waited for: its events go back to pending for a later batch (only a batch whose instances
+   are all busy waits, in key order, so there is no deadlock);
 3. read the current ERP rows of the batch, one query per entity type, each with the columns
    changed outside TDS since TDS last wrote it (``line_items`` for lines changed, added or
    deleted) and the instance's open conflict, if any;
@@ -90,6 +92,8 @@ class BatchResult:
 
     states: dict[int, QueueState] = field(default_factory=dict)
     lease_lost: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    """Events handed back to pending because another batch was applying their instance."""
 
 
 @dataclass
@@ -163,8 +167,7 @@ class BatchApplier:
         events = [e for e in events if e.id in owned]
         if not events:
             return result
-        keys = sorted({lock_key(e.entity, e.zoho_id) for e in events})
-        await connection.execute(QUERIES.erp_lock_instances, keys)
+        events = await self._lock_instances(connection, events, result)
         writes = _Writes(now=datetime.now(UTC))
         logs: list[dict[str, Any]] = []
         by_entity: dict[str, list[ClaimedEvent]] = defaultdict(list)
@@ -205,6 +208,25 @@ class BatchApplier:
             raise TargetError(f"lease lost during apply ({status} of {len(ids)})")
         await connection.execute(QUERIES.sync_logs_insert_batch, logs)
         return result
+
+    async def _lock_instances(
+        self, connection: Any, events: list[ClaimedEvent], result: BatchResult
+    ) -> list[ClaimedEvent]:
+        """Take the instance locks of the batch. An instance another batch is applying right now
+        is not waited for: its events go back to pending, ready at once and without spending an
+        attempt (``result.deferred``), and the rest of the batch goes on. Only when every instance
+        is busy does the batch wait, taking the locks in key order as before (never a deadlock)."""
+        keys = {event.id: lock_key(event.entity, event.zoho_id) for event in events}
+        busy = set(await connection.fetchval(QUERIES.erp_try_lock_instances, sorted(set(keys.values()))))
+        if not busy:
+            return events
+        if busy == set(keys.values()):
+            await connection.execute(QUERIES.erp_lock_instances, sorted(busy))
+            return events
+        deferred = [event.id for event in events if keys[event.id] in busy]
+        await connection.execute(QUERIES.queue_release_leased, deferred, self.worker_id)
+        result.deferred = deferred
+        return [event for event in events if keys[event.id] not in busy]
 
     async def _current(self, connection: Any, spec: EntitySpec, ids: list[str]) -> list[Any]:
         rows: list[Any] = await connection.fetch(STATEMENTS[spec.slug].select_current, ids)

@@ -347,6 +347,8 @@ class Worker:
 
     def _count(self, result: BatchResult) -> None:
         self.stats.processed += len(result.states)
+        if result.deferred:
+            self._doorbell.set()  # handed back, ready now: a loop claims them once their instance is free
         if result.lease_lost:
             log.warning("lease lost before apply; skipped", queue_ids=result.lease_lost)
 
