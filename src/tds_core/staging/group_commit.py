@@ -57,6 +57,8 @@ class GroupCommit:
         self.max_flushes = max_flushes
         self._waiting: list[_Waiting] = []
         self._flushing = 0
+        self._flushers: set[asyncio.Task[None]] = set()
+        """The running flush tasks, held so none is garbage-collected mid-write."""
         self.batches = 0
         """Statements written (for tests and the benchmark: events / batches is the batch size)."""
 
@@ -68,7 +70,9 @@ class GroupCommit:
         self._waiting.append(_Waiting(key, args, future))
         if self._flushing < self.max_flushes:
             self._flushing += 1
-            asyncio.get_running_loop().create_task(self._flush_all())
+            flusher = asyncio.get_running_loop().create_task(self._flush_all())
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
         # A caller that goes away (client disconnect) must not cancel its neighbours' write.
         return await asyncio.shield(future)
 
