@@ -37,6 +37,10 @@ class LoadResult:
     bodies: Counter[str] = field(default_factory=Counter)  # the "status" field of 202 answers
     offered_rate: float | None = None
     started_wall: float = 0.0
+    # a client that reports percentiles rather than every latency (wrk): fraction -> ms
+    percentiles_ms: dict[float, float] = field(default_factory=dict)
+    summary_mean_ms: float | None = None
+    client_cpu_s: float | None = None  # a separate client process's CPU over the run (wrk)
 
     @property
     def ok(self) -> int:
@@ -47,10 +51,14 @@ class LoadResult:
         return self.ok / self.elapsed_s if self.elapsed_s else 0.0
 
     def p(self, fraction: float) -> float:
+        if not self.latencies_ms and fraction in self.percentiles_ms:
+            return self.percentiles_ms[fraction]
         return percentile(self.latencies_ms, fraction)
 
     @property
     def mean_ms(self) -> float:
+        if not self.latencies_ms and self.summary_mean_ms is not None:
+            return self.summary_mean_ms
         return statistics.fmean(self.latencies_ms) if self.latencies_ms else float("nan")
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import wrk
 from bench.load import LoadResult, closed_loop, open_loop
-from bench.payloads import Workload
+from bench.payloads import Event, Workload
 from bench.postgres import Server
 from bench.processes import CpuMeter, Processes, free_port, tds_env, wait_http, wait_serving
 
@@ -48,6 +49,7 @@ class Context:
     home: Path
     connections: int = 32
     postgres_pid: int | None = None
+    client: str = "aiohttp"  # the acceptance load client: "wrk" (bench/wrk.py) or "aiohttp"
 
     def meter(self, **groups: tuple[list[int], bool]) -> CpuMeter:
         """CPU accounting for ``groups`` plus PostgreSQL (all its processes) and this process."""
@@ -137,6 +139,14 @@ async def _states(connection: Any) -> dict[str, int]:
     return {r["s"]: int(r["n"]) for r in rows}
 
 
+async def _closed_loop(ctx: Context, base: str, events: list[Event]) -> LoadResult:
+    if ctx.client == "wrk":
+        return await asyncio.to_thread(
+            wrk.closed_loop, base, events, ctx.headers, connections=ctx.connections
+        )
+    return await closed_loop(base, events, ctx.headers, connections=ctx.connections)
+
+
 async def acceptance(
     ctx: Context,
     workload: Workload,
@@ -154,12 +164,12 @@ async def acceptance(
     name = "api-acceptance" if api_processes == 1 else f"api-acceptance-{api_processes}p"
     api, base = await _start_api(ctx, url, name, api_processes)
     try:
-        warm = await closed_loop(base, warm_events, ctx.headers, connections=ctx.connections)
+        warm = await _closed_loop(ctx, base, warm_events)
         await ctx.server.checkpoint()
         # The whole tree: a multi-process API's supervisor and its uvicorn worker processes.
         cpu = ctx.meter(api=([api.pid], True))
         cpu.start()
-        load = await closed_loop(base, measured_events, ctx.headers, connections=ctx.connections)
+        load = await _closed_loop(ctx, base, measured_events)
         cpu.stop()
     finally:
         ctx.processes.stop(api)

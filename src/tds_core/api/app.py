@@ -18,7 +18,6 @@ from tds_core import __version__
 from tds_core.api.context import ApiContext
 from tds_core.api.dashboard import DEFAULT_DIST, mount_dashboard
 from tds_core.api.middleware import RequestContext
-from tds_core.api.rate_limit import retry_after
 from tds_core.api.routes import (
     access,
     alerts,
@@ -36,7 +35,8 @@ from tds_core.api.routes import (
     sync,
     webhooks,
 )
-from tds_core.errors import DatabaseUnavailable, RetryableError, TDSError
+from tds_core.api.routes.webhooks import WebhookDoor, answer_error
+from tds_core.errors import TDSError
 from tds_core.ingest.webhooks import WebhookError
 from tds_core.settings import Settings
 
@@ -87,6 +87,7 @@ def create_app(
     ):
         app.include_router(module.router)
     mount_dashboard(app, settings.dashboard_dir or DEFAULT_DIST)
+    app.add_middleware(WebhookDoor)  # inside the request context: ids and the request log stay
     app.add_middleware(RequestContext, log_requests=settings.log_requests)
     if settings.cors_origins:
         app.add_middleware(
@@ -95,31 +96,20 @@ def create_app(
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-TDS-Key", "X-Idempotency-Key"],
         )
-    app.add_exception_handler(WebhookError, _webhook_error)
-    app.add_exception_handler(TDSError, _tds_error)
+    app.add_exception_handler(WebhookError, _refused)
+    app.add_exception_handler(TDSError, _refused)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
 
 
-async def _webhook_error(request: Request, exc: Any) -> JSONResponse:
-    assert isinstance(exc, WebhookError)
-    body: dict[str, Any] = {"error": exc.message, "reasons": exc.reasons}
-    if exc.event_id is not None:
-        body["event_id"] = exc.event_id
-    headers = {"Retry-After": retry_after(exc.retry)} if exc.retry is not None else None
-    return JSONResponse(body, status_code=exc.status, headers=headers)
-
-
-async def _tds_error(request: Request, exc: Any) -> JSONResponse:
-    retry_after = str(request.app.state.context.settings.retry_after_seconds)
-    if isinstance(exc, DatabaseUnavailable | RetryableError):
-        return JSONResponse(
-            {"error": "database unavailable; nothing was stored, retry later", "reasons": [str(exc)[:300]]},
-            status_code=503,
-            headers={"Retry-After": retry_after},
-        )
-    return JSONResponse({"error": str(exc)[:500], "reasons": [str(exc)[:500]]}, status_code=400)
+async def _refused(request: Request, exc: Any) -> JSONResponse:
+    """``WebhookError`` (its own 4xx), ``RetryableError`` (503) and other ``TDSError`` (400)."""
+    answer = answer_error(exc, request.app.state.context.settings.retry_after_seconds)
+    if answer is None:
+        raise exc
+    status, body, headers = answer
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Any) -> JSONResponse:

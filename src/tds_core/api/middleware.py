@@ -10,15 +10,36 @@ and a stream copy per request on the webhook hot path.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 import structlog
 
 log = structlog.get_logger("tds.api")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class _Ids:
+    """Request ids: a random 80-bit prefix per process plus a counter, 32 hex digits like a
+    uuid4's. Unique, not secret, and a fraction of uuid4's cost on every request."""
+
+    def __init__(self) -> None:
+        self.renew()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self.prefix = secrets.token_hex(10)
+        self.counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+new_id = _Ids().next
 
 
 def correlation_id(headers: list[tuple[bytes, bytes]]) -> str:
@@ -28,7 +49,7 @@ def correlation_id(headers: list[tuple[bytes, bytes]]) -> str:
             if REQUEST_ID.match(text):
                 return text
             break
-    return uuid.uuid4().hex
+    return new_id()
 
 
 class RequestContext:
