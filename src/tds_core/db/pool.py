@@ -11,15 +11,6 @@ from tds_core.db.errors import translated
 from tds_core.db.urls import asyncpg_dsn
 
 
-# asyncpg prepares every statement, and after five runs PostgreSQL may keep a generic plan made
-# from the statistics of that moment. For a table that was empty then (the ERP tables on a first
-# sync, a freshly migrated database) that plan is a sequential scan, and it stays one while the
-# table grows to millions of rows, until the next ANALYZE: an initial load slows down row by row.
-# TDS's statements run once per batch or per request, so planning each run with the real table
-# size costs little and keeps the index scans.
-PLANNING = {"plan_cache_mode": "force_custom_plan"}
-
-
 def _encode_json(value: Any) -> str:
     if isinstance(value, str | bytes):
         return value if isinstance(value, str) else value.decode()
@@ -54,7 +45,7 @@ async def create_pool(
             command_timeout=60,
             init=_init_connection,
             reset=_keep_session,
-            server_settings={"application_name": application_name, **PLANNING},
+            server_settings={"application_name": application_name},
         )
     return pool
 
@@ -64,7 +55,7 @@ async def connect(database_url: str, *, timeout: float = 5.0, application_name: 
         connection = await asyncpg.connect(
             asyncpg_dsn(database_url),
             timeout=timeout,
-            server_settings={"application_name": application_name, **PLANNING},
+            server_settings={"application_name": application_name},
         )
         await _init_connection(connection)
     return connection
