@@ -192,7 +192,7 @@ class WebhookDoor:
                 ctx,
                 entity,
                 headers,
-                QueryParams(scope.get("query_string", b"")).multi_items(),
+                QueryParams(query).multi_items() if (query := scope.get("query_string")) else [],
                 client[0] if client else None,
                 scope.get("state", {}).get("correlation_id"),
                 _chunks(receive),
