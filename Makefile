@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format docs bench soak clean dashboard dashboard-test e2e chromium deploy-tools
+.PHONY: help setup run test test-fast lint format docs bench soak clean dashboard dashboard-test e2e chromium deploy-tools bench-tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,10 @@ chromium: ## Debian's Chromium for the end-to-end tests (installed when missing;
 deploy-tools: ## Debian's nginx for the deployment checks in tests/deploy (`nginx -t`; installed when missing)
 	@command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx; }
 
+bench-tools: ## Debian's wrk, the C load client of `make bench` (installed when missing; without it the bench uses aiohttp)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| echo "warning: could not install wrk (Debian package wrk); make bench falls back to the aiohttp client" >&2
+
 e2e: setup dashboard chromium ## The dashboard in headless Chromium against a real TDS with simulator traffic
 	cd $(DASHBOARD) && npm run e2e
 
@@ -68,7 +72,7 @@ test-fast: setup ## Unit and integration tests only (no process-killing acceptan
 docs: setup ## Regenerate docs/api.md and docs/openapi.json from the code
 	$(BIN)/python -m tds_core.api.reference docs
 
-bench: setup ## Run the benchmarks in bench/ (and a 10-minute soak) and write docs/performance.md with charts
+bench: setup bench-tools ## Run the benchmarks in bench/ (HTTP load from wrk; and a 10-minute soak) and write docs/performance.md with charts
 	$(BIN)/python -m bench.run
 
 SOAK_SECONDS ?= 600

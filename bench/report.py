@@ -30,6 +30,7 @@ class Results:
     machine: dict[str, Any]
     postgres: dict[str, str]
     plan: dict[str, Any]
+    client: str = "aiohttp"  # the closed-loop HTTP load client: "wrk" (bench/wrk.py) or "aiohttp"
     ceilings: list[CeilingResult] = field(default_factory=list)
     client_ceiling: LoadResult | None = None
     framework_ceiling: LoadResult | None = None
@@ -69,9 +70,12 @@ def _ratio(value: float | None, reference: float | None) -> str:
     return f"{value / reference:.1%}"
 
 
-def _cpu_row(name: str, cpu: Any, tds: str, events: int) -> list[str]:
+def _cpu_row(name: str, cpu: Any, tds: str, events: int, client_s: float | None = None) -> list[str]:
+    """``client_s``: the load client's own CPU when it is a separate process (wrk), instead of this
+    process's."""
     seconds = cpu.seconds
-    per = [seconds.get(group) for group in (tds, "postgres", "client")]
+    per = [seconds.get(group) for group in (tds, "postgres")]
+    per.append(client_s if client_s is not None else seconds.get("client"))
     busy = sum(v or 0.0 for v in per) / cpu.wall if cpu.wall else float("nan")
     return [
         name,
@@ -84,6 +88,32 @@ def _cpu_row(name: str, cpu: Any, tds: str, events: int) -> list[str]:
 
 def _latencies(load: LoadResult) -> str:
     return f"{_n(load.p(0.5), 1)} / {_n(load.p(0.95), 1)} / {_n(load.p(0.99), 1)} ms"
+
+
+def _samples(load: LoadResult) -> str:
+    if load.latencies_ms:
+        return f"{len(load.latencies_ms):,} samples"
+    if load.percentiles_ms:
+        return f"wrk's percentiles over {load.sent:,} webhooks (+ a few health probes at the end)"
+    return "no samples"
+
+
+def _client_cpu_ms(load: LoadResult | None) -> float | None:
+    """The load client's own CPU per request, ms, when it was measured (wrk's process)."""
+    if load is None or load.client_cpu_s is None or not load.sent:
+        return None
+    return load.client_cpu_s * 1000 / load.sent
+
+
+def _client_cpu_note(load: LoadResult | None) -> str:
+    per = _client_cpu_ms(load)
+    return "" if per is None else f"; client CPU {per:.3f} ms/req"
+
+
+def _client_cpu_who(client: str) -> str:
+    if client == "wrk":
+        return "wrk's own process, over its run from first request to last answer"
+    return "the benchmark process, which runs aiohttp"
 
 
 def _multi_role(r: Results) -> str | None:
@@ -114,18 +144,18 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
     if client is not None:
         rows.append(
             (
-                "Load client ceiling: aiohttp, 32 conns → trivial aiohttp 202",
+                f"Load client ceiling: {r.client}, 32 conns → trivial aiohttp 202",
                 f"{_n(client.rate)} req/s",
                 "",
                 "",
-                "neighbours: aiohttp ≈ 2,700, wrk ≈ 3,000",
+                "neighbours: aiohttp ≈ 2,700, wrk ≈ 3,000" + _client_cpu_note(client),
             )
         )
     framework = r.framework_ceiling
     if framework is not None:
         rows.append(
             (
-                "Framework ceiling: trivial FastAPI/uvicorn 202 (no DB)",
+                f"Framework ceiling: {r.client} → trivial FastAPI/uvicorn 202 (no DB)",
                 f"{_n(framework.rate)} req/s",
                 "",
                 "",
@@ -136,12 +166,13 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
     if a is not None:
         rows.append(
             (
-                "Webhook acceptance (32 clients, durable 202)",
+                f"Webhook acceptance ({r.client}, 32 conns, durable 202)",
                 f"{_n(a.load.rate)} /s",
                 f"≥ {_n(TARGETS['acceptance'])} /s",
                 _meets(a.load.rate, TARGETS["acceptance"]),
                 f"{_ratio(a.load.rate, client.rate if client else None)} of client ceiling, "
-                f"{_ratio(a.load.rate, framework.rate if framework else None)} of framework ceiling",
+                f"{_ratio(a.load.rate, framework.rate if framework else None)} of framework ceiling"
+                + _client_cpu_note(a.load),
             )
         )
         rows.append(
@@ -150,20 +181,21 @@ def summary_rows(r: Results) -> list[tuple[str, str, str, str, str]]:
                 _latencies(a.load),
                 "",
                 "",
-                f"{len(a.load.latencies_ms):,} samples",
+                _samples(a.load),
             )
         )
     m = r.acceptance_multi
     if m is not None:
         rows.append(
             (
-                f"Webhook acceptance, {m.api_processes} API processes (32 clients, durable 202)",
+                f"Webhook acceptance, {m.api_processes} API processes ({r.client}, 32 conns, durable 202)",
                 f"{_n(m.load.rate)} /s; p50 / p95 / p99 {_latencies(m.load)}",
                 f"≥ {_n(TARGETS['acceptance'])} /s",
                 _meets(m.load.rate, TARGETS["acceptance"]),
                 f"{_ratio(m.load.rate, a.load.rate if a else None)} of 1 process; "
                 f"{_ratio(m.load.rate, framework.rate if framework else None)} of framework ceiling; "
-                f"{len(m.load.latencies_ms):,} samples",
+                + _samples(m.load)
+                + _client_cpu_note(m.load),
             )
         )
     for d in r.drains:
@@ -472,7 +504,8 @@ def markdown(r: Results) -> str:
         f"`fsync={pg['fsync']}`, `synchronous_commit={pg['synchronous_commit']}`, "
         f"`wal_sync_method={pg['wal_sync_method']}`, `full_page_writes={pg['full_page_writes']}`, "
         f"`shared_buffers={pg['shared_buffers']}`, `max_wal_size={pg['max_wal_size']}`",
-        "- Client, API, workers and PostgreSQL all share these cores.",
+        f"- Client ({r.client} for the closed-loop HTTP runs, aiohttp for the latency run), API, workers "
+        "and PostgreSQL all share these cores.",
         "",
         "## Summary",
         "",
@@ -516,22 +549,42 @@ def markdown(r: Results) -> str:
             "",
         ]
     loads: list[tuple[str, LoadResult | None]] = [
-        ("aiohttp client → trivial aiohttp server (the client's ceiling)", r.client_ceiling),
-        ("aiohttp client → trivial FastAPI on uvicorn (the API stack without TDS)", r.framework_ceiling),
-        ("aiohttp client → TDS API, durable 202 (acceptance)", r.acceptance.load if r.acceptance else None),
+        (f"{r.client} client → trivial aiohttp server (the client's ceiling)", r.client_ceiling),
+        (f"{r.client} client → trivial FastAPI on uvicorn (the API stack without TDS)", r.framework_ceiling),
         (
-            f"aiohttp client → TDS API, {r.acceptance_multi.api_processes} processes "
+            f"{r.client} client → TDS API, durable 202 (acceptance)",
+            r.acceptance.load if r.acceptance else None,
+        ),
+        (
+            f"{r.client} client → TDS API, {r.acceptance_multi.api_processes} processes "
             f"(`--processes {r.acceptance_multi.api_processes}`), durable 202 (acceptance)",
             r.acceptance_multi.load,
         )
         if r.acceptance_multi
         else ("", None),
     ]
+    if r.client == "wrk":
+        method = (
+            "wrk (C, Debian package `wrk`; `bench/wrk.py` with `bench/lua/replay.lua`): one wrk thread, "
+            f"{plan['connections']} keep-alive connections, closed loop (each connection sends its next "
+            "request when the last is answered). Every request is formatted before the clock starts and "
+            "each prepared request is sent exactly once; the clock runs from wrk's first request to the "
+            "last webhook's answer. Latency percentiles are wrk's own: they also count the few "
+            "`GET /api/v1/health` probes that idle connections send at the very end, while the last "
+            "webhooks are answered (not counted in requests or answers). Client CPU is wrk's own process "
+            "(user + system) over the run, per request."
+        )
+    else:
+        method = (
+            f"aiohttp with uvloop, {plan['connections']} keep-alive connections, closed loop (each client "
+            "sends its next request when the last is answered), in the benchmark process itself."
+        )
+    measured = [load for _, load in loads if load is not None]
+    with_cpu = any(_client_cpu_ms(load) is not None for load in measured)
     out += [
         "## HTTP: load client, framework and webhook acceptance",
         "",
-        f"aiohttp with uvloop, {plan['connections']} keep-alive connections, closed loop (each client sends "
-        "its next request when the last is answered); the same request bodies throughout. The TDS API runs "
+        method + " The same request bodies throughout. The TDS API runs "
         "as real `python -m tds_core api`: first one process, then `--processes N` (uvicorn's supervisor "
         "spawns N worker processes that share the listening socket; the timed run starts once every one "
         "of them has answered a request). Each acceptance run has its own fresh database and the same "
@@ -539,7 +592,9 @@ def markdown(r: Results) -> str:
         "during acceptance.",
         "",
         *_md_table(
-            ["run", "requests", "ok/s", "p50 ms", "p95 ms", "p99 ms", "answers"],
+            ["run", "requests", "ok/s", "p50 ms", "p95 ms", "p99 ms"]
+            + (["client CPU ms/req"] if with_cpu else [])
+            + ["answers"],
             [
                 [
                     name,
@@ -548,6 +603,7 @@ def markdown(r: Results) -> str:
                     _n(load.p(0.5), 1),
                     _n(load.p(0.95), 1),
                     _n(load.p(0.99), 1),
+                    *([_n(_client_cpu_ms(load), 3)] if with_cpu else []),
                     ", ".join(f"{k}: {v:,}" for k, v in sorted(load.statuses.items(), key=str)),
                 ]
                 for name, load in loads
@@ -600,7 +656,8 @@ def markdown(r: Results) -> str:
             "",
             f"API and one worker (concurrency {plan['worker_concurrency']}) running; webhooks offered "
             f"open-loop at {lat.offered_rate:.2f}/s (50,000 events/hour) for {lat.seconds:.0f} s after a "
-            f"{plan['latency_warmup_seconds']:.0f} s warm-up. End-to-end latency is "
+            f"{plan['latency_warmup_seconds']:.0f} s warm-up, by aiohttp whatever the client above (an "
+            "exact count at a fixed offered rate, which wrk has no mode for). End-to-end latency is "
             "`tds_sync_logs.latency_ms`, which the worker computes per event in the last statement before "
             "the batch commits (`clock_timestamp() - received_at`): receipt by the API to the ERP write, "
             "short of only the commit itself.",
@@ -619,7 +676,7 @@ def markdown(r: Results) -> str:
                         *(_n(lat.pickup_ms[k], 1) for k in ("p50", "p95", "p99", "max")),
                     ],
                     [
-                        "webhook 202 round trip (client)",
+                        "webhook 202 round trip (aiohttp client)",
                         _n(len(lat.load.latencies_ms)),
                         _n(lat.load.p(0.5), 1),
                         _n(lat.load.p(0.95), 1),
@@ -656,11 +713,15 @@ def markdown(r: Results) -> str:
     cpu_rows = []
     if r.acceptance is not None:
         single = r.acceptance
-        cpu_rows.append(_cpu_row("acceptance (API, 1 process)", single.cpu, "api", single.load.ok))
+        cpu_rows.append(
+            _cpu_row(
+                "acceptance (API, 1 process)", single.cpu, "api", single.load.ok, single.load.client_cpu_s
+            )
+        )
     if r.acceptance_multi is not None:
         multi = r.acceptance_multi
         name = f"acceptance (API, {multi.api_processes} processes + supervisor)"
-        cpu_rows.append(_cpu_row(name, multi.cpu, "api", multi.load.ok))
+        cpu_rows.append(_cpu_row(name, multi.cpu, "api", multi.load.ok, multi.load.client_cpu_s))
     for d in r.drains:
         cpu_rows.append(
             _cpu_row(f"drain {d.processes} x {d.concurrency} (workers)", d.cpu, "workers", d.events)
@@ -671,8 +732,9 @@ def markdown(r: Results) -> str:
             "",
             "CPU seconds (user + system, from psutil) used during the timed part of each phase by the TDS "
             "process(es) (for a multi-process API, the supervisor and all its descendants), by PostgreSQL "
-            "(postmaster and all its backends: SQL, WAL, fsync wait is not CPU) and by the load client, "
-            f"per event. The machine has {m['cpus']} cores in all.",
+            "(postmaster and all its backends: SQL, WAL, fsync wait is not CPU) and by the client, "
+            f"per event: in acceptance the load client ({_client_cpu_who(r.client)}), in the drains the "
+            f"benchmark process polling the queue. The machine has {m['cpus']} cores in all.",
             "",
             *_md_table(
                 [

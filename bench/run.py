@@ -3,17 +3,22 @@
 One run, in order:
 
 1. the ceiling: raw batched JSONB upserts (1 and 4 connections, insert and newer version);
-2. the load client's ceiling (aiohttp → trivial aiohttp server) and the framework's
-   (aiohttp → trivial FastAPI on uvicorn);
-3. webhook acceptance: 32 aiohttp clients POST distinct valid webhooks to a real TDS API, first
-   one process, then ``tds api --processes 2`` (uvicorn supervisor + 2 worker processes on one
-   port), each on its own fresh database;
+2. the load client's ceiling (client → trivial aiohttp server) and the framework's
+   (client → trivial FastAPI on uvicorn);
+3. webhook acceptance: 32 keep-alive connections POST distinct valid webhooks to a real TDS API,
+   first one process, then ``tds api --processes 2`` (uvicorn supervisor + 2 worker processes on
+   one port), each on its own fresh database;
 4. drain: the single-process run's backlog applied by 1 and 2 worker processes;
 5. end-to-end latency at the seed's peak rate (≈ 14 events/s) with the API and one worker;
 6. the Zoho source: a full sync of ≈ 50,000 simulated records from a real simulator process
    (limits raised; the projected time at Zoho's 100 calls/minute is reported), then a
    reconciliation of the same (``bench/zoho.py``);
 7. peak RSS of the API (every process of its tree) and worker processes throughout.
+
+The closed-loop HTTP load of 2 and 3 comes from wrk (``bench/wrk.py``, Debian package ``wrk``,
+``make bench-tools``): about 0.04 ms of CPU per request against aiohttp's 0.25 ms, on the same
+cores as the API and PostgreSQL. Without wrk the run falls back to aiohttp (and says so). The
+latency run (5) offers an exact count at a fixed rate, which wrk cannot: aiohttp drives it always.
 
 PostgreSQL: a fresh embedded server (pgserver) under ``.bench/``, or ``TDS_BENCH_DATABASE_URL``
 (an admin URL; databases ``tdsbench_*`` are created and dropped). fsync and
@@ -40,7 +45,7 @@ from pathlib import Path
 import psutil
 import uvloop
 
-from bench import alerts, ceiling, charts, pipeline, zoho
+from bench import alerts, ceiling, charts, pipeline, wrk, zoho
 from bench.load import LoadResult, closed_loop
 from bench.payloads import Event, Workload
 from bench.pipeline import AcceptanceResult, api_role
@@ -143,16 +148,45 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-async def trivial(processes: Processes, kind: str, events: list[Event], connections: int) -> LoadResult:
+def load_client() -> str:
+    """The closed-loop load client of the run: wrk when installed, else aiohttp."""
+    if wrk.available():
+        return "wrk"
+    say(
+        "warning: wrk not found (Debian package wrk; `make bench-tools` installs it): the HTTP load "
+        "comes from aiohttp, which spends ≈ 0.25 ms of the API's and PostgreSQL's cores per request"
+    )
+    return "aiohttp"
+
+
+async def _closed_loop(
+    client: str, base: str, events: list[Event], headers: dict[str, str], connections: int
+) -> LoadResult:
+    if client == "wrk":
+        return await asyncio.to_thread(wrk.closed_loop, base, events, headers, connections=connections)
+    return await closed_loop(base, events, headers, connections=connections)
+
+
+async def trivial(
+    processes: Processes, kind: str, events: list[Event], connections: int, client: str
+) -> LoadResult:
     port = free_port()
     child = processes.spawn(f"trivial-{kind}", ["-m", "bench.trivial", kind, str(port)], dict(os.environ))
+    headers = {"Content-Type": "application/json"}
     try:
         await wait_http(child, f"http://127.0.0.1:{port}/api/v1/health")
         base = f"http://127.0.0.1:{port}"
-        await closed_loop(base, events[: min(len(events), 500)], {"Content-Type": "application/json"})
-        return await closed_loop(base, events, {"Content-Type": "application/json"}, connections=connections)
+        await _closed_loop(client, base, events[: min(len(events), 500)], headers, connections)
+        return await _closed_loop(client, base, events, headers, connections)
     finally:
         processes.stop(child)
+
+
+def _client_cpu(load: LoadResult) -> str:
+    """``; client CPU x ms/req`` when the client is a separate process that was measured (wrk)."""
+    if load.client_cpu_s is None or not load.sent:
+        return ""
+    return f"; client CPU {load.client_cpu_s * 1000 / load.sent:.3f} ms/req"
 
 
 async def run(plan: Plan, scratch: Path, results: Results) -> None:
@@ -185,12 +219,19 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
 
         # 2. the load client's (and the framework's) own ceiling
         trivial_events = Workload(seed=2, id_offset=2 * 10**9).take(plan.trivial_requests)
-        client = await trivial(processes, "aiohttp", trivial_events, plan.connections)
+        name = results.client
+        client = await trivial(processes, "aiohttp", trivial_events, plan.connections, name)
         results.client_ceiling = client
-        say(f"load client ceiling (aiohttp → trivial aiohttp): {client.rate:,.0f} req/s")
-        framework = await trivial(processes, "fastapi", trivial_events, plan.connections)
+        say(
+            f"load client ceiling ({name} → trivial aiohttp): {client.rate:,.0f} req/s"
+            f"{_client_cpu(client)}; answers {dict(client.statuses)}"
+        )
+        framework = await trivial(processes, "fastapi", trivial_events, plan.connections, name)
         results.framework_ceiling = framework
-        say(f"framework ceiling (aiohttp → trivial FastAPI/uvicorn): {framework.rate:,.0f} req/s")
+        say(
+            f"framework ceiling ({name} → trivial FastAPI/uvicorn): {framework.rate:,.0f} req/s"
+            f"{_client_cpu(framework)}; answers {dict(framework.statuses)}"
+        )
         del trivial_events
 
         # The migrated template every TDS database is cloned from, with the API key.
@@ -205,6 +246,7 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
             home=scratch / "tds",
             connections=plan.connections,
             postgres_pid=await server.postmaster_pid(),
+            client=results.client,
         )
 
         # 3. webhook acceptance (the single-process run's backlog feeds the drain)
@@ -242,7 +284,8 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
                 results.errors.append(f"drain with {count} process(es) left {unfinished}")
         await server.drop_database("accept")
 
-        # 5. end-to-end latency at the seed's peak rate
+        # 5. end-to-end latency at the seed's peak rate: an exact count offered open-loop at a fixed
+        # rate, which wrk has no mode for, so aiohttp's open_loop drives it whatever the client above
         latency = await pipeline.latency(
             ctx,
             Workload(seed=5),
@@ -255,7 +298,7 @@ async def run(plan: Plan, scratch: Path, results: Results) -> None:
         say(
             f"latency at {latency.offered_rate:.1f}/s: p50 {latency.latency_ms['p50']:.1f} ms, "
             f"p95 {latency.latency_ms['p95']:.1f} ms, p99 {latency.latency_ms['p99']:.1f} ms "
-            f"({latency.samples:,} samples)"
+            f"({latency.samples:,} samples; offered open-loop by aiohttp)"
         )
 
         # 6. alerts: condition → notification, as the scheduler runs the alert service
@@ -309,8 +352,10 @@ def check_acceptance(result: AcceptanceResult, plan: Plan, results: Results, lab
     load = result.load
     split = "/".join(f"{share:.0%}" for share in result.cpu_split())
     say(
-        f"{label}: {load.rate:,.0f}/s over {load.sent:,} webhooks, p50 {load.p(0.5):.1f} ms, "
-        f"p95 {load.p(0.95):.1f} ms, p99 {load.p(0.99):.1f} ms; answers {dict(load.statuses)}"
+        f"{label} ({results.client}): {load.rate:,.0f}/s over {load.sent:,} webhooks, "
+        f"p50 {load.p(0.5):.1f} ms, p95 {load.p(0.95):.1f} ms, p99 {load.p(0.99):.1f} ms; "
+        f"answers {dict(load.statuses)}"
+        + _client_cpu(load)
         + (f"; API CPU split {split}" if result.api_processes > 1 else "")
     )
     if load.sent < plan.events:
@@ -395,8 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     (ROOT / ".bench").mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / ".bench"))
-    results = Results(machine=machine(), postgres={}, plan=asdict(plan))
-    say(f"TDS Core benchmark ({'quick' if plan.quick else 'full'}); scratch {scratch}")
+    results = Results(machine=machine(), postgres={}, plan=asdict(plan), client=load_client())
+    say(
+        f"TDS Core benchmark ({'quick' if plan.quick else 'full'}); HTTP load client {results.client}; "
+        f"scratch {scratch}"
+    )
     started = time.monotonic()
     failed = False
     try:

@@ -93,8 +93,8 @@ def closed_loop(
                     finished = time.perf_counter()
                     result.client_cpu_s = _cpu(process.pid) - cpu_before
                     for part in line.split()[1:]:
-                        code, count = part.split("=")
-                        result.statuses[int(code)] += int(count)
+                        code, answered = part.split("=")
+                        result.statuses[int(code)] += int(answered)
                     process.send_signal(signal.SIGINT)
                 elif line.startswith("SUMMARY"):
                     summary = orjson.loads(line.split(" ", 1)[1])
