@@ -107,3 +107,25 @@ def test_tds_migrate_twice_is_idempotent(empty_database_url: str, tmp_path: Path
         empty_database_url, "SELECT key, version, value::text FROM tds_configuration ORDER BY 1, 2"
     ) == (configuration)
     assert fetch(empty_database_url, "SELECT count(*) FROM alembic_version") == [(1,)]
+
+
+def test_batch_size_default_moves_only_when_unchanged(empty_database_url: str) -> None:
+    """0011: the seeded 100 becomes 500 (and back on downgrade); an operator's value stays."""
+    current = "SELECT value FROM tds_configuration_current WHERE key = 'worker.batch_size'"
+    migrate.upgrade(empty_database_url, "0010")
+    assert fetch(empty_database_url, current) == [(100,)]
+    migrate.upgrade(empty_database_url)
+    assert fetch(empty_database_url, current) == [(500,)]
+    migrate.downgrade(empty_database_url, "0010")
+    assert fetch(empty_database_url, current) == [(100,)]
+    with psycopg.connect(empty_database_url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO tds_configuration (key, version, value, updated_by)"
+            " VALUES ('worker.batch_size', 2, '250', 'admin')"
+        )
+    migrate.upgrade(empty_database_url)
+    assert fetch(empty_database_url, current) == [(250,)]
+    assert fetch(
+        empty_database_url,
+        "SELECT value FROM tds_configuration WHERE key = 'worker.batch_size' AND version = 1",
+    ) == [(100,)]

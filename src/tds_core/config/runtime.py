@@ -115,7 +115,7 @@ class RuntimeConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    worker__batch_size: int = Field(default=100, ge=1, le=5000)
+    worker__batch_size: int = Field(default=500, ge=1, le=5000)
     worker__max_attempts: int = Field(default=8, ge=1, le=100)
     worker__lease_seconds: float = Field(default=15.0, ge=1.0, le=3600.0)
     worker__poll_interval_seconds: float = Field(default=1.0, gt=0, le=60.0)
