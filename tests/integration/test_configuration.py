@@ -84,7 +84,7 @@ async def test_every_key_is_listed_with_its_version_and_secrets_masked(
     keys = {r["key"] for r in await pool.fetch("SELECT DISTINCT key FROM tds_configuration")}
     assert set(entries) == keys and len(keys) > 30
     batch = entries["worker.batch_size"]
-    assert (batch["value"], batch["version"], batch["updated_by"]) == (100, 1, "migration")
+    assert (batch["value"], batch["version"], batch["updated_by"]) == (500, 1, "migration")
     assert batch["description"] == "Events a worker claims per batch" and batch["updated_at"]
     channels = entries["alerts.channels"]
     assert (channels["version"], channels["updated_by"], channels["note"]) == (2, "seed", "channels")
@@ -138,7 +138,7 @@ async def test_a_change_is_versioned_recorded_with_who_and_when_and_announced(
 
     versions = await stored(pool, "worker.batch_size")
     assert [(v["version"], v["value"], v["updated_by"], v["note"]) for v in versions] == [
-        (1, 100, "migration", None),
+        (1, 500, "migration", "bigger batches: the per-batch cost spread over more events"),
         (2, 250, "admin-user", "bigger batches"),  # stored as the number it validated to
     ]
     actions = await pool.fetch("SELECT * FROM tds_operator_actions WHERE action = 'config.set'")
@@ -154,14 +154,14 @@ async def test_a_change_is_versioned_recorded_with_who_and_when_and_announced(
     assert action["details"] == {
         "from_version": 1,
         "to_version": 2,
-        "before": 100,
+        "before": 500,
         "after": 250,
         "note": "bigger batches",
     }
     history = (await client.get("/api/v1/config/worker.batch_size/history", headers=admin)).json()
     assert [(h["version"], h["value"], h["note"]) for h in history] == [
         (2, 250, "bigger batches"),
-        (1, 100, None),
+        (1, 500, "bigger batches: the per-batch cost spread over more events"),
     ]
 
     # the same value again stores nothing and records nothing
@@ -387,7 +387,7 @@ async def test_a_worker_also_picks_up_a_change_that_came_without_a_notify(
     task = asyncio.create_task(worker.run())
     try:
         await until(lambda: listening(pool), "the worker listens")
-        assert worker.config.worker__batch_size == 100
+        assert worker.config.worker__batch_size == 500
         await pool.execute(
             "INSERT INTO tds_configuration (key, version, value, updated_by)"
             " VALUES ('worker.batch_size', 2, '7', 'sql')"

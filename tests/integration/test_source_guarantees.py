@@ -161,6 +161,12 @@ async def test_lossy_webhooks_then_one_reconciliation_heal_to_exact_equality(
     delivered = {d.change_seq for d in emitter.deliveries}
     assert len(delivered) == len(changes) - stats.dropped
     await drain()
+    # every delivered event finished (none waiting out a retry's backoff, which the drain skips)
+    unfinished = await pool.fetch(
+        "SELECT entity, zoho_id, status::text, attempts, last_error FROM tds_sync_queue"
+        " WHERE status NOT IN ('completed', 'skipped_stale', 'skipped_unchanged')"
+    )
+    assert not unfinished, [dict(row) for row in unfinished]
 
     expected = _expected_drift(store, seeded, changes, delivered)
     assert sum(len(ids) for drift in expected.values() for ids in drift.values()) > 0

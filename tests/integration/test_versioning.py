@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from tds_core.domain.records import parse_zoho_time
 
 from . import samples
@@ -195,6 +197,38 @@ async def test_stock_delete_and_stale_location_update(
     await drain()
     assert await pool.fetchval("SELECT count(*) FROM stock_levels WHERE deleted_at IS NULL") == 0
     assert await queue_states() == ["completed", "skipped_stale", "completed", "skipped_stale"]
+
+
+def _stock_at(time: str, main: str, overflow: int) -> dict[str, Any]:
+    item = samples.item(last_modified_time=time)
+    item["locations"][0]["location_stock_on_hand"] = main
+    item["locations"][1]["location_stock_on_hand"] = overflow
+    return item
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["separate-batches", "one-batch"])
+async def test_a_location_back_to_earlier_quantities_is_not_overwritten_by_a_late_older_event(
+    webhook: Send, pool: Any, drain: Any, queue_states: Any, together: bool
+) -> None:
+    """Main goes 340 → 1 → 340 while Overflow moves 12 → 12 → 20; the newest event (main 340
+    again) arrives before the middle one (main 1). A location's hash covers its quantities
+    only, so the newest event leaves Main's content as it is; its version must still move, or
+    the late middle event passes the guard against the first version and writes 1."""
+    await webhook("stock", {"item": _stock_at("2024-01-15T10:00:00+0000", "340", 12)})
+    await drain()
+    await webhook("stock", {"item": _stock_at("2024-01-15T12:00:00+0000", "340", 20)})
+    if not together:
+        await drain()
+    await webhook("stock", {"item": _stock_at("2024-01-15T11:00:00+0000", "1", 12)})
+    await drain()
+    rows = await pool.fetch("SELECT location_id, stock_on_hand, source_version FROM stock_levels ORDER BY 1")
+    assert [(r["location_id"], r["stock_on_hand"]) for r in rows] == [
+        ("460000000038080", Decimal("340")),
+        ("460000000038099", Decimal("20")),
+    ]
+    assert {r["source_version"] for r in rows} == {datetime(2024, 1, 15, 12, tzinfo=UTC)}
+    # in one batch the events apply in version order, so the middle one applies (and is undone)
+    assert await queue_states() == ["completed", "completed", "completed" if together else "skipped_stale"]
 
 
 async def test_stock_delete_also_covers_locations_not_seen_yet(webhook: Send, pool: Any, drain: Any) -> None:

@@ -367,6 +367,7 @@ class BatchApplier:
             for r in await self._current(connection, spec, sorted({e.zoho_id for e in events}))
         }
         final: dict[tuple[str, str], dict[str, Any]] = {}
+        advanced: dict[tuple[str, str], datetime] = {}
         held: set[str] = set()
         for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
             decisions: list[Decision] = []
@@ -413,6 +414,8 @@ class BatchApplier:
                         False,
                     )
                     decisions.append(decision)
+                    if decision is Decision.UNCHANGED and existing is not None:
+                        self._advance(key, existing, event.source_version, current, final, advanced)
                     if decision is not Decision.APPLY:
                         continue
                     row = {
@@ -460,6 +463,35 @@ class BatchApplier:
                 result.states[event.id] = QueueState.SKIPPED_UNCHANGED
         if final:
             await connection.execute(statements.upsert_preserving(policy.preserved), list(final.values()))
+        if advanced:
+            keys = sorted(advanced)
+            await connection.execute(
+                QUERIES.erp_stock_advance_versions,
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [advanced[k] for k in keys],
+            )
+
+    @staticmethod
+    def _advance(
+        key: tuple[str, str],
+        existing: _Current,
+        version: datetime,
+        current: dict[tuple[str, str], _Current],
+        final: dict[tuple[str, str], dict[str, Any]],
+        advanced: dict[tuple[str, str], datetime],
+    ) -> None:
+        """A location whose quantities a newer event repeats: its row keeps its content but takes
+        the newer version. A location's hash covers its quantities only, so without this a
+        location that went A → B → A, delivered as A (newer) then B (older, reordered), would
+        end B: the older event would pass the version guard against A's first version."""
+        if version <= existing.version.source_version or existing.version.deleted:
+            return
+        current[key] = replace(existing, version=replace(existing.version, source_version=version))
+        if key in final:
+            final[key]["source_version"] = version  # written by this batch: the upsert carries it
+        else:
+            advanced[key] = version  # only the version moves: local edits stay, no audit row
 
     # ------------------------------------------------------------------ conflicts
     def _overwritten(

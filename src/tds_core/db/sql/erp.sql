@@ -8,3 +8,12 @@ SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS u(k);
 -- events can wait for a later batch instead of this whole batch waiting for that one to commit.
 -- Nothing waits here, so the order of taking them cannot deadlock.
 SELECT coalesce(array_agg(k), '{}') FROM unnest($1::bigint[]) AS u(k) WHERE NOT pg_try_advisory_xact_lock(k);
+
+-- name: erp_stock_advance_versions
+-- Locations whose quantities a newer stock event repeats take its version, and nothing else (not
+-- the quantities, so an ERP-side edit stays where it was), so an older event delivered late is
+-- refused by the version guard instead of writing its older quantities.
+UPDATE stock_levels t SET source_version = x.version
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(item_zoho_id, location_id, version)
+WHERE t.item_zoho_id = x.item_zoho_id AND t.location_id = x.location_id
+  AND t.source_version < x.version AND t.deleted_at IS NULL;
