@@ -126,6 +126,7 @@ class Results:
     reconcile: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     series: dict[str, Any] = field(default_factory=dict)
+    watcher_errors: dict[str, int] = field(default_factory=dict)  # failed lag samples, by error
 
     @property
     def ok(self) -> bool:
@@ -344,6 +345,21 @@ class Soak:
             await asyncio.sleep(0.1)
 
     # ------------------------------------------------------------------ watching
+    async def _sample(self, connection: asyncpg.Connection, t: float) -> Sample:
+        row = await connection.fetchrow(
+            "SELECT extract(epoch FROM now() - min(enqueued_at)) AS lag,"
+            " count(*) FILTER (WHERE status = 'pending') AS pending,"
+            " count(*) FILTER (WHERE status = 'processing') AS processing"
+            " FROM tds_sync_queue WHERE status IN ('pending', 'processing')",
+            timeout=2,
+        )
+        finished = await connection.fetchval(
+            "SELECT count(*) FROM tds_sync_logs WHERE outcome = ANY($1::text[])",
+            list(TERMINAL_OK),
+            timeout=2,
+        )
+        return Sample(t, float(row["lag"] or 0.0), row["pending"], row["processing"], finished)
+
     async def watch(self) -> None:
         connection: asyncpg.Connection | None = None
         last_rss = -10.0
@@ -353,20 +369,10 @@ class Soak:
             try:
                 if connection is None or connection.is_closed():
                     connection = await asyncpg.connect(self.url, timeout=2)
-                row = await connection.fetchrow(
-                    "SELECT extract(epoch FROM now() - min(enqueued_at)) AS lag,"
-                    " count(*) FILTER (WHERE status = 'pending') AS pending,"
-                    " count(*) FILTER (WHERE status = 'processing') AS processing"
-                    " FROM tds_sync_queue WHERE status IN ('pending', 'processing')",
-                    timeout=2,
-                )
-                finished = await connection.fetchval(
-                    "SELECT count(*) FROM tds_sync_logs WHERE outcome = ANY($1::text[])",
-                    list(TERMINAL_OK),
-                    timeout=2,
-                )
-                sample = Sample(t, float(row["lag"] or 0.0), row["pending"], row["processing"], finished)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                sample = await asyncio.wait_for(self._sample(connection, t), 5)
+            except Exception as exc:  # whatever a restart throws, the watcher must keep sampling
+                name = type(exc).__name__
+                self.results.watcher_errors[name] = self.results.watcher_errors.get(name, 0) + 1
                 if connection is not None:
                     with contextlib.suppress(Exception):
                         connection.terminate()
@@ -742,6 +748,8 @@ def print_summary(results: Results) -> None:
             f"  {fault['started']:7.1f}s {fault['kind']:<20} {fault['target']:<28}"
             f" recovery {fault['recovery_seconds']} s, peak lag {fault['peak_lag']:.1f} s{orphans}"
         )
+    if results.watcher_errors:
+        print(f"lag samples that failed, by error: {results.watcher_errors}")
     print("memory (settled RSS growth per role, largest process):")
     for role, entry in results.memory.items():
         print(f"  {role:<10} {entry}")
