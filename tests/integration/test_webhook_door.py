@@ -90,6 +90,7 @@ async def test_the_door_and_the_route_answer_alike(
     assert all(status < 500 for status in statuses), statuses
     # both stored the same things: per client, 2 queued events plus the rejected bodies
     rows = await pool.fetch(
-        "SELECT entity, status::text AS status, count(*) AS n FROM tds_inbox_events GROUP BY 1, 2 ORDER BY 1, 2"
+        "SELECT entity, status::text AS status, count(*) AS n FROM tds_inbox_events"
+        " GROUP BY 1, 2 ORDER BY 1, 2"
     )
     assert all(row["n"] % 2 == 0 for row in rows), [dict(row) for row in rows]
