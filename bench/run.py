@@ -45,7 +45,7 @@ from pathlib import Path
 import psutil
 import uvloop
 
-from bench import alerts, ceiling, charts, pipeline, wrk, zoho
+from bench import alerts, ceiling, charts, pipeline, quota, wrk, zoho
 from bench.load import LoadResult, closed_loop
 from bench.payloads import Event, Workload
 from bench.pipeline import AcceptanceResult, api_role
@@ -462,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         if failed:  # never replace a complete report with a partial one
             output = ROOT / ".bench" / "performance-failed.md"
         output.parent.mkdir(parents=True, exist_ok=True)
-        report = markdown(results)
+        report = markdown(results) + quota.section()
+        print(quota.section())
         if not failed:
             report += soak_section(args, plan, scratch, output, results)
         output.write_text(report)

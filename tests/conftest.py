@@ -82,7 +82,9 @@ async def pool(database_url: str) -> AsyncIterator[Any]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(env="test", home=tmp_path, api_key_cache_seconds=0, log_level="WARNING")
+    return Settings(
+        env="test", home=tmp_path, api_key_cache_seconds=0, user_cache_seconds=0, log_level="WARNING"
+    )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from tds_core.access.sessions import CurrentUsers
 from tds_core.access.tokens import TokenIssuer, development_secret
 from tds_core.alerts.digests import Digests, ReportKind
 from tds_core.alerts.service import AlertService
@@ -26,13 +27,15 @@ from tds_core.db import embedded, migrate
 from tds_core.db.errors import translated
 from tds_core.db.pool import connect, create_pool
 from tds_core.db.urls import redact
-from tds_core.errors import DatabaseUnavailable
+from tds_core.errors import ConfigurationError, DatabaseUnavailable
 from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.counters import ZohoThrottles
 from tds_core.observability.logging import configure
 from tds_core.observability.rollup import MetricsRollup
+from tds_core.operations import initial_sync
 from tds_core.operations import secrets as stored_secrets
+from tds_core.operations.actions import Actor
 from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.operations.jobs import JobRunner
 from tds_core.operations.source_jobs import handlers as source_job_handlers
@@ -105,6 +108,7 @@ def build_api(settings: Settings, url: str) -> FastAPI:
             doorbell=Doorbell(pool),
             head_revision=migrate.head_revision(),
             tokens=TokenIssuer(jwt_secret(settings)),
+            users=CurrentUsers(settings.user_cache_seconds),
             config=ConfigCache(keyring=keyring),
             keyring=keyring,
             environment_secrets=environment_secrets(settings),
@@ -145,6 +149,8 @@ class Unlocked:
     settings: Settings
     keyring: Keyring
     from_database: frozenset[str]
+    reached: bool = True
+    """False when the database could not be reached (``unreachable_ok``): no stored secret is known."""
 
 
 def with_stored_secrets(settings: Settings, stored: dict[str, str]) -> tuple[Settings, frozenset[str]]:
@@ -182,7 +188,7 @@ def check_secrets(settings: Settings, url: str, *, unreachable_ok: bool = False)
         except DatabaseUnavailable:
             if not unreachable_ok:
                 raise
-            return Unlocked(settings, keyring, frozenset())
+            return Unlocked(settings, keyring, frozenset(), reached=False)
         try:
             return await unlock_secrets(settings, connection, keyring)
         finally:
@@ -215,11 +221,33 @@ def simulator_zoho_config(base: str, simulator: SimulatorConfig | None = None, *
     )
 
 
+def require_source(settings: Settings) -> Settings:
+    """``settings`` when their source can start (:meth:`Settings.source_problem`), else a
+    :class:`ConfigurationError` naming what is missing (one line, exit code 2)."""
+    problem = settings.source_problem()
+    if problem:
+        raise ConfigurationError(problem)
+    return settings
+
+
+def source_description(settings: Settings) -> str:
+    """How the source was chosen, for the start-up log line."""
+    if settings.source == "simulator":
+        return "TDS_SOURCE=simulator"
+    return f"TDS_ENV={settings.env} with no Zoho credentials (the development default)"
+
+
 def zoho_config(settings: Settings) -> ZohoConfig:
-    """Zoho credentials from the settings, or the built-in simulator's when there are none."""
+    """The Zoho credentials from the settings, or the built-in simulator's when it was chosen
+    (``TDS_SOURCE=simulator``, or the development default); never a fallback."""
+    require_source(settings)
     if settings.uses_simulator:
         base = f"http://127.0.0.1:{settings.simulator_port}"
-        log.info("no Zoho credentials: the source is the built-in Zoho Books simulator", url=base)
+        log.info(
+            "the source is the built-in Zoho Books simulator",
+            url=base,
+            chosen_by=source_description(settings),
+        )
         limits: dict[str, Any] = {
             "requests_per_minute": settings.zoho_requests_per_minute,
             "max_concurrency": settings.zoho_max_concurrency,
@@ -263,6 +291,9 @@ def source_entities(settings: Settings) -> list[str]:
     return available_entities(use_inventory=settings.zoho_use_inventory or settings.uses_simulator)
 
 
+SCHEDULER_ACTOR = Actor("scheduler", None, "scheduler")
+
+
 async def run_scheduler(settings: Settings, url: str) -> None:
     """Run the scheduler until SIGTERM/SIGINT; only the elected leader runs jobs."""
     pool = await _pool_when_reachable(settings, url, size=8, name="tds-scheduler")
@@ -270,6 +301,11 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         unlocked = await unlock_secrets(settings, connection)
         settings, keyring = unlocked.settings, unlocked.keyring
         config = await load_runtime_config(connection, keyring)
+    try:
+        require_source(settings)  # no Zoho, no scheduler: refuse at start, not at the first pull
+    except ConfigurationError:
+        await pool.close()
+        raise
     doorbell = Doorbell(pool)
     doorbell.start()
     source = zoho_config(settings)
@@ -292,6 +328,11 @@ async def run_scheduler(settings: Settings, url: str) -> None:
                 except Exception as exc:
                     log.warning("scheduled pull failed", entity=entity, error=str(exc)[:300])
             return done
+
+        async def initial_pulls() -> int | None:
+            """In step from the first start: a full pull of every entity never pulled."""
+            async with pool.acquire() as connection:
+                return await initial_sync.ensure(connection, source_entities(settings), SCHEDULER_ACTOR)
 
         async def reconcile_all() -> dict[str, int]:
             return {e: (await reconciler.run_once(e)).drift.total for e in source_entities(settings)}
@@ -317,6 +358,7 @@ async def run_scheduler(settings: Settings, url: str) -> None:
         digests = Digests(pool, daily_quota=source.daily_quota, keyring=keyring)
         jobs = [
             Job("retention", config.schedule__retention_cron, lambda: retention.run_once(pool)),
+            Job("initial_sync", None, initial_pulls, every=60.0),
             Job("incremental_pull", config.schedule__pull_cron, pull_all),
             Job("reconciliation", config.schedule__reconcile_cron, reconcile_all),
             Job(

@@ -20,6 +20,15 @@ MIN_JWT_SECRET = 32
 PLACEHOLDERS = ("change", "placeholder", "secret", "example", "xxxx")
 
 
+ZOHO_CREDENTIALS: dict[str, str] = {
+    "zoho_organization_id": "TDS_ZOHO_ORGANIZATION_ID",
+    "zoho_client_id": "TDS_ZOHO_CLIENT_ID",
+    "zoho_client_secret": "TDS_ZOHO_CLIENT_SECRET",
+    "zoho_refresh_token": "TDS_ZOHO_REFRESH_TOKEN",
+}
+"""The settings a real Zoho source needs, with their environment variables."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TDS_", env_file=".env", extra="ignore")
 
@@ -38,12 +47,24 @@ class Settings(BaseSettings):
     )
     retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After on a 503.")
     api_key_cache_seconds: float = Field(default=5.0, ge=0, description="How long a valid key is cached.")
+    user_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=30,
+        description="How long an API process trusts a user's cached state (enabled, role, token "
+        "generation) when checking an access token; a disabled or changed user loses access within it.",
+    )
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     workers: int = Field(default=1, ge=0, le=32, description="Worker processes `tds up` starts.")
-    zoho_organization_id: str | None = Field(default=None, description="Unset = the built-in simulator.")
+    source: Literal["zoho", "simulator"] | None = Field(
+        default=None,
+        description="zoho or simulator. Unset: zoho when any Zoho credential is set; otherwise the "
+        "built-in simulator in development and test, and a refusal to start in production.",
+    )
+    zoho_organization_id: str | None = Field(default=None, description="Your Zoho Books organization id.")
     zoho_client_id: str | None = None
     zoho_client_secret: SecretStr | None = None
     zoho_refresh_token: SecretStr | None = None
@@ -73,6 +94,12 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(
         default=[], description="Origins allowed to call the API from a browser (JSON list); none by default."
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are "
+        'believed (JSON list, e.g. ["127.0.0.1"] behind the nginx of deploy/); none by default, so a '
+        "client cannot pick the address its rate limits are counted under.",
     )
     dashboard_dir: Path | None = Field(
         default=None,
@@ -126,8 +153,41 @@ class Settings(BaseSettings):
 
     @property
     def uses_simulator(self) -> bool:
-        """No Zoho credentials: the built-in Zoho Books simulator is the source."""
-        return not (self.zoho_organization_id and self.zoho_client_id and self.zoho_refresh_token)
+        """Whether the built-in Zoho Books simulator is the source: only when chosen, by
+        ``TDS_SOURCE=simulator`` or, with ``TDS_SOURCE`` unset, outside production when no Zoho
+        credential at all is set. Never a fallback: :meth:`source_problem` says what is wrong."""
+        if self.source is not None:
+            return self.source == "simulator"
+        return self.env != "production" and not any(getattr(self, name) for name in ZOHO_CREDENTIALS)
+
+    def missing_zoho_credentials(self) -> list[str]:
+        """The environment variables of the Zoho credentials that are not set."""
+        return [variable for name, variable in ZOHO_CREDENTIALS.items() if not getattr(self, name)]
+
+    def source_problem(self) -> str | None:
+        """Why this configuration cannot start a process that talks to the source (one line), or
+        None. Checked after the stored secrets joined the settings (they may hold the client
+        secret and the refresh token)."""
+        if self.uses_simulator:
+            if self.env == "production":
+                return (
+                    "TDS_SOURCE=simulator is refused when TDS_ENV=production: production syncs a "
+                    "real Zoho organization"
+                )
+            return None
+        missing = self.missing_zoho_credentials()
+        if not missing:
+            return None
+        why = "TDS_SOURCE=zoho" if self.source == "zoho" else f"TDS_ENV={self.env}"
+        if self.source is None and self.env != "production":
+            why = "some Zoho credentials are set"
+        hint = (
+            "" if self.env == "production" else " (or set TDS_SOURCE=simulator to use the built-in simulator)"
+        )
+        return (
+            f"the Zoho source needs all four Zoho credentials ({why}): missing {', '.join(missing)}{hint}; "
+            "the client secret and refresh token may also be stored with `tds secrets set`"
+        )
 
     @property
     def embedded(self) -> bool:

@@ -113,7 +113,7 @@ def test_workers_scale_and_only_nginx_is_published() -> None:
     assert published == {"nginx"}
     assert services["nginx"]["ports"] == ["80:80", "443:443"]
     # the API trusts X-Forwarded-For (per-address limits) only because only nginx reaches it
-    assert services["api"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+    assert services["api"]["environment"]["TDS_TRUSTED_PROXIES"] == '["*"]'
 
 
 def test_nginx_mounts_the_site_and_its_main_conf() -> None:

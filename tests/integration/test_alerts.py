@@ -604,6 +604,20 @@ async def seed_every_condition(pool: Any) -> dict[str, Any]:
     await pool.execute(
         runs, "bills", "full", "failed", T0 - timedelta(minutes=40), T0 - timedelta(minutes=39), None, {}
     )
+    # the first pull of invoices finished before the reconciliation began (else no drift alert)
+    await pool.execute(
+        runs, "invoices", "full", "succeeded", T0 - timedelta(hours=3), T0 - timedelta(hours=3), None, {}
+    )
+    await pool.execute(
+        runs,
+        "invoices",
+        "incremental",
+        "succeeded",
+        T0 - timedelta(minutes=3),
+        T0 - timedelta(minutes=2),
+        None,
+        {},
+    )
     drift_run = await pool.fetchval(
         runs,
         "invoices",

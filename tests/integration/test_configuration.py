@@ -197,7 +197,7 @@ async def test_invalid_changes_are_refused_with_reasons_naming_the_key(
     # JSON that PostgreSQL's jsonb cannot hold faithfully is refused too, never a 5xx
     for raw, reason in (
         (b'{"value": Infinity}', "breaker.window_seconds: must be a finite number"),
-        (b'{"value": "a\\u0000b"}', "breaker.window_seconds: contains U+0000"),
+        (b'{"value": "a\\u0000b"}', "body.value: contains U+0000"),  # api/text_guard.py names it
     ):
         response = await client.put(
             "/api/v1/config/breaker.window_seconds",

@@ -274,7 +274,7 @@ async def test_books_item_stock_with_empty_quantities(webhook: Send, pool: Any, 
     assert (row["item_zoho_id"], row["location_id"], row["location_name"], row["stock_on_hand"]) == (
         "45667789900",
         "460000000038080",
-        "",
+        None,  # Zoho's "" is NULL in every column (reference section 10)
         None,
     )
 

@@ -3,15 +3,20 @@ record from Zoho; the full record is what reaches the ERP."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tds_core.settings import Settings
+from tds_core.simulator.app import create_app
+from tds_core.simulator.config import SimulatorConfig
 from tds_core.source.hints import HintCompleter
+from tds_core.source.zoho import InvalidURL, NotFound, PostgresRateLimiter, ZohoClient
 
-from .conftest import Send, Zoho
+from .conftest import SIM, Send, Zoho
 
 
 @pytest.fixture
@@ -75,3 +80,24 @@ async def test_complete_webhooks_and_deletes_are_not_hints(
     assert full.status_code == gone.status_code == 202
     assert await inbox(pool) == [("queued", "webhook"), ("queued", "webhook")]
     assert await HintCompleter(pool, zoho.client).run_once() == 0
+
+
+async def test_a_hint_whose_get_answers_invalid_url_is_a_configuration_error_not_a_delete(
+    webhook: Send, zoho: Zoho, pool: Any
+) -> None:
+    # a wrong Books base path: the simulator answers 404 {"code": 1002, "message": "Invalid URL Passed"}
+    config = replace(zoho.client.config, books_path="/books/v2")
+    app = create_app(zoho.store, config=SimulatorConfig(api_domain=SIM))
+    contact_id = zoho.store.ids("contacts")[0]
+    await webhook("contacts", {"contact_id": contact_id}, event="updated")
+    async with ZohoClient(
+        config, PostgresRateLimiter.for_config(pool, config), transport=httpx.ASGITransport(app)
+    ) as client:
+        with pytest.raises(InvalidURL, match="Invalid URL Passed") as refused:
+            await HintCompleter(pool, client).run_once()
+    assert refused.value.alert and not isinstance(refused.value, NotFound)
+    assert await inbox(pool) == [("hint", "webhook")]  # still waiting, nothing staged
+    assert await pool.fetchval("SELECT count(*) FROM tds_sync_queue") == 0
+    # once the URL is right, the same hint completes as an update, not a delete
+    assert await HintCompleter(pool, zoho.client).run_once() == 1
+    assert await inbox(pool) == [("fetched", "webhook"), ("queued", "webhook")]

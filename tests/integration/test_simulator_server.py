@@ -174,7 +174,9 @@ async def test_serve_runs_a_seeded_simulator(served: tuple[str, subprocess.Popen
         body = token.json()
         assert body["api_domain"] == base  # clients append /books/v3 to it
         headers = {"Authorization": f"Zoho-oauthtoken {body['access_token']}"}
-        contacts = await http.get("/books/v3/contacts", params={"organization_id": ORG}, headers=headers)
+        contacts = await http.get(
+            "/books/v3/contacts", params={"organization_id": ORG, "filter_by": "Status.All"}, headers=headers
+        )
         assert contacts.status_code == 200
         assert len(contacts.json()["contacts"]) == 7
     process.terminate()

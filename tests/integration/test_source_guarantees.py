@@ -188,6 +188,7 @@ async def test_lossy_webhooks_then_one_reconciliation_heal_to_exact_equality(
             "stale": len(found["stale"]),
             "extra": len(found["extra"]),
             "conflicts": 0,
+            "unconfirmed": 0,
         }
     await drain()
     await assert_erp_matches(pool, store)

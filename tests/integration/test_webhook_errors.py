@@ -160,7 +160,13 @@ CASES = [
         body={"invoice": samples.invoice()},
         headers={"X-TDS-Event": "voided"},
     ),
-    Case("form-without-jsonstring", 400, "no JSONString", content=b"invoice_id=1&total=2", headers=FORM),
+    Case(
+        "form-repeated-field",
+        400,
+        "appears more than once",
+        content=b"invoice_id=1&total=2&total=3",
+        headers=FORM,
+    ),
     Case("form-empty-jsonstring", 400, "JSONString is empty", content=b"JSONString=", headers=FORM),
     Case(
         "form-malformed-jsonstring",

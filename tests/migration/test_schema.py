@@ -27,6 +27,8 @@ TDS_TABLES = {
     "tds_api_keys",
     "tds_workers",
     "tds_api_usage",
+    "tds_zoho_quota",
+    "tds_zoho_inflight",
     "tds_users",
     "tds_operator_actions",
     "tds_jobs",

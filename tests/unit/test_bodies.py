@@ -52,7 +52,7 @@ def test_form_body_with_json_string() -> None:
         (b"{'invoice': 1}", "application/json", 400, "malformed JSON"),
         (b'{"a": NaN}', "application/json", 400, "malformed JSON"),
         (b'{"a": 1e400}', "application/json", 400, "malformed JSON"),
-        (b"other=1", "application/x-www-form-urlencoded", 400, "no JSONString"),
+        (b"other=1&other=2", "application/x-www-form-urlencoded", 400, "appears more than once"),
         (b"JSONString=", "application/x-www-form-urlencoded", 400, "JSONString is empty"),
         (b"JSONString=%7B%22a%22", "application/x-www-form-urlencoded", 400, "malformed JSON"),
         (b"JSONString=%FF", "application/x-www-form-urlencoded", 400, "malformed JSON"),

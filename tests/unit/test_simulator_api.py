@@ -33,7 +33,7 @@ async def make() -> AsyncIterator[Factory]:
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "Bearer {token}", "zoho-oauthtoken {token}", "Zoho-oauthtoken", "Zoho-oauthtoken 1000.made.up"],
+    ["Bearer {token}", "zoho-oauthtoken {token}", "Zoho-oauthtoken", "Zoho-oauthtoken 1000.made.up"],
 )
 async def test_calls_need_a_live_zoho_oauthtoken(make: Factory, authorization: str | None) -> None:
     sim = await make()
@@ -41,6 +41,13 @@ async def test_calls_need_a_live_zoho_oauthtoken(make: Factory, authorization: s
     response = await sim.http.get("/books/v3/invoices", params={"organization_id": ORG}, headers=headers)
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
+
+
+async def test_a_call_without_authorization_is_code_14(make: Factory) -> None:
+    sim = await make()
+    response = await sim.http.get("/books/v3/invoices", params={"organization_id": ORG})
+    assert response.status_code == 401
+    assert response.json()["code"] == 14  # reference section 10: no Authorization header
 
 
 async def test_calls_need_the_organization_id(make: Factory) -> None:
@@ -230,13 +237,23 @@ async def test_books_items_lack_inventory_fields_unless_configured(make: Factory
     assert "last_modified_time" in (await wide.ok(f"/books/v3/items/{item_id}"))["item"]
 
 
-async def test_contact_rows_lift_the_primary_person_and_gets_do_not(make: Factory) -> None:
-    sim = await make(records=3)
-    row = (await sim.ok("/books/v3/contacts"))["contacts"][0]
-    assert row["email"] and row["first_name"]
-    record = (await sim.ok(f"/books/v3/contacts/{row['contact_id']}"))["contact"]
-    assert "email" not in record
-    assert record["contact_persons"][0]["email"] == row["email"]
+async def test_contact_top_level_person_fields_are_the_primary_persons(make: Factory) -> None:
+    """Reference section 10: top-level e-mail, names and phones are the primary contact
+    person's in list rows and GETs alike, "" when there is none; people only on the GET."""
+    sim = await make(records=40)
+    rows = (await sim.ok("/books/v3/contacts", filter_by="Status.All"))["contacts"]
+    with_person = without_person = 0
+    for row in rows:
+        assert "contact_persons" not in row
+        record = (await sim.ok(f"/books/v3/contacts/{row['contact_id']}"))["contact"]
+        primary = [p for p in record["contact_persons"] if p["is_primary_contact"]]
+        assert len(primary) <= 1
+        for field in ("email", "first_name", "last_name", "phone", "mobile"):
+            expected = primary[0][field] if primary else ""
+            assert record[field] == row[field] == expected, (field, record["contact_id"])
+        with_person += bool(primary)
+        without_person += not primary
+    assert with_person and without_person  # both shapes are simulated
 
 
 async def test_timestamps_and_dates_use_zoho_formats(make: Factory) -> None:

@@ -19,7 +19,7 @@ from tests.simulator_support import UNLIMITED, Factory, simulators
 ALL = {"filter_by": "Status.All"}
 LISTS = [
     ("/books/v3/items", "items", "item_id", "items", ALL),
-    ("/books/v3/contacts", "contacts", "contact_id", "contacts", {}),
+    ("/books/v3/contacts", "contacts", "contact_id", "contacts", {"filter_by": "Status.All"}),
     ("/books/v3/invoices", "invoices", "invoice_id", "invoices", {}),
     ("/books/v3/bills", "bills", "bill_id", "bills", {}),
     ("/books/v3/creditnotes", "creditnotes", "creditnote_id", "creditnotes", {}),

@@ -1,4 +1,4 @@
-"""Simulator: Zoho Accounts' refresh-token grant, its HTTP-200 errors and the minting limit."""
+"""Simulator: Zoho Accounts' refresh-token grant, its HTTP-200 errors and the HTTP-400 throttle."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ async def test_refresh_grant_in_a_form_body(make: Factory) -> None:
     [
         ({"refresh_token": "1000.not-a-real-token"}, "invalid_code"),
         ({"client_id": "1000.SOMEONEELSE"}, "invalid_client"),
-        ({"client_secret": "wrong-secret"}, "invalid_client"),
+        ({"client_secret": "wrong-secret"}, "invalid_client_secret"),
         ({"grant_type": "authorization_code"}, "unsupported_grant_type"),
     ],
 )
@@ -52,26 +52,47 @@ async def test_errors_come_back_with_http_200(make: Factory, overrides: dict[str
     assert "access_token" not in response.json()
 
 
-async def test_ten_tokens_per_ten_minutes_per_refresh_token(make: Factory) -> None:
+THROTTLE_DESCRIPTION = "You have made too many requests continuously. Please try again after some time."
+
+
+async def test_ten_tokens_per_ten_minutes_then_a_throttle_for_fifteen_minutes(make: Factory) -> None:
     sim = await make(login=False)
     for _ in range(10):
         assert "access_token" in (await sim.mint()).json()
         sim.clock.advance(30)  # 10 tokens over 4.5 minutes
     refused = await sim.mint()
-    assert refused.status_code == 200
-    assert refused.json()["error"] == "access_denied"
+    assert refused.status_code == 400  # the throttle is not an HTTP-200 refusal
+    assert refused.json() == {
+        "error": "Access Denied",
+        "error_description": THROTTLE_DESCRIPTION,
+        "status": "failure",
+    }
     assert sim.tokens.minted == 10
-    # refusals are not counted; the window slides: the first token was minted 300 s ago
-    sim.clock.advance(300)
+    # the window has slid past the first mint, but the throttle lasts 15 minutes from the refusal
+    sim.clock.advance(14 * 60 + 59)
+    assert (await sim.mint()).status_code == 400
+    sim.clock.advance(1)
     assert "access_token" in (await sim.mint()).json()
-    assert (await sim.mint()).json()["error"] == "access_denied"
 
 
-async def test_the_minting_limit_is_configurable(make: Factory) -> None:
-    sim = await make(login=False, token_mints_per_window=2, token_mint_window_seconds=60)
+@pytest.mark.parametrize(
+    ("language", "error"), [("de", "Zugriff verweigert"), ("ja", "アクセスが拒否されました")]
+)
+async def test_the_throttle_error_is_localized(make: Factory, language: str, error: str) -> None:
+    sim = await make(login=False, token_mints_per_window=1, token_error_language=language)
+    await sim.mint()
+    refused = await sim.mint()
+    assert refused.status_code == 400
+    assert refused.json()["error"] == error and refused.json()["status"] == "failure"
+
+
+async def test_the_minting_limit_and_throttle_are_configurable(make: Factory) -> None:
+    sim = await make(
+        login=False, token_mints_per_window=2, token_mint_window_seconds=60, token_throttle_minutes=1
+    )
     assert "access_token" in (await sim.mint()).json()
     assert "access_token" in (await sim.mint()).json()
-    assert (await sim.mint()).json()["error"] == "access_denied"
+    assert (await sim.mint()).json()["status"] == "failure"
     sim.clock.advance(61)
     assert "access_token" in (await sim.mint()).json()
 

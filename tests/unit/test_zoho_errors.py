@@ -11,6 +11,7 @@ import pytest
 from tds_core.errors import PermanentError, RetryableError
 from tds_core.source.zoho import (
     AuthError,
+    InvalidURL,
     NotFound,
     QuotaExhausted,
     RateLimited,
@@ -51,8 +52,8 @@ def translate(status: int, body: dict[str, Any] | None) -> ZohoError | None:
         (401, {"code": 57, "message": "You are not authorized to perform this operation"}, AuthError, False),
         (401, None, AuthError, False),
         (400, {"code": 57, "message": "You are not authorized to perform this operation"}, AuthError, False),
-        (404, {"code": 1002, "message": "Invoice does not exist."}, NotFound, False),
-        (200, {"code": 1002, "message": "Invoice does not exist."}, NotFound, False),
+        (404, {"code": 1002, "message": "Invalid URL Passed"}, InvalidURL, False),
+        (400, {"code": 1002, "message": "Invalid URL Passed"}, InvalidURL, False),
         (500, {"code": 1000, "message": "Internal error"}, ZohoUnavailable, True),
         (200, {"code": 1000, "message": "Internal error"}, ZohoUnavailable, True),
         (502, None, ZohoUnavailable, True),
@@ -150,7 +151,7 @@ def test_token_access_denied_is_the_minting_limit() -> None:
     error = token(200, {"error": "access_denied", "error_description": "too many requests"})
     assert isinstance(error, TokenMintLimited)
     assert isinstance(error, RetryableError)
-    assert error.retry_at == NOW + timedelta(minutes=10)
+    assert error.retry_at == NOW + timedelta(minutes=15)  # Zoho's throttle lasts 15-30 minutes
 
 
 @pytest.mark.parametrize(
@@ -170,3 +171,78 @@ def test_token_http_errors(status: int, body: dict[str, Any] | None, expected: t
 
 def test_token_success() -> None:
     assert token(200, {"access_token": "x", "expires_in": 3600}) is None
+
+
+# ------------------------------------------------ issue 15: Zoho's errors as Zoho means them
+BY_ID = "GET /books/v3/invoices/460000000091001"
+THROTTLE_DESCRIPTION = "You have made too many requests continuously. Please try again after some time."
+
+
+@pytest.mark.parametrize(
+    ("status", "message"), [(404, "Invoice does not exist."), (200, "Invoice does not exist.")]
+)
+def test_code_1002_on_a_by_id_get_is_a_missing_record(status: int, message: str) -> None:
+    error = translate_response(BY_ID, status, {"code": 1002, "message": message}, now=NOW)
+    assert type(error) is NotFound
+    assert error.code == 1002 and not error.alert
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status"),
+    [
+        ("GET /books/v3/invoicez", 404),  # a list path cannot name a missing record
+        ("GET /books/v2/invoices", 404),
+        (BY_ID, 400),  # a by-id GET refused as a bad request: the URL, not the record
+    ],
+)
+def test_invalid_url_is_a_configuration_error_not_a_missing_record(endpoint: str, status: int) -> None:
+    error = translate_response(endpoint, status, {"code": 1002, "message": "Invalid URL Passed"}, now=NOW)
+    assert type(error) is InvalidURL
+    assert not isinstance(error, NotFound)
+    assert isinstance(error, PermanentError) and not isinstance(error, RetryableError)
+    assert error.alert and error.code == 1002 and error.status == status
+    assert endpoint in str(error) and "Invalid URL Passed" in str(error)
+    assert "configur" in str(error)
+
+
+def test_code_57_names_both_causes() -> None:
+    error = translate(401, {"code": 57, "message": "You are not authorized to perform this operation"})
+    assert isinstance(error, AuthError)
+    message = str(error)
+    assert "expired" in message and "scope" in message
+
+
+@pytest.mark.parametrize(
+    "localized", ["Access Denied", "Zugriff verweigert", "アクセスが拒否されました", "whatever"]
+)
+def test_token_throttle_is_the_400_failure_whatever_the_language(localized: str) -> None:
+    body = {"error": localized, "error_description": THROTTLE_DESCRIPTION, "status": "failure"}
+    error = token(400, body)
+    assert isinstance(error, TokenMintLimited)
+    assert isinstance(error, RetryableError) and not isinstance(error, AuthError)
+    assert error.retry_at >= NOW + timedelta(minutes=15)
+    assert error.status == 400
+    message = str(error)
+    assert "throttl" in message
+    assert "credential" not in message and "refresh token is invalid" not in message
+
+
+def test_token_throttle_backs_off_at_least_fifteen_minutes_even_with_a_short_window() -> None:
+    body = {"error": "Access Denied", "status": "failure"}
+    error = translate_token_response(TOKEN_URL, 400, body, now=NOW, mint_window=timedelta(minutes=1))
+    assert isinstance(error, TokenMintLimited)
+    assert error.retry_at == NOW + timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("reason", "cause"),
+    [("invalid_client_secret", "client secret is wrong"), ("invalid_client", "data centre")],
+)
+def test_bad_credentials_with_http_200_stay_permanent(reason: str, cause: str) -> None:
+    error = token(200, {"error": reason})
+    assert isinstance(error, AuthError) and error.alert
+    assert cause in str(error) and "throttl" not in str(error)
+
+
+def test_any_error_key_is_a_failure_even_next_to_an_access_token() -> None:
+    assert isinstance(token(200, {"error": "invalid_code", "access_token": "x"}), AuthError)

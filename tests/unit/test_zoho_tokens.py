@@ -168,3 +168,25 @@ async def test_wrong_data_centre_is_logged(http: httpx.AsyncClient, clock: FakeC
         await tokens.access_token()
     assert [e["event"] for e in logs] == ["zoho_data_centre_mismatch", "zoho_token_refreshed"]
     assert logs[0]["api_domain"] == "https://www.zohoapis.eu"
+
+
+async def test_zoho_throttle_is_retryable_and_not_asked_again_until_it_lifts(
+    http: httpx.AsyncClient, zoho: FakeZoho, clock: FakeClock
+) -> None:
+    throttle = {
+        "error": "Zugriff verweigert",  # localized: recognised by its shape, not its text
+        "error_description": "You have made too many requests continuously…",
+        "status": "failure",
+    }
+    zoho.token_script.append(httpx.Response(400, json=throttle))
+    tokens = manager(http, clock)
+    with pytest.raises(TokenMintLimited, match="throttl") as refused:
+        await tokens.access_token()
+    assert not isinstance(refused.value, AuthError)
+    assert (refused.value.retry_at - clock.now).total_seconds() >= 15 * 60
+    clock.advance(14 * 60)
+    with pytest.raises(TokenMintLimited):
+        await tokens.access_token()
+    assert len(zoho.token_requests) == 1  # asking during the throttle would prolong it
+    clock.advance(60)
+    assert await tokens.access_token() == "access-2"

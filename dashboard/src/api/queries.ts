@@ -203,6 +203,13 @@ export const useSyncRun = (runId: number | null) =>
     enabled: runId !== null,
   });
 
+export const useSyncPlan = () =>
+  useQuery({
+    queryKey: ["sync", "plan"],
+    queryFn: () => unwrap(api.GET("/api/v1/sync/plan", { params: { query: { entity: "all" } } })),
+    refetchInterval: SLOW_MS,
+  });
+
 export const useCursors = () =>
   useQuery({
     queryKey: ["sync", "cursors"],

@@ -788,6 +788,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sync/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a full sync would cost: API calls per entity and days at the quota (nothing runs) */
+        get: operations["get_sync_plan_api_v1_sync_plan_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sync/runs": {
         parameters: {
             query?: never;
@@ -885,7 +902,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a Zoho Books webhook
-         * @description Accepts Zoho's default JSON payload (record under its module key), a bare record, or a form body with the JSON in `JSONString`. Operation from `?event=` or `X-TDS-Event` (created|updated|deleted, default upsert). Answers 202 only after the event is committed.
+         * @description Accepts Zoho's default JSON payload (record under its module key), a bare record, a JSON document sent as a form, a form body with the JSON in `JSONString`, or a form with one field per parameter (the record of the URL's entity; `cf_*` and custom keys kept). Operation from `?event=` or `X-TDS-Event` (created|updated|deleted, default upsert); a body with only the id and no event is refused (400 naming `?event=deleted`). Answers 202 only after the event is committed.
          */
         post: operations["receive_webhook_api_v1_webhooks_zoho__entity__post"];
         delete?: never;
@@ -1634,6 +1651,49 @@ export interface components {
             /** Zoho Id */
             zoho_id: string;
         };
+        /** EntityPlan */
+        EntityPlan: {
+            /** Calls */
+            calls: number | null;
+            /**
+             * Counted At
+             * @description When that run finished
+             */
+            counted_at?: string | null;
+            /**
+             * Detail
+             * @description The pull GETs each new or changed record (list rows lack its lines)
+             */
+            detail: boolean;
+            /**
+             * Detail Calls
+             * @description One GET per record where the pull needs details
+             */
+            detail_calls: number | null;
+            /** Entity */
+            entity: string;
+            /**
+             * List Calls
+             * @description ceil(records / per_page) list pages
+             */
+            list_calls: number | null;
+            /**
+             * Records
+             * @description Records to sync; null when unknown (count them with --count)
+             */
+            records: number | null;
+            /**
+             * Run Id
+             * @description The run that counted the records
+             */
+            run_id?: number | null;
+            /**
+             * Source
+             * @description Where the count comes from: the latest full pull (full_scan) or reconciliation, the ERP's live rows, a counting scan just made, or unknown
+             * @enum {string}
+             */
+            source: "full_scan" | "reconcile" | "erp" | "counting_scan" | "unknown";
+        };
         /** EntityStats */
         EntityStats: {
             /** Applied */
@@ -2014,6 +2074,41 @@ export interface components {
             target?: string | null;
             /** Via */
             via: string;
+        };
+        /** PlanDuration */
+        PlanDuration: {
+            /**
+             * Calendar Days
+             * @description Quota days it spans (it resumes each day)
+             */
+            calendar_days: number | null;
+            /**
+             * Calls Per Day
+             * @description What the sync may spend a day: quota less reserve
+             */
+            calls_per_day: number;
+            /** Daily Quota */
+            daily_quota: number;
+            /**
+             * Days
+             * @description Days of quota the sync needs; null when the reserve leaves none
+             */
+            days: number | null;
+            /**
+             * Minutes
+             * @description The least time at Zoho's 100 calls a minute
+             */
+            minutes: number;
+            /**
+             * Plan
+             * @description 'configured' (TDS_ZOHO_DAILY_QUOTA), then Zoho's Standard and Premium
+             */
+            plan: string;
+            /**
+             * Reserve
+             * @description Calls a day kept for webhook hints and reconciliation
+             */
+            reserve: number;
         };
         /** QueueDetail */
         QueueDetail: {
@@ -2504,6 +2599,37 @@ export interface components {
             /** Zoho Id */
             zoho_id?: string | null;
         };
+        /** SyncPlan */
+        SyncPlan: {
+            /**
+             * Calls
+             * @description Calls of the entities whose count is known
+             */
+            calls: number;
+            /**
+             * Complete
+             * @description False when some count is unknown (left out of the totals)
+             */
+            complete: boolean;
+            /**
+             * Counting Calls
+             * @description Calls the counting scan (--count) just made
+             * @default 0
+             */
+            counting_calls: number;
+            /** Detail Calls */
+            detail_calls: number;
+            /** Durations */
+            durations: components["schemas"]["PlanDuration"][];
+            /** Entities */
+            entities: components["schemas"]["EntityPlan"][];
+            /** List Calls */
+            list_calls: number;
+            /** Per Page */
+            per_page: number;
+            /** Requests Per Minute */
+            requests_per_minute: number;
+        };
         /** SyncRun */
         SyncRun: {
             /** Api Calls */
@@ -2554,7 +2680,7 @@ export interface components {
             cursor_to?: string | null;
             /**
              * Details
-             * @description A reconciliation's drifted ids by kind
+             * @description A reconciliation's drifted ids by kind; a pull's pause (reason, resets_at) or a sort the answer did not apply
              */
             details: {
                 [key: string]: unknown;
@@ -4598,12 +4724,51 @@ export interface operations {
             };
         };
     };
+    get_sync_plan_api_v1_sync_plan_get: {
+        parameters: {
+            query?: {
+                /** @description An entity or all */
+                entity?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncPlan"];
+                };
+            };
+            /** @description Unknown or unavailable entity */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_runs_api_v1_sync_runs_get: {
         parameters: {
             query?: {
                 entity?: string | null;
                 kind?: ("incremental" | "full" | "reconcile" | "manual") | null;
-                status?: ("running" | "succeeded" | "failed" | "cancelled") | null;
+                status?: ("running" | "succeeded" | "failed" | "cancelled" | "paused") | null;
                 /** @description Page: ids below this */
                 before_id?: number | null;
                 limit?: number;

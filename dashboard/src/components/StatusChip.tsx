@@ -25,6 +25,7 @@ const COLORS: Record<string, ChipProps["color"]> = {
   skipped_stale: "default",
   skipped_unchanged: "default",
   held: "warning",
+  paused: "warning",
   cancelled: "default",
   info: "info",
   active: "success",

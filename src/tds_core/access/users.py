@@ -35,20 +35,23 @@ class User:
 
 
 async def create(connection: Any, username: str, password: str, role: Role, created_by: str) -> User:
-    password_hash = passwords.hash_password(password)
+    password_hash = await passwords.hash_password_async(password)
     row = await connection.fetchrow(QUERIES.users_insert, username, password_hash, role.value, created_by)
     if row is None:
         raise UserExists(f"user {username!r} already exists")
     return User.from_row(row)
 
 
-async def authenticate(connection: Any, username: str, password: str) -> User | None:
-    """The user when the password matches and the account is enabled; the same work either way."""
-    row = await connection.fetchrow(QUERIES.users_find, username)
-    ok = passwords.verify(row["password_hash"] if row else None, password)
+async def authenticate(db: Any, username: str, password: str) -> User | None:
+    """The user when the password matches and the account is enabled; the same work either way.
+
+    ``db`` is a pool or a connection. Given a pool, no connection is held while the hash is
+    verified (off the event loop), so a login storm cannot empty the pool webhooks use."""
+    row = await db.fetchrow(QUERIES.users_find, username)
+    ok = await passwords.verify_async(row["password_hash"] if row else None, password)
     if not ok or row is None or row["disabled_at"] is not None:
         return None
-    await connection.execute(QUERIES.users_touch_login, row["id"])
+    await db.execute(QUERIES.users_touch_login, row["id"])
     return User.from_row(row)
 
 

@@ -20,6 +20,7 @@ import httpx
 
 from tds_core.alerts.messages import Message
 from tds_core.config.runtime import Channel, EmailChannel, SlackChannel, TelegramChannel, WebhookChannel
+from tds_core.observability.logging import scrub as scrub_text
 
 BODY_EXCERPT = 300
 
@@ -38,15 +39,22 @@ def secrets_of(channel: Channel) -> list[str]:
     if isinstance(channel, SlackChannel):
         return [channel.url.get_secret_value()]
     if isinstance(channel, TelegramChannel):
-        return [channel.bot_token.get_secret_value()]
-    return [value.get_secret_value() for value in channel.headers.values()]
+        token = channel.bot_token.get_secret_value()
+        return [token, token.partition(":")[2]]
+    values = [value.get_secret_value() for value in channel.headers.values()]
+    for value in list(values):
+        scheme, _, credential = value.partition(" ")  # "Bearer <token>": the token alone too
+        if credential and scheme.isalpha():
+            values.append(credential)
+    if "@" in str(channel.url):
+        values.append(str(channel.url))  # credentials in the URL itself
+    return values
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """The shared scrubber (:func:`tds_core.observability.logging.scrub`): the channel's secrets
+    in any form (a Slack URL's path echoed alone, a quoted token) and any secret-shaped value."""
+    return scrub_text(text, secrets)
 
 
 async def send(channel: Channel, notice: Message, http: httpx.AsyncClient, timeout: float) -> str:

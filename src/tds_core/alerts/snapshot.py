@@ -82,8 +82,9 @@ async def read(
     conflicts = await connection.fetchrow(QUERIES.conflicts_open_summary)
     quota = None
     if organization_id:
-        used = await connection.fetchval(QUERIES.api_usage_today, organization_id, row["at"])
-        quota = QuotaUsage(organization_id, int(used), daily_quota)
+        usage = await connection.fetchrow(QUERIES.api_usage_today, organization_id, row["at"], daily_quota)
+        # the plan's quota once a Zoho answer named it (x-rate-limit-limit), else the configured one
+        quota = QuotaUsage(organization_id, int(usage["calls"]), int(usage["daily_quota"]))
     host = None
     if host_probe is not None:
         try:

@@ -36,6 +36,7 @@ from tds_core.api.routes import (
     webhooks,
 )
 from tds_core.api.routes.webhooks import WebhookDoor, answer_error
+from tds_core.api.text_guard import UnstorableText
 from tds_core.errors import TDSError
 from tds_core.ingest.webhooks import WebhookError
 from tds_core.settings import Settings
@@ -90,6 +91,7 @@ def create_app(
     ):
         app.include_router(module.router)
     mount_dashboard(app, settings.dashboard_dir or DEFAULT_DIST)
+    app.add_middleware(UnstorableText)  # after the webhook door: the intake keeps its own rejects
     app.add_middleware(WebhookDoor)  # inside the request context: ids and the request log stay
     app.add_middleware(RequestContext, log_requests=settings.log_requests)
     if settings.cors_origins:

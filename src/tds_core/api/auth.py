@@ -3,6 +3,10 @@
 Every admin route declares the least role it needs with ``Depends(require(Role.operator))``;
 the dependency answers 401 (no or bad token, with ``WWW-Authenticate: Bearer``) or 403 (a role
 too low, naming the role needed) and otherwise returns the caller as a :class:`Principal`.
+
+A valid signature is not enough: the token's user must still exist, be enabled and carry the
+token's generation (any change to a user bumps it), and the role checked is the user's current
+one (``access.sessions``), so disabling or demoting someone ends their access within seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from fastapi.security import OAuth2PasswordBearer
 from tds_core.access.roles import Role
 from tds_core.access.tokens import TokenError
 from tds_core.api.context import ApiContext, context
+from tds_core.db.errors import translated
 from tds_core.operations.actions import Actor
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -54,9 +59,18 @@ class RoleGuard:
             claims = ctx.tokens.decode(token, "access")
         except TokenError as exc:
             raise HTTPException(401, f"{exc}: log in again", headers={"WWW-Authenticate": "Bearer"}) from exc
-        if not claims.role.allows(self.role):
-            raise HTTPException(403, f"this needs the {self.role.value} role; you are {claims.role.value}")
-        principal = Principal(username=claims.username, role=claims.role)
+        with translated():
+            user = await ctx.users.current(ctx.pool, claims.username)
+        if user is None or user.token_generation != claims.generation:
+            raise HTTPException(
+                401,
+                "session ended (the account was disabled or changed since this token was issued): "
+                "log in again",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not user.role.allows(self.role):
+            raise HTTPException(403, f"this needs the {self.role.value} role; you are {user.role.value}")
+        principal = Principal(username=user.username, role=user.role)
         request.state.principal = principal
         return principal
 

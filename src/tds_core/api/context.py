@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from tds_core.access.sessions import CurrentUsers
 from tds_core.access.tokens import TokenIssuer
 from tds_core.api.rate_limit import RateLimiter
 from tds_core.config.encryption import Keyring
@@ -27,7 +28,14 @@ class ApiContext:
     head_revision: str | None
     tokens: TokenIssuer
     config: ConfigCache = field(default_factory=ConfigCache)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    login_limiter: RateLimiter = field(default_factory=RateLimiter)
+    """Login attempts per client address: its own store, so no other traffic can evict a bucket."""
+    webhook_limiter: RateLimiter = field(default_factory=RateLimiter)
+    """Webhooks per authenticated key (or signature)."""
+    preauth_limiter: RateLimiter = field(default_factory=RateLimiter)
+    """Webhook requests per client address, before authentication (forged keys spend only this)."""
+    users: CurrentUsers = field(default_factory=CurrentUsers)
+    """Users' current state, checked on every access token (``access.sessions``)."""
     webhook_outcomes: WebhookOutcomes = field(default_factory=WebhookOutcomes)
     """Webhook answers that store nothing (duplicates, 4xx, 503), flushed to the database."""
     keyring: Keyring | None = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tds_core import app as composition
+from tds_core.cli import instance
 from tds_core.cli.alerts import alerts_app
 from tds_core.cli.common import (
     JsonOpt,
@@ -40,8 +43,10 @@ from tds_core.db.pool import create_pool
 from tds_core.db.queries import QUERIES
 from tds_core.errors import ConfigurationError
 from tds_core.ingest import api_keys
-from tds_core.operations import access
+from tds_core.operations import access, initial_sync
+from tds_core.operations.actions import Actor
 from tds_core.settings import Settings
+from tds_core.source.pacing import configured_reserve
 
 app = typer.Typer(help="TDS Core: keeps an ERP's PostgreSQL in step with Zoho Books.", no_args_is_help=True)
 keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)
@@ -82,7 +87,9 @@ def api(
     """Run the HTTP API (webhooks, health)."""
     settings = settings_from_env()
     url = database_url(settings)
-    composition.check_secrets(settings, url, unreachable_ok=True)  # a wrong key: exit 2 before serving
+    unlocked = composition.check_secrets(settings, url, unreachable_ok=True)  # a wrong key: exit 2
+    if unlocked.reached:  # with the stored secrets known: the source must be complete
+        composition.require_source(unlocked.settings)
     _serve(
         settings,
         url,
@@ -96,6 +103,22 @@ def _exit_on_sigterm(signum: int, _frame: Any) -> None:
     raise SystemExit(0)
 
 
+def server_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """uvicorn's options for the API. ``X-Forwarded-For`` is believed only from the configured
+    proxies (``TDS_TRUSTED_PROXIES``, none by default): a client must not choose the address its
+    rate limits are counted under."""
+    return {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies),
+    }
+
+
 def _serve(settings: Settings, url: str, host: str, port: int, processes: int = 1) -> None:
     """Serve the API until SIGINT/SIGTERM. uvicorn shuts down gracefully, then re-raises the signal
     with the handler that was there before it: for SIGTERM that is this one, so the process exits
@@ -105,14 +128,7 @@ def _serve(settings: Settings, url: str, host: str, port: int, processes: int = 
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "log_level": "warning",
-        "access_log": False,
-    }
+    options = server_options(settings, host, port)
     if processes > 1:
         # uvicorn's supervisor spawns the processes; each builds its app from the environment.
         os.environ["TDS_DATABASE_URL"] = url
@@ -145,15 +161,48 @@ def scheduler() -> None:
     uvloop.run(composition.run_scheduler(settings, url))
 
 
+def _initial_sync(settings: Settings) -> None:
+    """Queue the full pull of every entity never pulled, and say how to follow it."""
+    available = composition.source_entities(settings)
+
+    async def ensure(connection: Any) -> int | None:
+        return await initial_sync.ensure(connection, available, Actor(name="tds up", via="cli"))
+
+    job_id = with_connection(settings, ensure)
+    if job_id is not None:
+        console.print(
+            f"First start: a full pull of the entities never pulled runs now as job {job_id} "
+            f"(follow it with `tds jobs show {job_id} --watch`, or on the dashboard's Sync page)"
+        )
+
+
 SIMULATOR_KEY_NAME = "built-in simulator"
+SIMULATOR_KEY_ENV = "TDS_SIMULATOR_WEBHOOK_KEY"
 
 
-async def _simulator_key(connection: Any) -> str:
-    """A fresh key for the simulator's webhook traffic; the previous one is revoked."""
-    for row in await connection.fetch(QUERIES.api_keys_list):
-        if row["name"] == SIMULATOR_KEY_NAME and row["revoked_at"] is None:
-            await connection.fetch(QUERIES.api_keys_revoke, str(row["id"]), "tds up")
-    return (await api_keys.create(connection, SIMULATOR_KEY_NAME, created_by="tds up")).key
+def simulator_key_name(port: int) -> str:
+    """The simulator key of the ``tds up`` serving ``port``: one per port, so a run never
+    revokes the key of another one still running."""
+    return f"{SIMULATOR_KEY_NAME} :{port}"
+
+
+def _simulator_key(port: int) -> Callable[[Any], Awaitable[str]]:
+    async def issue(connection: Any) -> str:
+        """A fresh key for the simulator's webhook traffic. The port was free (checked first),
+        so an earlier key for it belongs to a run that has ended: it is revoked."""
+        for row in await connection.fetch(QUERIES.api_keys_list):
+            if row["name"] == simulator_key_name(port) and row["revoked_at"] is None:
+                await connection.fetch(QUERIES.api_keys_revoke, str(row["id"]), "tds up")
+        return (await api_keys.create(connection, simulator_key_name(port), created_by="tds up")).key
+
+    return issue
+
+
+def _revoke_key(prefix: str) -> Callable[[Any], Awaitable[None]]:
+    async def revoke(connection: Any) -> None:
+        await connection.fetch(QUERIES.api_keys_revoke, prefix, "tds up (stopped)")
+
+    return revoke
 
 
 @app.command()
@@ -166,10 +215,28 @@ def up(
 ) -> None:
     """All in one: migrate, then the API and supervised worker processes."""
     settings = settings_from_env()
+    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    simulator_port = settings.simulator_port if settings.uses_simulator else None
+    # before anything is touched: a second `tds up` leaves a running one alone (a taken port is a
+    # ConfigurationError: one line on stderr and exit 2, from main())
+    with instance.claim(settings.home, bind_host, bind_port, simulator_port):
+        _up(settings, bind_host, bind_port, workers, processes, concurrency)
+
+
+def _up(
+    settings: Settings,
+    bind_host: str,
+    bind_port: int,
+    workers: int | None,
+    processes: int | None,
+    concurrency: int | None,
+) -> None:
     url = database_url(settings)
     composition.run_migrations(url)
-    settings = composition.check_secrets(settings, url).settings  # + stored Zoho credentials
+    # + stored Zoho credentials; production never falls back to the simulator
+    settings = composition.require_source(composition.check_secrets(settings, url).settings)
     env = {**os.environ, "TDS_DATABASE_URL": url}
+    _initial_sync(settings)
     count = settings.workers if workers is None else workers
     args = [
         sys.executable,
@@ -180,7 +247,8 @@ def up(
         str(concurrency or settings.worker_concurrency),
     ]
     commands = [args] * count + [[sys.executable, "-m", "tds_core", "scheduler"]]
-    bind_host, bind_port = host or settings.api_host, port or settings.api_port
+    envs = [env] * len(commands)
+    own_key: str | None = None
     if settings.env == "development":
         password = with_connection(settings, access.bootstrap_admin)
         if password:
@@ -193,25 +261,21 @@ def up(
                 f"(kept in {settings.home / 'admin-password'}; change it with `tds users password admin`)"
             )
     if settings.uses_simulator:
-        # No Zoho credentials: run the built-in simulator as the source, with live webhook traffic.
-        key = with_connection(settings, _simulator_key)
+        # Chosen (TDS_SOURCE=simulator or the development default): the simulator and its traffic.
+        key = with_connection(settings, _simulator_key(bind_port))
+        own_key = api_keys.split_prefix(key)
+        # the key goes in the environment, never on a command line (visible in `ps`)
         commands.append(
-            [
-                sys.executable,
-                "-m",
-                "tds_core",
-                "simulate",
-                "--webhook-url",
-                f"http://127.0.0.1:{bind_port}",
-                "--webhook-key",
-                key,
-            ]
+            [sys.executable, "-m", "tds_core", "simulate", "--webhook-url", f"http://127.0.0.1:{bind_port}"]
         )
+        envs.append({**env, SIMULATOR_KEY_ENV: key})
         console.print(
-            f"No Zoho credentials: the source is the built-in Zoho Books simulator on "
-            f"http://127.0.0.1:{settings.simulator_port} (1 change/s sent as webhooks)"
+            f"The source is the built-in Zoho Books simulator ({composition.source_description(settings)}) "
+            f"on http://127.0.0.1:{settings.simulator_port} (1 change/s sent as webhooks)"
         )
-    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command, env=env) for command in commands]
+    children: list[subprocess.Popen[bytes]] = [
+        subprocess.Popen(command, env=child_env) for command, child_env in zip(commands, envs, strict=True)
+    ]
     stopping = threading.Event()
 
     def supervise() -> None:
@@ -221,7 +285,7 @@ def up(
                     console.print(
                         f"[yellow]process {child.pid} exited ({child.returncode}); restarting[/yellow]"
                     )
-                    children[index] = subprocess.Popen(commands[index], env=env)
+                    children[index] = subprocess.Popen(commands[index], env=envs[index])
 
     threading.Thread(target=supervise, daemon=True).start()
     console.print(
@@ -240,6 +304,9 @@ def up(
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+        if own_key is not None:
+            with contextlib.suppress(Exception):  # the database may be gone already
+                with_connection(settings, _revoke_key(own_key))
 
 
 @app.command()
@@ -251,7 +318,15 @@ def simulate(
     webhook_url: Annotated[
         str | None, typer.Option(help="TDS base URL to send webhook traffic to, e.g. http://127.0.0.1:8000.")
     ] = None,
-    webhook_key: Annotated[str | None, typer.Option(help="TDS API key for that traffic.")] = None,
+    webhook_key: Annotated[
+        str | None,
+        typer.Option(
+            help=f"TDS API key for that traffic (better: the {SIMULATOR_KEY_ENV} environment variable, "
+            "which `ps` does not show).",
+            envvar=SIMULATOR_KEY_ENV,
+            show_envvar=False,
+        ),
+    ] = None,
     rate: Annotated[float, typer.Option(help="Changes (webhooks) per second.")] = 1.0,
     duplicates: Annotated[float, typer.Option(help="Percent of webhooks sent twice.")] = 0.0,
     reorder: Annotated[float, typer.Option(help="Percent of webhooks delivered out of order.")] = 0.0,
@@ -276,13 +351,95 @@ def simulate(
     )
 
 
+def _shown(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _sync_plan(settings: Settings, url: str, entities: list[str], *, count: bool, as_json: bool) -> None:
+    """``tds sync --plan``: what a full sync costs and how long it takes, at the configured quota
+    and at Zoho's Standard and Premium quotas."""
+    from tds_core.operations import sync_plan
+
+    source = composition.zoho_config(settings)
+    use_inventory = settings.zoho_use_inventory or settings.uses_simulator
+
+    async def run() -> Any:
+        pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-sync-plan")
+        try:
+            async with pool.acquire() as connection:
+                share = await configured_reserve(connection)
+                counted = await sync_plan.counted_records(connection, entities)
+            calls = 0
+            if count:
+                async with composition.zoho_source(settings, pool) as (puller, _reconciler):
+                    listed, calls = await sync_plan.count_by_listing(
+                        puller.client, entities, use_inventory=use_inventory
+                    )
+                counted = {**counted, **listed}
+            return sync_plan.sync_plan(
+                counted,
+                daily_quota=source.daily_quota,
+                reserve_share=share,
+                use_inventory=use_inventory,
+                counting_calls=calls,
+            )
+        finally:
+            await pool.close()
+
+    result = asyncio.run(run())
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    table = Table(title="Full sync: API calls")
+    for column in ("entity", "records", "counted from", "list calls", "GETs by id", "calls"):
+        table.add_column(column, justify="left" if column in ("entity", "counted from") else "right")
+    for row in result.entities:
+        table.add_row(
+            row.entity,
+            _shown(row.records),
+            row.source,
+            _shown(row.list_calls),
+            _shown(row.detail_calls),
+            _shown(row.calls),
+        )
+    table.add_row("total", "", "", f"{result.list_calls:,}", f"{result.detail_calls:,}", f"{result.calls:,}")
+    console.print(table)
+    days = Table(title=f"How long, at {result.requests_per_minute} calls a minute and the reserve kept")
+    for column in ("quota", "calls a day", "reserve", "sync may spend", "days", "spans (days)"):
+        days.add_column(column, justify="left" if column == "quota" else "right")
+    for d in result.durations:
+        days.add_row(
+            d.plan,
+            f"{d.daily_quota:,}",
+            f"{d.reserve:,}",
+            f"{d.calls_per_day:,}",
+            "never (the reserve takes it all)" if d.days is None else f"{d.days:,.2f}",
+            "-" if d.calendar_days is None else str(d.calendar_days),
+        )
+    console.print(days)
+    if not result.complete:
+        console.print(
+            "Some counts are unknown (never pulled): `tds sync all --plan --count` lists them to count."
+        )
+    if result.counting_calls:
+        console.print(f"The counting scan made {result.counting_calls:,} calls.")
+
+
 @app.command()
 def sync(
     entity: Annotated[str, typer.Argument(help="An entity (items, contacts, invoices, ...) or 'all'.")],
     full: Annotated[bool, typer.Option("--full", help="Ignore the watermark: a full resync.")] = False,
+    plan: Annotated[
+        bool,
+        typer.Option("--plan", help="Pull nothing: estimate a full sync's API calls and days at the quota."),
+    ] = False,
+    count: Annotated[
+        bool,
+        typer.Option("--count", help="With --plan: count the records by listing them (ceil(N/200) calls)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Pull changes from Zoho now (the simulator when no credentials are set)."""
+    """Pull changes from Zoho now (the simulator when chosen); --plan estimates a full sync."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from tds_core.domain.entities import ENTITY_SLUGS
@@ -290,9 +447,16 @@ def sync(
     entities = list(ENTITY_SLUGS) if entity == "all" else [entity]
     if any(e not in ENTITY_SLUGS for e in entities):
         raise typer.BadParameter(f"unknown entity {entity!r}: one of {', '.join(ENTITY_SLUGS)} or all")
+    if count and not plan:
+        raise typer.BadParameter("--count goes with --plan")
     settings = settings_from_env()
     url = database_url(settings)
-    settings = composition.check_secrets(settings, url).settings  # + stored Zoho credentials
+    settings = composition.require_source(composition.check_secrets(settings, url).settings)
+    if entity == "all":
+        entities = composition.source_entities(settings)
+    if plan:
+        _sync_plan(settings, url, entities, count=count, as_json=as_json)
+        return
 
     async def run() -> list[dict[str, Any]]:
         pool = await create_pool(url, min_size=1, max_size=4, application_name="tds-sync")
@@ -356,7 +520,7 @@ def reconcile(
     """Compare every ERP record with Zoho now and heal the drift (exit 1 when drift was found)."""
     settings = settings_from_env()
     url = database_url(settings)
-    settings = composition.check_secrets(settings, url).settings  # + stored Zoho credentials
+    settings = composition.require_source(composition.check_secrets(settings, url).settings)
     entities = composition.source_entities(settings) if entity == "all" else [entity]
     if entity != "all" and entity not in composition.source_entities(settings):
         raise typer.BadParameter(f"unknown or unavailable entity {entity!r}")

@@ -40,6 +40,17 @@ class EmailChannel(_Channel):
     password: SecretStr | None = None
     sender: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
     to: list[str] = []
+    allow_cleartext_auth: bool = False
+    """``security: none`` with a password sends it in clear: refused unless set (a local relay)."""
+
+    @model_validator(mode="after")
+    def _no_cleartext_password(self) -> EmailChannel:
+        if self.security == "none" and self.password is not None and not self.allow_cleartext_auth:
+            raise ValueError(
+                f"channel {self.name!r}: security 'none' would send the SMTP password in clear; use "
+                "'starttls' or 'tls', or set allow_cleartext_auth: true for a trusted local relay"
+            )
+        return self
 
 
 class SlackChannel(_Channel):
@@ -132,6 +143,8 @@ class RuntimeConfig(BaseModel):
     schedule__timezone: str = "UTC"
     schedule__dlq_digest_cron: str = "0 8 * * 1"
     schedule__performance_report_cron: str = "0 8 1 * *"
+    sync__quota_reserve: float = Field(default=0.2, ge=0, lt=1)
+    """Share of the daily Zoho quota pulls leave for webhook hints and reconciliation."""
     auth__access_token_minutes: float = Field(default=15, gt=0, le=24 * 60)
     auth__refresh_token_hours: float = Field(default=12, gt=0, le=24 * 90)
     ratelimit__login_per_minute: int = Field(default=10, ge=1, le=10_000)

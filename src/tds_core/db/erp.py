@@ -271,3 +271,27 @@ def row_key(spec: EntitySpec, row: dict[str, Any]) -> str:
     if spec.is_stock:
         return f"{row['item_zoho_id']}/{row['location_id']}"
     return str(row["zoho_id"])
+
+
+def _live_count(spec: EntitySpec) -> str:
+    """How many records the ERP holds live: stock counts items, not (item, location) rows."""
+    counted = "count(DISTINCT item_zoho_id)" if spec.is_stock else "count(*)"
+    return f"SELECT {counted}::bigint FROM {spec.table} WHERE deleted_at IS NULL"
+
+
+LIVE_COUNTS: dict[str, str] = {slug: _live_count(spec) for slug, spec in ENTITIES.items()}
+"""Per entity: its live ERP records (a sync plan's record count when no scan has counted them)."""
+
+
+def _live_versions(spec: EntitySpec) -> str:
+    """The live records and their newest version (stock: per item, over its locations)."""
+    if spec.is_stock:
+        return (
+            f"SELECT item_zoho_id AS zoho_id, max(source_version) AS source_version FROM {spec.table} "
+            f"WHERE deleted_at IS NULL GROUP BY item_zoho_id"
+        )
+    return f"SELECT zoho_id, source_version FROM {spec.table} WHERE deleted_at IS NULL"
+
+
+LIVE_VERSIONS: dict[str, str] = {slug: _live_versions(spec) for slug, spec in ENTITIES.items()}
+"""Per entity: its live ERP records and versions (reconciliation reads them before a scan)."""

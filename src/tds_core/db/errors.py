@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import asyncpg
@@ -16,6 +16,23 @@ from tds_core.errors import (
 )
 
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57014"}
+STALE_NODE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03"})
+"""The node a connection reached cannot take writes any more: it is read-only (a standby, or a
+primary demoted by a failover: 25006) or shutting down (57P01-57P03). Such an error is the
+database being unavailable, not the event's fault, and the pool's connections are reopened
+(:func:`tds_core.db.pool.reopen_connections`), which with ``target_session_attrs=read-write``
+finds the new primary."""
+
+_stale_node_hooks: list[Callable[[], None]] = []
+
+
+def on_stale_node(hook: Callable[[], None]) -> None:
+    """Call ``hook`` whenever an error says a connection's node cannot take writes."""
+    _stale_node_hooks.append(hook)
+
+
+def sqlstate_of(exc: BaseException) -> str:
+    return str(getattr(exc, "sqlstate", "") or "")
 
 
 def translate(exc: BaseException) -> TDSError:
@@ -25,6 +42,10 @@ def translate(exc: BaseException) -> TDSError:
     if isinstance(exc, asyncpg.PostgresError):
         sqlstate = getattr(exc, "sqlstate", "") or ""
         message = f"{type(exc).__name__} [{sqlstate}]: {exc}"
+        if sqlstate in STALE_NODE_SQLSTATES:
+            for hook in list(_stale_node_hooks):
+                hook()
+            return DatabaseUnavailable(f"{message} (this node cannot take writes; reconnecting)")
         if sqlstate.startswith(("08", "57P", "53")):
             return DatabaseUnavailable(message)
         if sqlstate in _TRANSIENT_SQLSTATES:

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
 import orjson
 
-from tds_core.db.errors import translated
+from tds_core.db.errors import on_stale_node, translated
 from tds_core.db.urls import asyncpg_dsn
+
+_pools: list[asyncpg.Pool] = []
+"""The open pools of this process (asyncpg pools take no weak references; closed ones are
+dropped as new ones come)."""
+_reopening: set[asyncio.Task[None]] = set()
+
+
+def reopen_connections() -> None:
+    """Have every pool of this process reopen its connections (as each is next released or
+    acquired): called when an error says a node cannot take writes (``STALE_NODE_SQLSTATES``),
+    so no connection stays on a standby or a demoted primary."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    for pool in list(_pools):
+        if not pool.is_closing():
+            task = loop.create_task(pool.expire_connections())
+            _reopening.add(task)
+            task.add_done_callback(_reopening.discard)
+
+
+on_stale_node(reopen_connections)
 
 
 def _encode_json(value: Any) -> str:
@@ -47,6 +71,8 @@ async def create_pool(
             reset=_keep_session,
             server_settings={"application_name": application_name},
         )
+    _pools[:] = [open_pool for open_pool in _pools if not open_pool.is_closing()]
+    _pools.append(pool)
     return pool
 
 

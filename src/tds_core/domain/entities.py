@@ -58,6 +58,12 @@ class EntitySpec:
     columns: tuple[Column, ...]
     lines: LineSpec | None = None
     alternate_keys: tuple[str, ...] = field(default=())
+    person_columns: tuple[str, ...] = field(default=())
+    """Columns that, empty at the top level, come from the primary contact person (reference
+    section 10: ``contact_persons[]`` on a GET, ``contact_persons_details[]`` in a webhook)."""
+    volatile_fields: frozenset[str] = field(default=frozenset())
+    """Top-level fields left out of the content hash: they change on every call without the
+    record changing (an invoice's signed ``invoice_url``)."""
 
     @property
     def is_stock(self) -> bool:
@@ -116,7 +122,11 @@ CONTACTS = EntitySpec(
         _c("credit_limit", N),
         _c("outstanding_receivable_amount", N),
         _c("pricebook_id"),
+        _c("mobile"),
+        _c("first_name"),
+        _c("last_name"),
     ),
+    person_columns=("email", "phone", "mobile", "first_name", "last_name"),
 )
 
 _DOC_LINE_COLUMNS = (
@@ -159,6 +169,7 @@ INVOICES = EntitySpec(
         key_source="line_item_id",
         columns=_DOC_LINE_COLUMNS,
     ),
+    volatile_fields=frozenset({"invoice_url"}),
 )
 
 BILLS = EntitySpec(

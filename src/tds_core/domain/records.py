@@ -153,6 +153,9 @@ def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: da
     if not operation.is_delete:
         reasons.extend(validate_fields(spec, record, where))
     canonical = canonical_json(record)
+    hashed = canonical
+    if spec.volatile_fields and not spec.volatile_fields.isdisjoint(record):
+        hashed = canonical_json({k: v for k, v in record.items() if k not in spec.volatile_fields})
     if b"\\u0000" in canonical:  # JSON can carry NUL only as this escape: scan just then
         for path in nul_paths(record, where):
             reasons.append(f"{path}: contains U+0000 (NUL), which PostgreSQL cannot store")
@@ -164,7 +167,7 @@ def stage(spec: EntitySpec, document: Any, operation: Operation, received_at: da
         zoho_id=zoho_id,
         operation=operation,
         version=version,
-        content_hash=hashlib.sha256(canonical).hexdigest(),
+        content_hash=hashlib.sha256(hashed).hexdigest(),
         record=record,
     )
 
@@ -201,8 +204,9 @@ def validate_fields(spec: EntitySpec, record: dict[str, Any], where: str) -> lis
             for column in spec.columns:
                 _convert(column, _stock_field(entry, column.name), f"{path}.{column.name}", reasons)
         return reasons
+    persons = primary_person(record) if spec.person_columns else None
     for column in spec.columns:
-        _convert(column, record.get(column.source), f"{where}.{column.source}", reasons)
+        _convert(column, column_value(spec, column, record, persons), f"{where}.{column.source}", reasons)
     if spec.lines is not None:
         lines = record.get(spec.lines.source_list)
         if lines is None:
@@ -237,8 +241,14 @@ def _convert(column: Column, value: Any, path: str, reasons: list[str]) -> Any:
 
 
 def convert(kind: Kind, value: Any) -> Any:
-    """Convert a source value for a typed column; JSON-ready (numbers as strings)."""
-    if value is None or (isinstance(value, str) and value.strip() == "" and kind is not Kind.TEXT):
+    """Convert a source value for a typed column; JSON-ready (numbers as strings). Zoho writes
+    every missing value as ``""`` (reference section 10): that is NULL in every column, text
+    included (a text of blanks is kept as sent; a number or date of blanks is NULL)."""
+    if (
+        value is None
+        or value == ""
+        or (isinstance(value, str) and kind is not Kind.TEXT and not value.strip())
+    ):
         return None
     if kind is Kind.TEXT:
         if isinstance(value, bool):
@@ -284,7 +294,62 @@ def convert(kind: Kind, value: Any) -> Any:
 
 def entity_row(spec: EntitySpec, record: dict[str, Any]) -> dict[str, Any]:
     """The typed business columns of the entity's ERP row (validated input assumed)."""
-    return {column.name: convert(column.kind, record.get(column.source)) for column in spec.columns}
+    if not spec.person_columns:
+        return {column.name: convert(column.kind, record.get(column.source)) for column in spec.columns}
+    persons = primary_person(record)
+    return {
+        column.name: convert(column.kind, column_value(spec, column, record, persons))
+        for column in spec.columns
+    }
+
+
+def uncarried_columns(spec: EntitySpec, record: dict[str, Any]) -> list[str]:
+    """The business columns ``record`` says nothing about (a list row, a partial webhook): an
+    update keeps the ERP's values for them instead of blanking them."""
+    persons = primary_person(record) if spec.person_columns else None
+    return [
+        column.name
+        for column in spec.columns
+        if column.source not in record and not (persons and column.name in spec.person_columns)
+    ]
+
+
+PERSON_FIELDS = {"email": ("email", "contact_person_email")}
+"""Where a contact person keeps a column's value, when not under the column's own name."""
+
+
+def primary_person(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's primary contact person: from ``contact_persons[]`` (a GET; a webhook's list
+    of id strings is skipped) or ``contact_persons_details[]`` (a webhook); the only person when
+    none is marked primary; None when there is none."""
+    for key in ("contact_persons", "contact_persons_details"):
+        people = (
+            [p for p in record.get(key) or () if isinstance(p, dict)]
+            if isinstance(record.get(key), list)
+            else []
+        )
+        if not people:
+            continue
+        primary = [p for p in people if p.get("is_primary_contact") in (True, "true", "True")]
+        if primary:
+            return primary[0]
+        if len(people) == 1:
+            return people[0]
+    return None
+
+
+def column_value(spec: EntitySpec, column: Any, record: dict[str, Any], person: dict[str, Any] | None) -> Any:
+    """A column's source value: the top level, or for a person column left empty there, the
+    primary contact person's (reference section 10: a contact's top-level e-mail, phone, mobile
+    and names are its primary person's)."""
+    value = record.get(column.source)
+    if person is None or column.name not in spec.person_columns or value not in (None, ""):
+        return value
+    for name in PERSON_FIELDS.get(column.name, (column.name,)):
+        found = person.get(name)
+        if found not in (None, ""):
+            return found
+    return value
 
 
 def line_rows(spec: EntitySpec, record: dict[str, Any]) -> list[dict[str, Any]]:

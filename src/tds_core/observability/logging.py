@@ -6,8 +6,9 @@ import json
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import orjson
 import structlog
@@ -23,13 +24,21 @@ SECRET_VALUES = (
     (re.compile(r"tds_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}"), "tds_***"),
     (re.compile(r"enc:v1:[A-Za-z0-9_=-]+"), "enc:v1:***"),
     (re.compile(r"hooks\.slack\.com/(services|workflows|triggers)/[^\s'\"]+"), r"hooks.slack.com/\1/***"),
-    (re.compile(r"/bot\d+:[A-Za-z0-9_-]+"), "/bot***"),
+    # a Slack webhook's path alone (a receiver echoing the request path): /services/T…/B…/secret
+    (
+        re.compile(r"(services|workflows|triggers)(/|%2F|%2f)[TBAW][A-Z0-9]{4,}[^\s'\"]*"),
+        r"\1/***",
+    ),
+    (re.compile(r"bot\d+(:|%3A)[A-Za-z0-9_-]+"), "bot***"),
+    (re.compile(r"://[^/\s:@'\"]+:[^/\s@'\"]+@"), "://***@"),  # credentials in a URL
 )
 
 
 #: One scan that finds whether any of SECRET_VALUES can match; most strings (every request's log
-#: line) have none, and one search costs a quarter of the four substitutions.
-SECRET_HINT = re.compile(r"tds_[0-9a-f]{8}_|enc:v1:|hooks\.slack\.com/|/bot\d")
+#: line) have none, and one search costs a fraction of the substitutions.
+SECRET_HINT = re.compile(
+    r"tds_[0-9a-f]{8}_|enc:v1:|hooks\.slack\.com/|services|workflows|triggers|bot\d|@", re.I
+)
 
 
 def redact_text(text: str) -> str:
@@ -38,6 +47,30 @@ def redact_text(text: str) -> str:
     for pattern, replacement in SECRET_VALUES:
         text = pattern.sub(replacement, text)
     return text
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without any of ``secrets`` (as given, URL-quoted, or as a URL's path or query)
+    and without anything shaped like a secret (:data:`SECRET_VALUES`): the one scrubber for
+    logs, stored errors and API answers."""
+    for secret in secrets:
+        for form in secret_forms(secret):
+            text = text.replace(form, "***")
+    return redact_text(text)
+
+
+def secret_forms(secret: str) -> list[str]:
+    """The ways ``secret`` may show up in a message: itself, URL-quoted, and for a URL its path
+    (with and without the leading ``/``) and query, each quoted too. Longest first."""
+    if len(secret) < 4:
+        return [secret] if secret else []
+    forms = {secret, quote(secret, safe=""), quote(secret)}
+    parts = urlsplit(secret) if "://" in secret else None
+    if parts is not None:
+        for piece in (parts.path, parts.path.lstrip("/"), parts.query, parts.netloc.rpartition("@")[0]):
+            if len(piece) >= 8:
+                forms |= {piece, quote(piece, safe=""), quote(piece)}
+    return sorted(forms, key=len, reverse=True)
 
 
 def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -67,10 +67,15 @@ async def collect(
         ):
             counts = await cumulative.read(connection)
             gauges = await connection.fetch(QUERIES.metrics_gauges, now, list(ENTITY_SLUGS))
+            quotas: dict[str, tuple[int, int]] = {}
+            for organization, configured in (daily_quotas or {}).items():
+                # the organization's day and Zoho's quota once an answer named them
+                usage = await connection.fetchrow(QUERIES.api_usage_today, organization, now, configured)
+                quotas[organization] = (int(usage["calls"]), int(usage["daily_quota"]))
     return [
         *counter_families(counts),
         *histogram_families(counts),
-        *gauge_families([(r["name"], r["labels"], r["value"]) for r in gauges], daily_quotas or {}),
+        *gauge_families([(r["name"], r["labels"], r["value"]) for r in gauges], quotas),
     ]
 
 
@@ -269,10 +274,10 @@ ZERO_FILLED = {
 
 
 def gauge_families(
-    rows: list[tuple[str, dict[str, Any], float]], daily_quotas: Mapping[str, int]
+    rows: list[tuple[str, dict[str, Any], float]], quotas: Mapping[str, tuple[int, int]]
 ) -> list[Metric]:
-    """Gauges from ``metrics_gauges`` rows; ``daily_quotas`` (organization → calls a day) adds the quota
-    and what is left of it."""
+    """Gauges from ``metrics_gauges`` rows; ``quotas`` (organization → calls used today and the
+    daily quota, both as the rate limiter counts them) adds the quota and what is left of it."""
     values: dict[str, dict[tuple[str, ...], float]] = {key: {} for key in GAUGES}
     for key, label_sets in ZERO_FILLED.items():
         for labels in label_sets:
@@ -298,14 +303,15 @@ def gauge_families(
     )
     for state, count in sorted(workers.items()):
         breakers.add_metric([state], count)
-    used = {labels[0]: value for labels, value in values["zoho_calls_today"].items()}
     quota = GaugeMetricFamily(
         "tds_zoho_daily_quota", "The Zoho plan's daily API calls", labels=["organization"]
     )
     remaining = GaugeMetricFamily(
-        "tds_zoho_quota_remaining", "Zoho API calls left today (UTC day)", labels=["organization"]
+        "tds_zoho_quota_remaining",
+        "Zoho API calls left today (the organization's day, Zoho's count once an answer gave it)",
+        labels=["organization"],
     )
-    for organization, calls in sorted(daily_quotas.items()):
-        quota.add_metric([organization], float(calls))
-        remaining.add_metric([organization], max(0.0, calls - used.get(organization, 0.0)))
+    for organization, (used, daily) in sorted(quotas.items()):
+        quota.add_metric([organization], float(daily))
+        remaining.add_metric([organization], float(max(0, daily - used)))
     return [*families, alive, breakers, quota, remaining]

@@ -62,7 +62,7 @@ async def update_user(
     disabled: bool | None = None,
 ) -> dict[str, Any]:
     """Change a user's role, password or enabled state; every change revokes their refresh tokens."""
-    password_hash = passwords.hash_password(password) if password is not None else None
+    password_hash = await passwords.hash_password_async(password) if password is not None else None
     async with connection.transaction():
         row = await connection.fetchrow(
             QUERIES.users_update, username, role.value if role else None, password_hash, disabled

@@ -102,7 +102,10 @@ def mask_value(key: str, value: Any) -> Any:
 def unmask(new: Any, stored: Any, path: str, *, secret: bool = False) -> Any:
     """``new`` with each :data:`MASK` at a secret position replaced by the stored secret at the
     same place; list items that are objects with a ``name`` are matched by name, others by index.
-    Raises :class:`ValueError` naming the path when there is no stored secret to keep."""
+    Raises :class:`ValueError` naming the path when there is no stored secret to keep, or when
+    an object keeps a stored secret while one of its :data:`DESTINATION_FIELDS` changes (an admin
+    must not be able to send a stored SMTP password, bot token or header to a server of their
+    choice without knowing it)."""
     if secret and new == MASK:
         if stored is None or isinstance(stored, dict | list):
             raise ValueError(
@@ -111,10 +114,21 @@ def unmask(new: Any, stored: Any, path: str, *, secret: bool = False) -> Any:
         return stored
     if isinstance(new, dict):
         old = stored if isinstance(stored, dict) else {}
-        return {
+        unmasked = {
             name: unmask(child, old.get(name), f"{path}.{name}", secret=secret or name in SECRET_FIELDS)
             for name, child in new.items()
         }
+        kept = [name for name, child in new.items() if _keeps_secret(child, secret or name in SECRET_FIELDS)]
+        if kept:
+            fields = DESTINATION_FIELDS & (set(unmasked) | set(old))
+            moved = sorted(name for name in fields if unmasked.get(name) != old.get(name))
+            if moved:
+                raise ValueError(
+                    f"{path}: {', '.join(moved)} changed while {', '.join(sorted(kept))} kept the stored "
+                    f"secret ({MASK!r}): a stored secret only goes where it was sent; enter "
+                    f"{', '.join(sorted(kept))} again to send it to the new destination"
+                )
+        return unmasked
     if isinstance(new, list):
         old_items = stored if isinstance(stored, list) else []
         by_name = {
@@ -131,6 +145,21 @@ def unmask(new: Any, stored: Any, path: str, *, secret: bool = False) -> Any:
             result.append(unmask(child, counterpart, f"{path}[{index}]", secret=secret))
         return result
     return new
+
+
+DESTINATION_FIELDS = frozenset({"type", "smtp_host", "smtp_port", "security", "username", "api_base", "url"})
+"""Where a channel sends its secrets: changing one of them needs the secrets entered again."""
+
+
+def _keeps_secret(new: Any, secret: bool) -> bool:
+    """Whether ``new`` keeps a stored secret anywhere (a :data:`MASK` at a secret position)."""
+    if secret and new == MASK:
+        return True
+    if isinstance(new, dict):
+        return any(_keeps_secret(child, secret or name in SECRET_FIELDS) for name, child in new.items())
+    if isinstance(new, list):
+        return any(_keeps_secret(child, secret) for child in new)
+    return False
 
 
 def _problems(value: Any, path: str) -> list[str]:

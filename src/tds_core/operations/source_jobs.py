@@ -6,7 +6,9 @@ runs it through the same :class:`~tds_core.source.pull.Puller` and
 One entity at a time; a cancelled job stops before its next entity. A job taken over after its
 runner died starts again from its first entity not yet finished (the checkpoint): pulls and
 reconciliations are idempotent (duplicates are absorbed by the queue, cursors never move back),
-so repeating one is harmless.
+so repeating one is harmless. A pull that reaches the quota reserve ends ``paused`` (its summary
+carries the reason and the reset time) and the job goes on to the next entity, which pauses at
+once without a call; the next scheduled pull or ``tds sync`` resumes them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ RunOne = Callable[[str, str], Awaitable[dict[str, Any]]]
 
 
 def chosen(params: dict[str, Any], available: list[str]) -> list[str]:
+    """The job's entities: ``entities`` (a list, the initial sync's), else ``entity`` or all."""
+    if isinstance(params.get("entities"), list):
+        return [entity for entity in params["entities"] if entity in available]
     entity = params.get("entity", ALL)
     return list(available) if entity == ALL else [entity]
 
@@ -59,6 +64,8 @@ def handlers(puller: Puller, reconciler: Reconciler, available: list[str]) -> di
                 "failed": outcome.failed,
                 "api_calls": outcome.api_calls,
                 "error": outcome.error,
+                # paused: the reason and when the quota resets; the next sync resumes
+                "details": outcome.details,
             }
 
         return {"entities": await each_entity(ctx, chosen(ctx.params, available), pull)}

@@ -45,7 +45,7 @@ from tds_core.domain.conflicts import (
 )
 from tds_core.domain.entities import ENTITIES, ITEM_TOMBSTONE, EntitySpec
 from tds_core.domain.hashing import lock_key
-from tds_core.domain.records import entity_row, line_rows, stock_rows
+from tds_core.domain.records import entity_row, line_rows, stock_rows, uncarried_columns
 from tds_core.domain.states import QueueState
 from tds_core.domain.versioning import Decision, RowVersion, decide
 from tds_core.errors import TargetError
@@ -64,6 +64,8 @@ class ClaimedEvent:
     attempts: int
     received_at: datetime
     correlation_id: str | None = None
+    source: str | None = None
+    """The inbox event's source (webhook, pull, reconcile, ...); None for a test's own event."""
 
     @classmethod
     def from_row(cls, row: Any) -> ClaimedEvent:
@@ -79,6 +81,7 @@ class ClaimedEvent:
             attempts=row["attempts"],
             received_at=row["received_at"],
             correlation_id=row.get("correlation_id"),
+            source=row.get("source"),
         )
 
     @property
@@ -310,6 +313,12 @@ class BatchApplier:
                 if existing is not None:
                     # an update keeps the ERP-owned columns (the upsert does not write them)
                     row.update({c: existing.row.get(c) for c in policy.preserved})
+                    # and the columns this record does not carry (a list row, a partial webhook):
+                    # a list row never blanks what a fuller record set
+                    for column in uncarried_columns(spec, event.payload):
+                        row[column] = existing.row.get(column)
+                        if source is not None:
+                            source[column] = row[column]
                 action = "update" if existing else "insert"
                 content_hash = event.content_hash
             if local:
@@ -619,4 +628,6 @@ class BatchApplier:
             "after": after,
             "worker_id": self.worker_id,
             "local_changes": local_changes,
+            # a change reconciliation made (a confirmed delete, a healed record) says so
+            "actor": "reconcile" if event.source == "reconcile" else None,
         }

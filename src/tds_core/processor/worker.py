@@ -160,6 +160,9 @@ class Worker:
                 continue
             processed = self.stats.processed
             ok = await self.process(events)
+            if ok is None:  # the database, not the target, is unavailable: no breaker failure
+                await self._wait(self.config.worker__poll_interval_seconds)
+                continue
             await self._record(ok, applied=self.stats.processed > processed)
 
     async def _record(self, ok: bool, *, applied: bool = False) -> None:
@@ -202,8 +205,10 @@ class Worker:
         return [ClaimedEvent.from_row(row) for row in rows]
 
     # ------------------------------------------------------------------ applying
-    async def process(self, events: list[ClaimedEvent]) -> bool:
-        """Apply one claimed batch. Returns False when the failure was infrastructure-wide."""
+    async def process(self, events: list[ClaimedEvent]) -> bool | None:
+        """Apply one claimed batch. Returns False when the failure was infrastructure-wide (a
+        breaker failure), None when the database itself was unavailable (the batch is released
+        and the connections reopened: not the ERP's fault, so not a breaker failure)."""
         started = time.perf_counter()
         renew = asyncio.create_task(self._renew_leases([e.id for e in events]))
         try:
@@ -217,7 +222,7 @@ class Worker:
                 if isinstance(error, DatabaseUnavailable):
                     log.warning("batch aborted: database unavailable", error=str(error), size=len(events))
                     self._release_soon([e.id for e in events])
-                    return False
+                    return None
                 log.info("batch failed; isolating events", error=str(error), size=len(events))
             return await self._process_one_by_one(events)
         except Exception as exc:

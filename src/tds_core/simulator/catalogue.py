@@ -40,6 +40,7 @@ TAXES = (
     Tax("460000000027007", "VAT 5%", 5.0),
     Tax("460000000027009", "Zero Rated", 0.0),
 )
+ZERO_RATED = TAXES[2]
 CURRENCIES = (
     Currency("460000000000097", "USD", "$", 1.0),
     Currency("460000000000099", "EUR", "€", 1.08),
@@ -58,4 +59,5 @@ COMPANY_SUFFIXES = ("and Co", "Supplies Ltd", "GmbH", "Trading", "Partners", "In
 FIRST_NAMES = ("Will", "Ana", "Priya", "Lars", "Mei", "Omar", "Sofia", "Kenji", "Grace")
 LAST_NAMES = ("Smith", "Garcia", "Patel", "Berg", "Chen", "Haddad", "Rossi", "Tanaka", "Okafor")
 CITIES = (("Berlin", "Germany", "10115"), ("Austin", "U.S.A", "73301"), ("Chennai", "India", "600001"))
+COUNTRY_CODES = {"Germany": "DE", "U.S.A": "US", "India": "IN"}
 STREETS = ("Hauptstr. 5", "4900 Hopyard Rd", "12 Harbour Way", "221 Market St")

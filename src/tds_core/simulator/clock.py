@@ -10,7 +10,7 @@ time instead of sleeping.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware ``datetime``."""
@@ -48,7 +48,15 @@ def offset_zone(minutes: int) -> timezone:
     return timezone(timedelta(minutes=minutes))
 
 
-def format_zoho_time(moment: datetime, zone: timezone) -> str:
+def seconds_until_midnight(moment: datetime, zone: tzinfo) -> int:
+    """Whole seconds from ``moment`` to the next midnight in ``zone`` (the quota's reset)."""
+    local = moment.astimezone(zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone)
+    # Subtract in UTC: aware datetimes sharing one tzinfo subtract as wall-clock times (DST).
+    return max(int((midnight.astimezone(UTC) - moment.astimezone(UTC)).total_seconds()), 0)
+
+
+def format_zoho_time(moment: datetime, zone: tzinfo) -> str:
     """``2024-01-15T10:20:30+0530``: whole seconds, offset without a colon."""
     return moment.astimezone(zone).strftime(ZOHO_TIME_FORMAT)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ORGANIZATION_ID = "10234695"
 DEFAULT_CLIENT_ID = "1000.SIMULATORCLIENT0000000000000000"
@@ -24,6 +25,17 @@ TOKEN_MINTS_PER_WINDOW = 10
 TOKEN_MINT_WINDOW_SECONDS = 600
 DEFAULT_PER_PAGE = 200
 MAX_PER_PAGE = 200
+DEFAULT_TIME_ZONE = "Asia/Kolkata"
+TOKEN_THROTTLE_MINUTES = 15  # the reference: a throttled refresh token is refused 15-30 minutes
+# The token throttle's ``error`` text is localized (reference section 10); the simulator knows
+# these renderings (made up beyond English: the real translations are not recorded).
+TOKEN_THROTTLE_ERRORS: dict[str, str] = {
+    "en": "Access Denied",
+    "de": "Zugriff verweigert",
+    "fr": "Accès refusé",
+    "es": "Acceso denegado",
+    "ja": "アクセスが拒否されました",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,27 @@ class SimulatorConfig:
     ``books_items_include_inventory_fields``: the Books item documents list neither
     ``last_modified_time`` nor a top-level ``stock_on_hand`` (open question 5 of the
     reference), so Books ``/items`` leaves them out by default; set this to add them.
+
+    ``ignore_sort``: lists ignore the asked ``sort_column`` / ``sort_order`` and apply the
+    endpoint's default order, echoing the order they really applied in ``page_context`` (a
+    client must check the echo, reference section 10).
+
+    ``hide_inactive_by_default``: contacts and Books items lists leave out inactive records
+    unless ``filter_by=Status.All`` (or ``Status.Inactive``) is asked, and echo the applied
+    filter (``Status.Active``). Whether Zoho's default filter hides them is unconfirmed; the
+    default assumes the worse case.
+
+    ``time_zone``: the organization's IANA zone. Timestamps carry its offset and the daily
+    quota resets at its midnight. The :class:`~tds_core.simulator.store.Store` must be built
+    with the same zone (``create_app`` refuses a mismatch).
+
+    ``token_throttle_minutes``: once a refresh token minted its quota of access tokens in the
+    window, every refresh with it is refused (HTTP 400, ``status: "failure"``) this long.
+    ``token_error_language`` picks the localized ``error`` text of that answer (one of
+    :data:`TOKEN_THROTTLE_ERRORS`).
+
+    ``granted_scopes``: the OAuth scopes the refresh token carries (``None``: every scope);
+    a call to an endpoint whose scope is missing answers 401 code 57, like an expired token.
 
     ``token_seed`` varies the (deterministic) access tokens between simulators.
     """
@@ -60,6 +93,12 @@ class SimulatorConfig:
     max_per_page: int = MAX_PER_PAGE
     undocumented_sort_column: Literal["reject", "ignore"] = "reject"
     books_items_include_inventory_fields: bool = False
+    ignore_sort: bool = False
+    hide_inactive_by_default: bool = True
+    time_zone: str = DEFAULT_TIME_ZONE
+    token_throttle_minutes: int = TOKEN_THROTTLE_MINUTES
+    token_error_language: str = "en"  # noqa: S105 - a language code, not a secret
+    granted_scopes: frozenset[str] | None = None
     token_seed: int = 0
 
     def __post_init__(self) -> None:
@@ -72,11 +111,23 @@ class SimulatorConfig:
             "max_concurrent_requests",
             "default_per_page",
             "max_per_page",
+            "token_throttle_minutes",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.default_per_page > self.max_per_page:
             raise ValueError("default_per_page cannot exceed max_per_page")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time_zone {self.time_zone!r} is not an IANA time zone") from None
+        if self.token_error_language not in TOKEN_THROTTLE_ERRORS:
+            known = ", ".join(TOKEN_THROTTLE_ERRORS)
+            raise ValueError(f"token_error_language must be one of: {known}")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
 
 class Faults:

@@ -64,6 +64,13 @@ class Endpoint:
     equal_params: tuple[str, ...] = ()
     status_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     page_context_extra: Mapping[str, Any] = field(default_factory=dict)
+    scope: str = ""
+    """The OAuth scope a call needs (the ``security`` block of the module's OpenAPI document)."""
+    hides_inactive: bool = False
+    """With ``SimulatorConfig.hide_inactive_by_default``, a list without ``filter_by`` shows
+    only active records (``Status.Active``)."""
+    created_message: str = ""
+    deleted_message: str = ""
 
     @property
     def not_found(self) -> str:
@@ -84,7 +91,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         sort_columns=("name", "rate", "tax_name"),
         default_sort=("name", "A"),
         filter_by=_ITEM_STATUS,
-        default_filter="Status.Active",
+        default_filter="Status.All",
+        scope="ZohoBooks.settings.READ",
+        hides_inactive=True,
+        created_message="The item has been added.",
+        deleted_message="The item has been deleted.",
     ),
     Endpoint(
         api="books",
@@ -113,6 +124,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         },
         default_filter="Status.All",
         equal_params=("contact_type",),
+        scope="ZohoBooks.contacts.READ",
+        hides_inactive=True,
+        created_message="The contact has been added.",
+        deleted_message="The customer has been deleted.",
     ),
     Endpoint(
         api="books",
@@ -123,7 +138,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         noun="Invoice",
         report_name="Invoices",
         row=views.invoice_row,
-        detail=views.whole,
+        detail=views.invoice,
         sort_columns=(
             "customer_name",
             "invoice_number",
@@ -150,6 +165,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         equal_params=("status", "customer_id"),
         status_aliases={"unpaid": ("sent", "overdue", "partially_paid")},
         page_context_extra={"response_option": 0},
+        scope="ZohoBooks.invoices.READ",
+        created_message="The invoice has been created.",
+        deleted_message="The invoice has been deleted.",
     ),
     Endpoint(
         api="books",
@@ -174,6 +192,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         default_filter="Status.All",
         modified_filter="at_or_after",
         equal_params=("status", "vendor_id"),
+        scope="ZohoBooks.bills.READ",
+        created_message="The bill has been created.",
+        deleted_message="The bill has been deleted.",
     ),
     Endpoint(
         api="books",
@@ -196,6 +217,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         },
         default_filter="Status.All",
         equal_params=("status", "customer_id"),
+        scope="ZohoBooks.creditnotes.READ",
+        created_message="The credit note has been created.",
+        deleted_message="The credit note has been deleted.",
     ),
     Endpoint(
         api="inventory",
@@ -222,6 +246,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         default_filter="Status.Active",
         modified_filter="after",
         equal_params=("status",),
+        scope="ZohoInventory.items.READ",
+        created_message="The item has been added.",
+        deleted_message="The item has been deleted.",
     ),
     Endpoint(
         api="inventory",
@@ -241,6 +268,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "SalesOrPurchaseType.Purchases": _purpose("purchases"),
         },
         default_filter="SalesOrPurchaseType.All",
+        scope="ZohoInventory.settings.READ",
+        created_message="The price list has been created.",
+        deleted_message="The price list has been deleted.",
     ),
 )
 

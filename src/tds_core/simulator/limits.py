@@ -2,7 +2,10 @@
 
 - 100 requests a minute (HTTP 429, code 44): counted in calendar minutes of the clock, so a
   client that is refused can wait for the next minute, as the reference advises.
-- A daily quota (HTTP 429, code 45): counted per calendar day in the organization's zone.
+- A daily quota (HTTP 429, code 45): counted per calendar day in the organization's zone; it
+  resets at the organization's midnight. Every API answer tells the client where it stands
+  (reference section 10): ``x-rate-limit-limit`` (the daily quota), ``x-rate-limit-remaining``
+  and ``x-rate-limit-reset`` (seconds until that midnight), see :meth:`Limits.headers`.
 - 10 requests in flight at once (HTTP 429, code 1070).
 
 Only calls that get past authentication are counted; a refused call counts toward nothing.
@@ -13,9 +16,9 @@ neither does the simulator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import tzinfo
 
-from tds_core.simulator.clock import Clock
+from tds_core.simulator.clock import Clock, seconds_until_midnight
 from tds_core.simulator.config import SimulatorConfig
 
 PER_MINUTE_CODE = 44
@@ -43,7 +46,7 @@ class Refusal:
 class Limits:
     """Counts calls per organization against the per-minute, daily and in-flight limits."""
 
-    def __init__(self, config: SimulatorConfig, clock: Clock, zone: timezone) -> None:
+    def __init__(self, config: SimulatorConfig, clock: Clock, zone: tzinfo) -> None:
         self._config = config
         self._clock = clock
         self._zone = zone
@@ -88,3 +91,14 @@ class Limits:
         now = self._clock().astimezone(self._zone).date().isoformat()
         day, count = self._day.get(organization_id, (now, 0))
         return count if day == now else 0
+
+    def headers(self, organization_id: str) -> dict[str, str]:
+        """The ``x-rate-limit-*`` headers of an answer to ``organization_id``."""
+        limit = self._config.daily_request_limit
+        remaining = max(limit - self.used_today(organization_id), 0)
+        reset = seconds_until_midnight(self._clock(), self._zone)
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(reset),
+        }

@@ -15,7 +15,12 @@ silent):
   ``undocumented_sort_column="ignore"``, the default order is used). ``sort_order`` is ``A``
   or ``D``. Ties are broken by id, so pages never overlap or skip a record.
 - ``filter_by`` must be one of the simulated values (``Status.All|Active|Inactive`` for
-  items, the status values for documents); others are refused the same way.
+  items, the status values for documents); others are refused the same way. Without one,
+  contacts and Books items show only active records when ``hide_inactive_by_default`` is on
+  (the default), and every list echoes the filter it applied in ``applied_filter``.
+- With ``ignore_sort`` the asked ``sort_column`` / ``sort_order`` are checked, then ignored:
+  the endpoint's default order is applied and echoed, as a client must be ready for.
+- ``page_context`` has no total (reference section 10): stop on ``has_more_page``.
 - A malformed value (``page=abc``, a ``last_modified_time`` Zoho cannot parse, such as one
   whose ``+`` arrived unencoded as a space) is refused the same way.
 """
@@ -96,7 +101,7 @@ def list_page(
     page = _positive_int(params, "page", 1)
     per_page = min(_positive_int(params, "per_page", config.default_per_page), config.max_per_page)
 
-    applied_filter = params.get("filter_by") or endpoint.default_filter
+    applied_filter = params.get("filter_by") or default_filter(endpoint, config)
     if applied_filter not in endpoint.filter_by:
         raise InvalidParameter("filter_by")
     keep = endpoint.filter_by[applied_filter]
@@ -113,6 +118,8 @@ def list_page(
         if requested_order not in ("A", "D"):
             raise InvalidParameter("sort_order")
         sort_order = requested_order
+    if config.ignore_sort:
+        sort_column, sort_order = endpoint.default_sort  # validated, then ignored: the echo tells
 
     cut = _modified_cut(endpoint, params)
     equals = {name: params[name] for name in endpoint.equal_params if params.get(name)}
@@ -141,11 +148,19 @@ def list_page(
         "has_more_page": len(rows) > start + per_page,
         "report_name": endpoint.report_name,
         "applied_filter": applied_filter,
+        "custom_fields": [],
         "sort_column": sort_column,
         "sort_order": sort_order,
     }
     page_context.update(endpoint.page_context_extra)
     return {"code": 0, "message": "success", endpoint.list_key: page_rows, "page_context": page_context}
+
+
+def default_filter(endpoint: Endpoint, config: SimulatorConfig) -> str:
+    """The filter a list without ``filter_by`` applies (and echoes as ``applied_filter``)."""
+    if endpoint.hides_inactive and config.hide_inactive_by_default:
+        return "Status.Active"
+    return endpoint.default_filter
 
 
 def _equal(endpoint: Endpoint, record: Record, name: str, value: str) -> bool:

@@ -1,9 +1,13 @@
 """Made-up but well-formed Zoho records, drawn from a seeded ``random.Random``.
 
-Field names and formats are Zoho's (``zoho-books-reference.md`` sections 4 and 6): ids are
+Field names and formats are Zoho's (``zoho-books-reference.md`` sections 4, 6 and 10): ids are
 numeric strings such as ``"460000000091001"``, timestamps carry the organization's offset
-(``2024-01-15T10:20:30+0530``), dates are ``yyyy-mm-dd``, amounts are JSON numbers rounded to
-two places and per-location stock figures are strings, as Zoho sends them.
+(``2024-01-15T10:20:30+0530``), dates are ``yyyy-mm-dd``, amounts are numbers rounded to two
+places (written with 2 decimals, stock with 6: :mod:`tds_core.simulator.wire`), per-location
+stock figures are strings, and a missing value is ``""``, never ``None``, whatever its type
+(a service's ``purchase_rate`` and ``tax_percentage``, a draft's ``exchange_rate``, an
+unset ``reorder_level`` or ``initial_stock``). Contacts have zero, one or several contact
+persons, one of them primary; services carry no stock keys at all.
 
 Each record holds every field the simulator knows; :mod:`tds_core.simulator.views` cuts the
 list-row and detail shapes out of it. Totals are recomputed from the line items, so a record
@@ -13,7 +17,7 @@ is always internally consistent.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from tds_core.simulator import catalogue
@@ -26,6 +30,7 @@ from tds_core.simulator.catalogue import (
     PAYMENT_TERMS,
     SALES_ACCOUNT,
     TAXES,
+    ZERO_RATED,
     Currency,
     Location,
 )
@@ -52,7 +57,7 @@ class IdSequence:
 class RecordFactory:
     """Builds one new record of each module from the store's seeded generator."""
 
-    def __init__(self, rng: random.Random, new_id: IdSequence, zone: timezone) -> None:
+    def __init__(self, rng: random.Random, new_id: IdSequence, zone: tzinfo) -> None:
         self.rng = rng
         self.new_id = new_id
         self.zone = zone
@@ -75,6 +80,8 @@ class RecordFactory:
         )
         item_id = self.new_id()
         rate = money(rng.uniform(5, 400))
+        # Some services carry no tax and no purchase rate: Zoho writes those as "".
+        untaxed = service and rng.random() < 0.5
         tax = rng.choice(TAXES)
         record: Record = {
             "item_id": item_id,
@@ -83,33 +90,36 @@ class RecordFactory:
             "status": "active" if rng.random() < 0.85 else "inactive",
             "description": f"{name} (simulated)",
             "rate": rate,
-            "purchase_rate": 0.0 if service else money(rate * rng.uniform(0.4, 0.8)),
+            "purchase_rate": "" if service else money(rate * rng.uniform(0.4, 0.8)),
             "unit": "hrs" if service else rng.choice(("pcs", "box", "kg")),
             "product_type": "service" if service else "goods",
             "item_type": "sales" if service else "inventory",
-            "is_taxable": tax.tax_percentage > 0,
-            "tax_id": tax.tax_id,
-            "tax_name": tax.tax_name,
-            "tax_percentage": tax.tax_percentage,
-            "tax_type": "tax",
+            "is_taxable": not untaxed and tax.tax_percentage > 0,
+            "tax_id": "" if untaxed else tax.tax_id,
+            "tax_name": "" if untaxed else tax.tax_name,
+            "tax_percentage": "" if untaxed else tax.tax_percentage,
+            "tax_type": "" if untaxed else "tax",
             "account_id": SALES_ACCOUNT[0],
             "account_name": SALES_ACCOUNT[1],
             "purchase_description": "" if service else f"{name} from supplier",
             "purchase_account_id": "" if service else COGS_ACCOUNT[0],
             "purchase_account_name": "" if service else COGS_ACCOUNT[1],
             "inventory_account_id": "" if service else INVENTORY_ACCOUNT[0],
-            "reorder_level": 0.0 if service else float(rng.choice((0, 10, 25, 50))),
             "can_be_sold": True,
             "can_be_purchased": not service,
             "track_inventory": not service,
             "is_combo_product": False,
-            "custom_fields": [{"customfield_id": "460000000012845", "label": "Origin", "value": "Simulated"}],
+            "custom_fields": [custom_field("cf_origin", "Origin", "Simulated", index=1)],
             "created_time": self.stamp(created),
             "last_modified_time": self.stamp(modified),
         }
         if not service:
+            # Stock keys only on tracked goods: a service has none at all (reference §10).
+            level = rng.choice((None, 10, 25, 50))
+            record["reorder_level"] = "" if level is None else float(level)
             record["locations"] = [self.stock_location(location) for location in LOCATIONS]
             stock_totals(record)
+            record["initial_stock"] = "" if rng.random() < 0.3 else record["stock_on_hand"]
         return record
 
     def stock_location(self, location: Location) -> Record:
@@ -134,9 +144,7 @@ class RecordFactory:
         company = f"{word} {suffix} {contact_id[-3:]}"
         currency = rng.choice(CURRENCIES)
         terms, terms_label = rng.choice(PAYMENT_TERMS)
-        first, last = rng.choice(catalogue.FIRST_NAMES), rng.choice(catalogue.LAST_NAMES)
         domain = company.split()[0].lower()
-        person_id = self.new_id()
         city, country, postcode = rng.choice(catalogue.CITIES)
         address = {
             "attention": "Accounts",
@@ -147,9 +155,17 @@ class RecordFactory:
             "state_code": "",
             "zip": postcode,
             "country": country,
+            "country_code": catalogue.COUNTRY_CODES.get(country, ""),
             "fax": "",
             "phone": f"+1-555-{rng.randint(1000000, 9999999)}",
         }
+        # Some contacts have no contact person, most one, some several with one primary.
+        roll = rng.random()
+        count = 0 if roll < 0.15 else 1 if roll < 0.7 else rng.randint(2, 3)
+        persons = [self.contact_person(domain, address["phone"]) for _ in range(count)]
+        if persons:
+            rng.choice(persons)["is_primary_contact"] = True
+        primary = next((p for p in persons if p["is_primary_contact"]), None)
         tax = rng.choice(TAXES)
         record: Record = {
             "contact_id": contact_id,
@@ -171,7 +187,7 @@ class RecordFactory:
             "tax_id": tax.tax_id,
             "tax_name": tax.tax_name,
             "tax_percentage": tax.tax_percentage,
-            "primary_contact_id": person_id,
+            "primary_contact_id": primary["contact_person_id"] if primary else "",
             "outstanding_receivable_amount": money(rng.uniform(0, 5000))
             if contact_type == "customer"
             else 0.0,
@@ -181,27 +197,34 @@ class RecordFactory:
             "unused_credits_receivable_amount_bcy": 0.0,
             "billing_address": address,
             "shipping_address": dict(address),
-            "contact_persons": [
-                {
-                    "contact_person_id": person_id,
-                    "salutation": rng.choice(("Mr.", "Ms.", "Dr.")),
-                    "first_name": first,
-                    "last_name": last,
-                    "email": f"{first.lower()}.{last.lower()}@{domain}.example",
-                    "phone": address["phone"],
-                    "mobile": f"+1-555-{rng.randint(1000000, 9999999)}",
-                    "designation": "Accounts",
-                    "department": "Finance",
-                    "is_primary_contact": True,
-                }
+            "contact_persons": persons,
+            "custom_fields": [
+                custom_field("cf_segment", "Segment", rng.choice(("Retail", "Wholesale")), index=1),
+                # A dropdown of yes/no arrives as the strings "True" / "False" (reference §10).
+                custom_field("cf_key_account", "Key account", rng.choice(("True", "False")), index=2),
             ],
-            "custom_fields": [{"index": 1, "label": "Segment", "value": rng.choice(("Retail", "Wholesale"))}],
             "notes": "",
             "created_time": self.stamp(created),
             "last_modified_time": self.stamp(modified),
         }
         record["outstanding_receivable_amount_bcy"] = record["outstanding_receivable_amount"]
         return record
+
+    def contact_person(self, domain: str, phone: str) -> Record:
+        rng = self.rng
+        first, last = rng.choice(catalogue.FIRST_NAMES), rng.choice(catalogue.LAST_NAMES)
+        return {
+            "contact_person_id": self.new_id(),
+            "salutation": rng.choice(("Mr.", "Ms.", "Dr.")),
+            "first_name": first,
+            "last_name": last,
+            "email": f"{first.lower()}.{last.lower()}@{domain}.example",
+            "phone": phone,
+            "mobile": f"+1-555-{rng.randint(1000000, 9999999)}" if rng.random() < 0.8 else "",
+            "designation": "Accounts",
+            "department": "Finance",
+            "is_primary_contact": False,
+        }
 
     # -- documents -----------------------------------------------------------------------
 
@@ -210,8 +233,8 @@ class RecordFactory:
         if items:
             item = rng.choice(items)
             item_id, name, unit = item["item_id"], item["name"], item["unit"]
-            rate = float(item[rate_field]) or float(item["rate"])
-            tax = next((t for t in TAXES if t.tax_id == item["tax_id"]), TAXES[0])
+            rate = float(item.get(rate_field) or item["rate"])
+            tax = next((t for t in TAXES if t.tax_id == item["tax_id"]), ZERO_RATED)
             product_type = item["product_type"]
         else:
             item_id, name, unit, rate, tax, product_type = "", "Miscellaneous", "pcs", 10.0, TAXES[0], "goods"
@@ -252,6 +275,8 @@ class RecordFactory:
         invoice_date, due_date = self._dates(created, terms)
         invoice_id = self.new_id()
         currency = _currency_of(party)
+        status = rng.choice(("draft", "sent", "sent", "overdue", "paid", "partially_paid", "void"))
+        persons = party.get("contact_persons") or []
         record: Record = {
             "invoice_id": invoice_id,
             "invoice_number": f"INV-{invoice_id[-6:]}",
@@ -260,12 +285,16 @@ class RecordFactory:
             "due_date": due_date,
             "payment_terms": terms,
             "payment_terms_label": terms_label,
-            "status": rng.choice(("draft", "sent", "sent", "overdue", "paid", "partially_paid", "void")),
+            "status": status,
             "customer_id": party["contact_id"],
             "customer_name": party["contact_name"],
+            # The people the invoice goes to: ids on the record, the people themselves in a
+            # webhook's contact_persons_details[] (reference section 10).
+            "contact_persons": [person["contact_person_id"] for person in persons],
+            "contact_persons_details": [person_details(person) for person in persons],
             "currency_id": currency.currency_id,
             "currency_code": currency.currency_code,
-            "exchange_rate": currency.exchange_rate,
+            "exchange_rate": draft_rate(status, currency),
             "discount": 0.0,
             "discount_type": "item_level",
             "is_discount_before_tax": True,
@@ -290,8 +319,10 @@ class RecordFactory:
             "is_viewed_by_client": False,
             "has_attachment": False,
             "reminders_sent": 0,
-            "custom_fields": [{"customfield_id": "460000000012847", "value": "Normal"}],
-            "invoice_url": f"https://books.zoho.com/SecurePayment?CInvoiceID={invoice_id}",
+            "documents": [],
+            "custom_fields": [
+                custom_field("cf_priority", "Priority", rng.choice(("Normal", "Rush")), index=1)
+            ],
             "recurring_invoice_id": "",
             "created_time": self.stamp(created),
             "last_modified_time": self.stamp(modified),
@@ -308,6 +339,7 @@ class RecordFactory:
         bill_date, due_date = self._dates(created, terms)
         bill_id = self.new_id()
         currency = _currency_of(party)
+        status = rng.choice(("open", "open", "overdue", "paid", "partially_paid", "void"))
         record: Record = {
             "bill_id": bill_id,
             "bill_number": f"SUP-{bill_id[-5:]}",
@@ -316,12 +348,12 @@ class RecordFactory:
             "due_date": due_date,
             "payment_terms": terms,
             "payment_terms_label": party.get("payment_terms_label", "Net 30"),
-            "status": rng.choice(("open", "open", "overdue", "paid", "partially_paid", "void")),
+            "status": status,
             "vendor_id": party["contact_id"],
             "vendor_name": party["contact_name"],
             "currency_id": currency.currency_id,
             "currency_code": currency.currency_code,
-            "exchange_rate": currency.exchange_rate,
+            "exchange_rate": draft_rate(status, currency),
             "price_precision": 2,
             "is_inclusive_tax": False,
             "purchaseorder_ids": [],
@@ -363,20 +395,24 @@ class RecordFactory:
         party = customer or self._walk_in()
         creditnote_id = self.new_id()
         currency = _currency_of(party)
-        persons = party.get("contact_persons") or [{}]
+        persons = party.get("contact_persons") or []
+        primary: Record = next((p for p in persons if p.get("is_primary_contact")), {})
+        status = rng.choice(("open", "open", "closed", "draft", "void"))
         record: Record = {
             "creditnote_id": creditnote_id,
             "creditnote_number": f"CN-{creditnote_id[-5:]}",
             "reference_number": invoice["invoice_number"] if invoice else "",
             "date": self.local_date(created).isoformat(),
-            "status": rng.choice(("open", "open", "closed", "draft", "void")),
+            "status": status,
             "customer_id": party["contact_id"],
             "customer_name": party["contact_name"],
-            "email": persons[0].get("email", ""),
+            "email": primary.get("email", ""),
             "currency_id": currency.currency_id,
             "currency_code": currency.currency_code,
             "currency_symbol": currency.currency_symbol,
-            "exchange_rate": currency.exchange_rate,
+            "exchange_rate": draft_rate(status, currency),
+            "salesperson_id": "",
+            "salesperson_name": "",
             "line_items": [
                 self.document_line(items, SALES_ACCOUNT, rate_field="rate") for _ in range(rng.randint(1, 2))
             ],
@@ -392,6 +428,12 @@ class RecordFactory:
             "created_time": self.stamp(created),
             "last_modified_time": self.stamp(modified),
         }
+        invoice_lines = [line["line_item_id"] for line in (invoice or {}).get("line_items") or []]
+        for line in record["line_items"]:
+            # A credit-note line names the invoice line it credits, "" when unlinked.
+            linked = invoice is not None and bool(invoice_lines) and rng.random() < 0.7
+            line["invoice_id"] = invoice["invoice_id"] if linked and invoice else ""
+            line["invoice_item_id"] = rng.choice(invoice_lines) if linked else ""
         document_totals(record)
         if invoice is not None:
             record["invoices"] = [
@@ -445,14 +487,53 @@ class RecordFactory:
         return {"contact_id": self.new_id(), "contact_name": "Walk-in Customer"}
 
 
+def custom_field(api_name: str, label: str, value: str, *, index: int, data_type: str = "dropdown") -> Record:
+    """One ``custom_fields[]`` entry as Zoho writes it (``api_name``, ``value``, ...)."""
+    return {
+        "customfield_id": str(460_000_000_012_800 + index),
+        "index": index,
+        "label": label,
+        "api_name": api_name,
+        "data_type": data_type,
+        "value": value,
+        "value_formatted": value,
+        "show_on_pdf": False,
+    }
+
+
+def person_details(person: Record) -> Record:
+    """A contact person as an invoice webhook's ``contact_persons_details[]`` writes it."""
+    return {
+        "contact_person_id": person["contact_person_id"],
+        "salutation": person.get("salutation", ""),
+        "first_name": person.get("first_name", ""),
+        "last_name": person.get("last_name", ""),
+        "contact_person_email": person.get("email", ""),
+        "phone": person.get("phone", ""),
+        "mobile": person.get("mobile", ""),
+        "is_primary_contact": bool(person.get("is_primary_contact")),
+    }
+
+
+def draft_rate(status: str, currency: Currency) -> float | str:
+    """A draft document has no exchange rate fixed yet: Zoho writes it as ``""``."""
+    return "" if status == "draft" else currency.exchange_rate
+
+
 def _currency_of(contact: Record) -> Currency:
     code = contact.get("currency_code")
     return next((c for c in CURRENCIES if c.currency_code == code), BASE_CURRENCY)
 
 
 def _postal(address: Any) -> Record:
-    if not isinstance(address, dict):
-        return {"address": "", "street2": "", "city": "", "state": "", "zip": "", "country": "", "fax": ""}
-    return {
-        key: address.get(key, "") for key in ("address", "street2", "city", "state", "zip", "country", "fax")
+    """A document's address in its GET shape: ``zip`` and ``country_code``, the street also
+    under ``street`` (list rows say ``zipcode``: see :mod:`tds_core.simulator.views`)."""
+    source = address if isinstance(address, dict) else {}
+    postal: Record = {
+        key: source.get(key, "")
+        for key in ("attention", "address", "street2", "city", "state", "zip", "country", "country_code")
     }
+    postal["street"] = postal["address"]
+    postal["fax"] = source.get("fax", "")
+    postal["phone"] = source.get("phone", "")
+    return postal

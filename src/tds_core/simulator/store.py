@@ -26,10 +26,13 @@ import copy
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
+from tds_core.simulator.catalogue import CURRENCIES
 from tds_core.simulator.clock import Clock, format_zoho_time, offset_zone, parse_zoho_time, system_clock
+from tds_core.simulator.config import DEFAULT_TIME_ZONE
 from tds_core.simulator.records import IdSequence, Record, RecordFactory
 from tds_core.simulator.totals import document_totals, money, stock_totals
 
@@ -98,11 +101,26 @@ class UnknownRecord(KeyError):
 
 
 class Store:
-    """In-memory Zoho organization. Records returned to callers are copies."""
+    """In-memory Zoho organization. Records returned to callers are copies.
 
-    def __init__(self, seed: int = 0, *, clock: Clock = system_clock, utc_offset_minutes: int = 330) -> None:
+    ``time_zone`` is the organization's IANA zone (its offset is in every timestamp); it must
+    match the app's ``SimulatorConfig.time_zone``. ``utc_offset_minutes`` instead gives a fixed
+    offset (an organization whose zone has no daylight saving).
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        clock: Clock = system_clock,
+        time_zone: str = DEFAULT_TIME_ZONE,
+        utc_offset_minutes: int | None = None,
+    ) -> None:
         self.clock = clock
-        self.zone = offset_zone(utc_offset_minutes)
+        self.time_zone: str | None = time_zone if utc_offset_minutes is None else None
+        self.zone: tzinfo = (
+            ZoneInfo(time_zone) if utc_offset_minutes is None else offset_zone(utc_offset_minutes)
+        )
         self.rng = random.Random(seed)
         self.factory = RecordFactory(self.rng, IdSequence(self.rng), self.zone)
         self._records: dict[str, dict[str, Record]] = {module: {} for module in MODULES}
@@ -292,8 +310,9 @@ class Store:
                 record["rate"] = money(float(record["rate"]) * rng.uniform(0.9, 1.1))
             elif choice < 0.8:
                 record["description"] = f"{record['name']} (revised {rng.randint(1, 999)})"
-            elif choice < 0.9:
-                record["reorder_level"] = float(rng.choice((0, 10, 25, 50, 100)))
+            elif choice < 0.9 and "reorder_level" in record:
+                level = rng.choice((None, 10, 25, 50, 100))
+                record["reorder_level"] = "" if level is None else float(level)
             else:
                 record["status"] = "inactive" if record["status"] == "active" else "active"
         elif module == "contacts":
@@ -301,8 +320,14 @@ class Store:
             if choice < 0.4:
                 record["outstanding_receivable_amount"] = money(rng.uniform(0, 5000))
                 record["outstanding_receivable_amount_bcy"] = record["outstanding_receivable_amount"]
-            elif choice < 0.7:
+            elif choice < 0.55:
                 record["billing_address"]["phone"] = f"+1-555-{rng.randint(1000000, 9999999)}"
+            elif choice < 0.7 and any(p.get("is_primary_contact") for p in record["contact_persons"]):
+                person = next(p for p in record["contact_persons"] if p.get("is_primary_contact"))
+                person["email"] = (
+                    f"{person['first_name'].lower()}.{rng.randint(1, 999)}@{record['website'][4:]}"
+                )
+                person["phone"] = f"+1-555-{rng.randint(1000000, 9999999)}"
             elif choice < 0.95:
                 record["credit_limit"] = float(rng.choice((0, 1000, 5000, 20000, 50000)))
             else:
@@ -323,6 +348,9 @@ class Store:
         lines = record.get("line_items") or []
         if record["status"] in progress and rng.random() < 0.6:
             record["status"] = rng.choice(progress[record["status"]])
+            if record.get("exchange_rate") == "":
+                currency = next((c for c in CURRENCIES if c.currency_code == record["currency_code"]), None)
+                record["exchange_rate"] = currency.exchange_rate if currency else 1.0
         elif lines and record["status"] in ("draft", "sent", "open"):
             line = rng.choice(lines)
             line["quantity"] = max(1, int(line["quantity"]) + rng.choice((-2, -1, 1, 2, 5)))

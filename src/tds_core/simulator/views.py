@@ -5,10 +5,11 @@ carries (``zoho-books-reference.md`` section 6):
 
 - Books items leave out ``created_time``, ``last_modified_time`` and the item-level stock
   totals, which the Books item documents do not list (Inventory items carry them).
-- Contact list rows lift the primary contact person's ``first_name``, ``last_name``,
-  ``email``, ``phone`` and ``mobile`` to the top level; a contact GET keeps them in
-  ``contact_persons[]`` only.
+- A contact's top-level ``first_name``, ``last_name``, ``email``, ``phone`` and ``mobile``
+  are its primary contact person's, ``""`` when it has none (reference section 10), in list
+  rows and GETs alike; the people themselves are in ``contact_persons[]`` on the GET only.
 - A credit note GET says ``updated_time`` where its list row says ``last_modified_time``.
+- An invoice GET carries a signed ``invoice_url`` that changes on every call.
 - Invoice and bill list rows add ``due_days`` (``"Due in 14 day(s)"``, ``"Overdue by 3
   day(s)"``) computed against the clock's date.
 """
@@ -27,6 +28,8 @@ from tds_core.simulator.records import Record
 class ViewOptions:
     today: date
     books_items_include_inventory_fields: bool = False
+    nonce: int = 0
+    """Differs on every answer: what a signed ``invoice_url`` is signed with."""
 
 
 View = Callable[[Record, ViewOptions], Record]
@@ -152,17 +155,26 @@ _CONTACT_ROW = (
 )
 
 
+PERSON_FIELDS = ("first_name", "last_name", "email", "phone", "mobile")
+
+
+def primary_person_fields(record: Record) -> Record:
+    """A contact's top-level person fields: its primary contact person's, ``""`` without one."""
+    persons = record.get("contact_persons") or []
+    primary: Record = next((p for p in persons if p.get("is_primary_contact")), {})
+    return {field: primary.get(field, "") for field in PERSON_FIELDS}
+
+
 def contact_row(record: Record, options: ViewOptions) -> Record:
     row = _pick(record, _CONTACT_ROW)
-    persons = record.get("contact_persons") or []
-    primary = next((p for p in persons if p.get("is_primary_contact")), persons[0] if persons else {})
-    for field in ("first_name", "last_name", "email", "phone", "mobile"):
-        row[field] = primary.get(field, "")
+    row.update(primary_person_fields(record))
     return row
 
 
 def contact(record: Record, options: ViewOptions) -> Record:
-    return copy.deepcopy(record)
+    body = copy.deepcopy(record)
+    body.update(primary_person_fields(record))
+    return body
 
 
 # -- invoices, bills, credit notes -----------------------------------------------------
@@ -196,6 +208,16 @@ _INVOICE_ROW = (
     "write_off_amount",
     "custom_fields",
 )
+
+
+def invoice(record: Record, options: ViewOptions) -> Record:
+    """The invoice GET: every field, and a signed ``invoice_url`` that changes on every call
+    and ends with a space, as recorded (reference section 10)."""
+    body = copy.deepcopy(record)
+    body["invoice_url"] = (
+        f"https://books.zoho.com/SecurePayment?CInvoiceID={record['invoice_id']}&sig={options.nonce:08d} "
+    )
+    return body
 
 
 def invoice_row(record: Record, options: ViewOptions) -> Record:
@@ -276,4 +298,8 @@ def webhook_record(module: str, record: Record) -> Record:
     """
     if module == "creditnotes":
         return creditnote(record, ViewOptions(today=date.min))
+    if module == "contacts":
+        return contact(record, ViewOptions(today=date.min))
+    if module == "invoices":
+        return invoice(record, ViewOptions(today=date.min))
     return copy.deepcopy(record)

@@ -7,6 +7,12 @@ id and stages it through the usual path (a new inbox event that names the hint),
 hint ``fetched`` — in one transaction, so a hint is completed exactly once. A record Zoho no
 longer has was deleted there: a delete is staged instead. If Zoho is unavailable or the quota
 is spent, the remaining hints simply wait for the next pass.
+
+A delete is staged only when Zoho says the *record* is missing. Code 1002 also means "Invalid
+URL Passed" (a wrong API base or module path), and its message text must not be branched on,
+so a by-id GET answering 1002 is confirmed with a one-row list call on the same module: if the
+list is refused too, the URL is wrong, no delete is staged, the hints wait, and the
+:class:`InvalidURL` configuration error is raised (after the hints completed so far are saved).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from tds_core.domain.states import Operation
 from tds_core.errors import RetryableError
 from tds_core.source.pull import plan_for
 from tds_core.source.zoho.client import ZohoClient
-from tds_core.source.zoho.errors import NotFound
+from tds_core.source.zoho.errors import InvalidURL, NotFound
 from tds_core.staging.service import Envelope, Rejected, stage_event
 
 log = structlog.get_logger("tds.hints")
@@ -40,15 +46,26 @@ class HintCompleter:
     async def run_once(self) -> int:
         """Complete up to ``batch`` waiting hints; returns how many were completed."""
         completed = 0
+        misconfigured: InvalidURL | None = None
         async with self.pool.acquire() as connection, connection.transaction():
             for hint in await connection.fetch(QUERIES.inbox_claim_hints, self.batch):
                 spec = ENTITIES[hint["entity"]]
                 module = plan_for(hint["entity"], use_inventory=self.use_inventory).module
                 try:
-                    record = await self.client.get(module, hint["zoho_id"])
-                    operation = Operation(hint["operation"])
-                except NotFound:
-                    record, operation = {spec.id_field: hint["zoho_id"]}, Operation.DELETED
+                    try:
+                        record = await self.client.get(module, hint["zoho_id"])
+                        operation = Operation(hint["operation"])
+                    except NotFound:
+                        await self.client.list_page(module, 1, per_page=1)  # the URL itself is right?
+                        record, operation = {spec.id_field: hint["zoho_id"]}, Operation.DELETED
+                except InvalidURL as exc:
+                    log.error("hints wait: Zoho does not know the URL", error=str(exc)[:300])
+                    misconfigured = exc
+                    break
+                except NotFound as exc:  # the module's list itself is "not found": a wrong URL
+                    log.error("hints wait: Zoho does not know the URL", error=str(exc)[:300])
+                    misconfigured = InvalidURL(str(exc), status=exc.status, code=exc.code)
+                    break
                 except RetryableError as exc:
                     log.info("hints wait for Zoho", error=str(exc)[:300])
                     break
@@ -70,4 +87,6 @@ class HintCompleter:
         if completed:
             await self.pool.execute(QUERIES.queue_notify)
             log.info("completed webhook hints", count=completed)
+        if misconfigured is not None:
+            raise misconfigured
         return completed

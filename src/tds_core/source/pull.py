@@ -1,10 +1,13 @@
 """Incremental pull: fetch changed records from Zoho and stage them like webhooks.
 
-Per entity, the strategy the reference supports (``zoho-books-reference.md`` section 3):
+Per entity, the strategy the reference supports (``zoho-books-reference.md`` sections 3 and
+10; the plans, and which entities need a GET per record, are in ``source/plans.py``):
 
 - invoices, bills (Books): ``modified_filter``, ``last_modified_time`` >= watermark - overlap;
 - contacts (Books): ``sorted_watermark``, sorted by ``last_modified_time`` descending, stopping
-  below the watermark;
+  below the watermark — only while the answer's ``page_context`` echoes that sort. When it
+  echoes another (or none), the run logs it and falls back to scanning every page, comparing
+  each row's version with the ERP's (no early stop), so nothing edited is missed;
 - items: Books ``full_scan`` (``filter_by=Status.All``), or Inventory ``modified_filter`` when
   enabled;
 - creditnotes (Books): ``full_scan``;
@@ -16,12 +19,18 @@ what a webhook already delivered are absorbed by idempotency. The cursor in
 ``tds_sync_cursors`` moves only in the transaction that commits the last page, so a pull
 killed half-way leaves the old watermark and the next run fetches the same window again —
 never a gap. Each run is a ``tds_sync_runs`` row with its counts, API calls and duration.
+
+Pacing (``source/pacing.py``): before each list page and each page's GETs the pull checks what
+is left of the daily quota above the reserve (``sync.quota_reserve``). When it is spent (or Zoho
+answers code 45) the run ends ``paused``, with the reason and the reset time in its details,
+after committing what it fetched and without moving the cursor; the next run resumes, and
+records the ERP already holds at their listed version need no GET.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,66 +42,29 @@ from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.records import RecordError, extract_record, record_version
 from tds_core.domain.states import Operation
-from tds_core.source.zoho.client import ZohoClient
-from tds_core.source.zoho.errors import NotFound
-from tds_core.source.zoho.modules import (
-    BILLS,
-    BOOKS_ITEMS,
-    CONTACTS,
-    CREDIT_NOTES,
-    INVENTORY_ITEMS,
-    INVOICES,
-    PRICEBOOKS,
-    ZohoModule,
-)
+from tds_core.source.pacing import Pause, QuotaBudget, configured_reserve
+from tds_core.source.plans import PullPlan, plan_for
+from tds_core.source.zoho.client import Page, ZohoClient
+from tds_core.source.zoho.errors import NotFound, QuotaExhausted
+from tds_core.source.zoho.rate_limit import Clock, RateLimiter, utc_now
 from tds_core.staging.service import Envelope, Rejected, stage_event
+
+__all__ = ["RUN_STATUSES", "PullConfig", "PullPlan", "PullResult", "Puller", "plan_for", "source_entities"]
 
 log = structlog.get_logger("tds.pull")
 
-
-@dataclass(frozen=True)
-class PullPlan:
-    entity: str
-    module: ZohoModule
-    strategy: str  # modified_filter | sorted_watermark | full_scan
-    params: dict[str, str] = field(default_factory=dict)
-    # List rows are a subset of the record (no line items, no contact persons): fetch each new
-    # or newer record by id, and never stage a list row over a fuller record.
-    detail: bool = False
-
-
-def plan_for(entity: str, *, use_inventory: bool = False) -> PullPlan:
-    """How ``entity`` is pulled (see the table in the module docstring)."""
-    plans = {
-        "invoices": PullPlan("invoices", INVOICES, "modified_filter", detail=True),
-        "bills": PullPlan("bills", BILLS, "modified_filter", detail=True),
-        "contacts": PullPlan(
-            "contacts",
-            CONTACTS,
-            "sorted_watermark",
-            {"sort_column": "last_modified_time", "sort_order": "D"},
-            detail=True,
-        ),
-        "items": (
-            PullPlan("items", INVENTORY_ITEMS, "modified_filter", {"filter_by": "Status.All"})
-            if use_inventory
-            else PullPlan("items", BOOKS_ITEMS, "full_scan", {"filter_by": "Status.All"})
-        ),
-        "creditnotes": PullPlan("creditnotes", CREDIT_NOTES, "full_scan", detail=True),
-        # Status.All: Zoho lists active items only by default, and an inactive item still has
-        # stock (reconciliation would otherwise tombstone its locations as "extra").
-        "stock": PullPlan("stock", INVENTORY_ITEMS, "modified_filter", {"filter_by": "Status.All"}),
-        "pricebooks": PullPlan("pricebooks", PRICEBOOKS, "full_scan"),
-    }
-    if entity not in plans:
-        raise ValueError(f"unknown entity {entity!r}: expected one of {', '.join(plans)}")
-    return plans[entity]
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled", "paused")
+"""``tds_sync_runs.status`` (the CHECK of migration 0012): ``running`` while a pull or
+reconciliation works; ``succeeded`` / ``failed`` when it ends; ``cancelled`` (a job stopped);
+``paused``: a pull stopped at the quota reserve, cursor unmoved, resumed by the next run."""
 
 
 @dataclass(frozen=True)
 class PullConfig:
     overlap: timedelta = timedelta(minutes=5)
     use_inventory: bool = False
+    quota_reserve: float | None = None
+    """Share of the daily quota left to hints and reconciliation; None reads ``sync.quota_reserve``."""
 
 
 @dataclass
@@ -108,16 +80,28 @@ class PullResult:
     watermark: datetime | None = None
     status: str = "running"
     error: str | None = None
+    details: dict[str, Any] | None = None
+    """A paused run's reason and reset time; a sort the answer did not apply."""
 
 
 Progress = Callable[[PullResult], None]
 
 
 class Puller:
-    def __init__(self, pool: Any, client: ZohoClient, config: PullConfig = PullConfig()) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        client: ZohoClient,
+        config: PullConfig = PullConfig(),
+        *,
+        limiter: RateLimiter | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         self.pool = pool
         self.client = client
         self.config = config
+        self.limiter = limiter or client.limiter
+        self.clock = clock
 
     async def run_once(
         self,
@@ -133,6 +117,9 @@ class Puller:
         async with self.pool.acquire() as connection:
             cursor = await connection.fetchrow(QUERIES.cursor_get, entity)
             watermark: datetime | None = cursor["watermark"] if cursor else None
+            reserve = self.config.quota_reserve
+            if reserve is None:
+                reserve = await configured_reserve(connection)
             run_id = await connection.fetchval(
                 QUERIES.sync_run_start,
                 entity,
@@ -140,6 +127,7 @@ class Puller:
                 triggered_by,
                 watermark.isoformat() if watermark else None,
             )
+        budget = QuotaBudget(self.limiter, reserve, clock=self.clock)
         result = PullResult(run_id=run_id, entity=entity, kind=kind, watermark=watermark)
         calls_before = self.client.calls_made
         threshold = watermark - self.config.overlap if watermark and not full else None
@@ -147,58 +135,68 @@ class Puller:
         if threshold is not None and plan.strategy == "modified_filter":
             params["last_modified_time"] = threshold
         newest = watermark
+        sorted_by_version = plan.strategy == "sorted_watermark"
+        pause: Pause | None = None
         try:
-            async for page in self.client.iterate_pages(plan.module, **params):
+            number = 1
+            while True:
+                if await budget.available() < 1:
+                    pause = budget.pause()
+                    break
+                try:
+                    page = await self.client.list_page(plan.module, number, **params)
+                except QuotaExhausted as exc:
+                    pause = Pause(str(exc), exc.retry_at)
+                    break
+                if sorted_by_version and not self._sort_applied(plan, page, result):
+                    sorted_by_version = False
+                rows = page.records
+                if plan.detail:
+                    try:
+                        records = await self._complete(plan, rows, await budget.available())
+                    except QuotaExhausted as exc:
+                        records, pause = [], Pause(str(exc), exc.retry_at)
+                    if len(records) < len(rows):
+                        pause = pause or budget.pause()
+                else:
+                    records = list(rows)
                 stop = False
-                records = await self._complete(plan, page.records) if plan.detail else page.records
                 async with self.pool.acquire() as connection, connection.transaction():
-                    for row, record in zip(page.records, records, strict=True):
+                    for row, record in zip(rows, records, strict=False):
                         staged_version = await self._stage(connection, plan, record, result)
                         version = staged_version or _list_version(ENTITIES[plan.entity], row)
                         if version is not None and (newest is None or version > newest):
                             newest = version
-                        if (
-                            plan.strategy == "sorted_watermark"
-                            and threshold
-                            and version
-                            and version < threshold
-                        ):
+                        if sorted_by_version and threshold and version and version < threshold:
                             stop = True  # sorted newest first: the rest is older than the window
                     result.api_calls = self.client.calls_made - calls_before
-                    last = stop or not page.has_more_page
+                    more = page.has_more_page and bool(rows)
+                    if page.has_more_page and not rows:
+                        log.warning("zoho_empty_page_with_more", module=plan.module.name, page=number)
+                    last = pause is None and (stop or not more)
                     if last:
-                        await self._finish(connection, result, plan, newest, "succeeded")
+                        full_scan = plan.strategy == "full_scan" or kind == "full" or not sorted_by_version
+                        await self._finish(connection, result, plan, newest, full_scan)
                 await self.pool.execute(QUERIES.queue_notify)
                 if progress:
                     progress(result)
-                if last:
+                if last or pause is not None:
                     break
-            if result.status == "running":  # an empty list: nothing was iterated
-                async with self.pool.acquire() as connection, connection.transaction():
-                    await self._finish(connection, result, plan, newest, "succeeded")
+                number += 1
+            if pause is not None:
+                await self._pause(result, pause, calls_before)
         except Exception as exc:
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
             result.api_calls = self.client.calls_made - calls_before
-            async with self.pool.acquire() as connection:
-                await connection.execute(
-                    QUERIES.sync_run_finish,
-                    run_id,
-                    "failed",
-                    result.fetched,
-                    result.queued,
-                    result.unchanged,
-                    result.failed,
-                    result.api_calls,
-                    None,
-                    result.error,
-                )
+            await self._record(result, "failed", None)
             log.warning("pull failed", entity=entity, run_id=run_id, error=result.error)
             raise
         log.info(
-            "pull done",
+            "pull done" if pause is None else "pull paused",
             entity=entity,
             run_id=run_id,
             kind=kind,
+            status=result.status,
             fetched=result.fetched,
             queued=result.queued,
             unchanged=result.unchanged,
@@ -207,9 +205,33 @@ class Puller:
         )
         return result
 
-    async def _complete(self, plan: PullPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    def _sort_applied(self, plan: PullPlan, page: Page, result: PullResult) -> bool:
+        """Whether the page says it is in the order asked for; if not, log asked vs echoed and
+        note it in the run's details (the run then scans every page)."""
+        asked = {name: plan.params[name] for name in ("sort_column", "sort_order") if name in plan.params}
+        echoed = {name: page.context.get(name) for name in asked}
+        if echoed == asked:
+            return True
+        log.warning(
+            "zoho_sort_not_applied",
+            entity=plan.entity,
+            page=page.number,
+            asked=asked,
+            echoed=echoed,
+            fallback="scan every page, comparing versions with the ERP",
+        )
+        result.details = {
+            **(result.details or {}),
+            "sort_not_applied": {"asked": asked, "echoed": echoed, "page": page.number},
+        }
+        return False
+
+    async def _complete(
+        self, plan: PullPlan, rows: list[dict[str, Any]], budget: int
+    ) -> list[dict[str, Any] | None]:
         """Full records for list rows that are new or newer than the ERP's; None where the ERP
-        already holds that version (counted as unchanged without an extra API call)."""
+        already holds that version (counted as unchanged without an extra API call). At most
+        ``budget`` GETs: the answer stops before the first row it could not fetch."""
         spec = ENTITIES[plan.entity]
         held = {
             r["zoho_id"]: r["source_version"]
@@ -224,6 +246,9 @@ class Puller:
             if record_id in held and version is not None and version <= held[record_id]:
                 complete.append(None)
                 continue
+            if budget < 1:
+                break
+            budget -= 1
             try:
                 complete.append(await self.client.get(plan.module, record_id))
             except NotFound:
@@ -268,20 +293,34 @@ class Puller:
         return version if version != received else None
 
     async def _finish(
-        self, connection: Any, result: PullResult, plan: PullPlan, newest: datetime | None, status: str
+        self, connection: Any, result: PullResult, plan: PullPlan, newest: datetime | None, full_scan: bool
     ) -> None:
         """The cursor and the run end in the same transaction as the last page's records."""
-        result.status = status
+        result.status = "succeeded"
         result.watermark = newest
         await connection.execute(
-            QUERIES.cursor_advance,
-            plan.entity,
-            plan.strategy,
-            newest,
-            result.run_id,
-            plan.strategy == "full_scan" or result.kind == "full",
+            QUERIES.cursor_advance, plan.entity, plan.strategy, newest, result.run_id, full_scan
         )
-        await connection.execute(
+        await self._record(result, "succeeded", newest, connection)
+
+    async def _pause(self, result: PullResult, pause: Pause, calls_before: int) -> None:
+        """Stop cleanly at the quota: what was fetched is committed, the cursor stays."""
+        result.status = "paused"
+        result.api_calls = self.client.calls_made - calls_before
+        result.details = {**(result.details or {}), **pause.details()}
+        await self._record(result, "paused", None)
+        log.warning(
+            "pull paused at the quota reserve",
+            entity=result.entity,
+            run_id=result.run_id,
+            reason=pause.reason,
+            resets_at=pause.resets_at.isoformat(),
+        )
+
+    async def _record(
+        self, result: PullResult, status: str, newest: datetime | None, connection: Any = None
+    ) -> None:
+        await (connection or self.pool).execute(
             QUERIES.sync_run_finish,
             result.run_id,
             status,
@@ -291,7 +330,8 @@ class Puller:
             result.failed,
             result.api_calls,
             newest.isoformat() if newest else None,
-            None,
+            result.error,
+            result.details,
         )
 
 

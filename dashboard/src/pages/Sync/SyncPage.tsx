@@ -29,6 +29,7 @@ import { PageHeader } from "../../components/PageHeader";
 import { SectionCard } from "../../components/SectionCard";
 import { EmptyState, ErrorState, QueryView } from "../../components/States";
 import { StatusChip } from "../../components/StatusChip";
+import { SyncPlan } from "./SyncPlan";
 
 type Kind = NonNullable<RunFilter["kind"]>;
 const KINDS: Kind[] = ["incremental", "full", "reconcile", "manual"];
@@ -226,6 +227,9 @@ export function SyncPage() {
               }
             </QueryView>
           </SectionCard>
+          <Box sx={{ mt: 2 }}>
+            <SyncPlan />
+          </Box>
         </Grid>
       </Grid>
       <RunDetail runId={runId} onClose={() => setRunId(null)} />

@@ -57,7 +57,7 @@ async def _limit_login(request: Request, ctx: ApiContext) -> None:
     config = await ctx.config.current(ctx.pool)
     per_minute = config.ratelimit__login_per_minute
     client = request.client.host if request.client else "unknown"
-    wait = ctx.limiter.acquire(f"login:{client}", per_minute / 60.0, per_minute)
+    wait = ctx.login_limiter.acquire(client, per_minute / 60.0, per_minute)
     if wait:
         raise HTTPException(
             429, "too many login attempts; wait and try again", headers={"Retry-After": retry_after(wait)}
@@ -77,8 +77,7 @@ async def token(
 ) -> TokenResponse:
     await _limit_login(request, ctx)
     with translated():
-        async with ctx.pool.acquire() as connection:
-            user = await users.authenticate(connection, form.username, form.password)
+        user = await users.authenticate(ctx.pool, form.username, form.password)
     if user is None:
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
     return await _issue(ctx, user)

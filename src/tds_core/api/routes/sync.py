@@ -16,15 +16,17 @@ from pydantic import BaseModel, Field
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.routes.jobs import MAX_ID, JobOut, job_out
+from tds_core.api.routes.metrics import daily_quotas
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.operations import jobs
+from tds_core.operations.sync_plan import SyncPlan, plan_from_database
 from tds_core.source.pull import source_entities
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 Ctx = Annotated[ApiContext, Depends(context)]
 RunKind = Literal["incremental", "full", "reconcile", "manual"]
-RunStatus = Literal["running", "succeeded", "failed", "cancelled"]
+RunStatus = Literal["running", "succeeded", "failed", "cancelled", "paused"]
 
 
 class ReconcileRequest(BaseModel):
@@ -53,7 +55,10 @@ class SyncRun(BaseModel):
 
 
 class SyncRunDetail(SyncRun):
-    details: dict[str, Any] = Field(description="A reconciliation's drifted ids by kind")
+    details: dict[str, Any] = Field(
+        description="A reconciliation's drifted ids by kind; a pull's pause (reason, resets_at) "
+        "or a sort the answer did not apply"
+    )
 
 
 class Cursor(BaseModel):
@@ -113,6 +118,29 @@ async def trigger_reconcile(body: ReconcileRequest, principal: Operator, ctx: Ct
         async with ctx.pool.acquire() as connection:
             job = await jobs.create(connection, "reconcile", params, principal.actor, total=total)
     return job_out(job)
+
+
+@router.get(
+    "/sync/plan",
+    response_model=SyncPlan,
+    summary="What a full sync would cost: API calls per entity and days at the quota (nothing runs)",
+    responses={404: {"description": "Unknown or unavailable entity"}},
+)
+async def get_sync_plan(
+    principal: Viewer,
+    ctx: Ctx,
+    entity: Annotated[str, Query(max_length=40, description="An entity or all")] = "all",
+) -> SyncPlan:
+    available = _entities(ctx, entity)
+    quota = next(iter(daily_quotas(ctx.settings).values()), ctx.settings.zoho_daily_quota)
+    with translated():
+        async with ctx.pool.acquire() as connection:
+            return await plan_from_database(
+                connection,
+                available if entity == "all" else [entity],
+                daily_quota=quota,
+                use_inventory=ctx.settings.zoho_use_inventory or ctx.settings.uses_simulator,
+            )
 
 
 @router.get("/sync/runs", response_model=list[SyncRun], summary="Pull and reconciliation runs, newest first")

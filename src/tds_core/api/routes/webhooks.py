@@ -13,7 +13,7 @@ One handler (``accept``) behind two doors:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import orjson
@@ -26,7 +26,6 @@ from starlette.requests import ClientDisconnect
 from tds_core.api.context import ApiContext, context
 from tds_core.api.rate_limit import retry_after
 from tds_core.errors import RetryableError, TDSError
-from tds_core.ingest.api_keys import split_prefix
 from tds_core.ingest.webhooks import WebhookError, WebhookRequest
 from tds_core.staging.service import Staged
 
@@ -82,15 +81,28 @@ async def read_body(declared: str | None, chunks: AsyncIterator[bytes], limit: i
     return b"".join(parts)
 
 
-async def limit_rate(ctx: ApiContext, key: str | None, client: str | None) -> None:
-    """A token bucket per API key (by its public prefix; per client address without one)."""
+async def limit_client(ctx: ApiContext, client: str | None) -> float:
+    """Before authentication: a bucket per client address (what a flood of forged keys spends).
+    Returns the per-key rate for :func:`key_limit`."""
     config = await ctx.config.current(ctx.pool)
     rate = config.ratelimit__webhooks_per_second
-    prefix = split_prefix(key or "")
-    bucket = f"webhook:{prefix}" if prefix is not None else f"webhook-ip:{client or 'unknown'}"
-    wait = ctx.limiter.acquire(bucket, rate, rate)
+    wait = ctx.preauth_limiter.acquire(client or "unknown", rate, rate)
     if wait:
-        raise WebhookError(429, f"rate limit of {rate:g} webhooks/s exceeded; retry later", retry=wait)
+        raise WebhookError(
+            429, f"rate limit of {rate:g} webhooks/s from one address exceeded; retry later", retry=wait
+        )
+    return rate
+
+
+def key_limit(ctx: ApiContext, rate: float) -> Callable[[str], None]:
+    """After authentication: a bucket per authenticated key (``key:<prefix>``) or signature."""
+
+    def limit(identity: str) -> None:
+        wait = ctx.webhook_limiter.acquire(identity, rate, rate)
+        if wait:
+            raise WebhookError(429, f"rate limit of {rate:g} webhooks/s exceeded; retry later", retry=wait)
+
+    return limit
 
 
 async def accept(
@@ -104,7 +116,7 @@ async def accept(
 ) -> Staged:
     """Rate limit, read the body, stage the event durably; ``headers`` have lower-case names."""
     try:
-        await limit_rate(ctx, headers.get("x-tds-key"), client)
+        rate = await limit_client(ctx, client)
         body = await read_body(headers.get("content-length"), chunks, ctx.settings.max_body_bytes)
         staged = await ctx.intake.receive(
             WebhookRequest(
@@ -114,7 +126,8 @@ async def accept(
                 query=list(query),
                 headers=dict(headers),
                 correlation_id=correlation_id,
-            )
+            ),
+            authenticated=key_limit(ctx, rate),
         )
     except WebhookError as exc:
         if exc.event_id is None:  # refused before anything was stored: counted in memory
@@ -146,9 +159,12 @@ async def accept(
     },
     summary="Receive a Zoho Books webhook",
     description=(
-        "Accepts Zoho's default JSON payload (record under its module key), a bare record, or a form "
-        "body with the JSON in `JSONString`. Operation from `?event=` or `X-TDS-Event` "
-        "(created|updated|deleted, default upsert). Answers 202 only after the event is committed."
+        "Accepts Zoho's default JSON payload (record under its module key), a bare record, a JSON "
+        "document sent as a form, a form body with the JSON in `JSONString`, or a form with one field "
+        "per parameter (the record of the URL's entity; `cf_*` and custom keys kept). Operation from "
+        "`?event=` or `X-TDS-Event` (created|updated|deleted, default upsert); a body with only the id "
+        "and no event is refused (400 naming `?event=deleted`). Answers 202 only after the event is "
+        "committed."
     ),
 )
 async def receive_webhook(

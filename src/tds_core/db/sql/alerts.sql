@@ -67,10 +67,15 @@ reconciles AS (
                'entity', e.entity, 'run_id', x.id, 'finished_at', x.finished_at, 'drift', x.drift,
                'counts', coalesce(x.details -> 'counts', '{}'::jsonb)) ORDER BY e.entity), '[]'::jsonb) AS reconciles
     FROM unnest($7::text[]) AS e(entity)
-    JOIN LATERAL (SELECT id, finished_at, drift, details FROM tds_sync_runs
+    JOIN LATERAL (SELECT id, started_at, finished_at, drift, details FROM tds_sync_runs
                   WHERE entity = e.entity AND kind = 'reconcile' AND finished_at IS NOT NULL
                     AND drift IS NOT NULL
                   ORDER BY started_at DESC LIMIT 1) x ON true
+    -- no drift alert for an entity whose first pull had not finished when the reconciliation
+    -- began: a fresh install's records are "missing" until the initial sync brought them
+    WHERE EXISTS (SELECT 1 FROM tds_sync_runs p
+                  WHERE p.entity = e.entity AND p.kind <> 'reconcile' AND p.status = 'succeeded'
+                    AND p.finished_at <= x.started_at)
 ),
 -- workers that did not stop cleanly and beat within the watch horizon (older ones are taken for gone)
 workers AS (

@@ -88,3 +88,9 @@ RETURNING *;
 -- A runner stopping (shutdown, lost leadership) hands its job back: queued again, checkpoint kept.
 UPDATE tds_jobs SET status = 'queued', runner = NULL, heartbeat_at = NULL
 WHERE id = $1 AND runner = $2 AND status = 'running';
+
+-- name: jobs_initial_sync_open
+-- The initial sync job that is queued or running, if any (there is at most one at a time).
+SELECT id FROM tds_jobs
+WHERE kind = 'sync' AND status IN ('queued', 'running') AND params ? 'initial'
+ORDER BY id LIMIT 1;

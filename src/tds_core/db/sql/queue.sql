@@ -17,7 +17,9 @@ WHERE q.id = ready.id
 RETURNING q.id, q.inbox_event_id, q.entity, q.zoho_id, q.operation::text AS operation, q.source_version,
           q.content_hash, q.payload, q.attempts, q.received_at, q.enqueued_at,
           -- the request's correlation id, so the worker's log lines for this event carry it
-          (SELECT i.correlation_id FROM tds_inbox_events i WHERE i.id = q.inbox_event_id) AS correlation_id;
+          (SELECT i.correlation_id FROM tds_inbox_events i WHERE i.id = q.inbox_event_id) AS correlation_id,
+          -- where the event came from: the audit trail names reconciliation's own changes
+          (SELECT i.source FROM tds_inbox_events i WHERE i.id = q.inbox_event_id) AS source;
 
 -- name: queue_lock_leased
 -- At the start of the apply transaction: lock the rows this worker still leases. Rows missing

@@ -3,10 +3,11 @@
 INSERT INTO tds_sync_runs (entity, kind, triggered_by, cursor_from) VALUES ($1, $2, $3, $4) RETURNING id;
 
 -- name: sync_run_finish
--- A run ends with its counts (succeeded or failed).
+-- A run ends with its counts (succeeded, failed or paused) and, when $10 is given, its details
+-- (a paused pull's reason and quota reset, a sort the answer did not apply).
 UPDATE tds_sync_runs
 SET status = $2, fetched = $3, queued = $4, unchanged = $5, failed = $6, api_calls = $7, cursor_to = $8,
-    error = $9, finished_at = now()
+    error = $9, details = coalesce($10::jsonb, details), finished_at = now()
 WHERE id = $1;
 
 -- name: sync_run_finish_reconcile

@@ -12,6 +12,7 @@ from tds_core.source.zoho.client import Page, ZohoClient, zoho_time
 from tds_core.source.zoho.config import DATA_CENTRES, DataCentre, ZohoConfig
 from tds_core.source.zoho.errors import (
     AuthError,
+    InvalidURL,
     NotFound,
     QuotaExhausted,
     RateLimited,
@@ -37,6 +38,7 @@ __all__ = [
     "AuthError",
     "DataCentre",
     "InFlightLimit",
+    "InvalidURL",
     "MemoryRateLimiter",
     "NotFound",
     "Page",

@@ -2,9 +2,12 @@
 
 Every call:
 1. gets the cached access token (renewed shortly before it expires, see ``tokens``);
-2. takes a slot from the shared rate limiter (per organization, across processes) and one of
-   this process's in-flight slots;
-3. sends ``Authorization: Zoho-oauthtoken <token>`` and ``organization_id``;
+2. takes a slot from the shared rate limiter (per organization, across processes), one of
+   this process's in-flight slots and one of the organization's (``call_slot``: the plan's cap,
+   5 on Free and 10 on paid plans, shared by every TDS process);
+3. sends ``Authorization: Zoho-oauthtoken <token>`` and ``organization_id``, and hands the
+   answer's ``x-rate-limit-*`` headers to the limiter (the plan's quota, what is left, when
+   it resets: the organization's midnight);
 4. translates the answer once (``errors.translate_response``) and decides:
    - a refused token (401 / code 57): refresh once and repeat; refused again (or refused
      although just minted), an :class:`AuthError` naming the likely cause;
@@ -55,13 +58,22 @@ from tds_core.source.zoho.errors import (
     translate_transport,
 )
 from tds_core.source.zoho.modules import ZohoModule, module_named
-from tds_core.source.zoho.rate_limit import Clock, InFlightLimit, RateLimiter, Sleep, utc_now
+from tds_core.source.zoho.rate_limit import (
+    Clock,
+    InFlightLimit,
+    ObservedQuota,
+    RateLimiter,
+    Sleep,
+    utc_now,
+)
 from tds_core.source.zoho.tokens import TokenManager
 
 log = structlog.get_logger("tds.zoho")
 
 ZOHO_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 FRESH_TOKEN_SECONDS = 60.0
+LEASE_MARGIN_SECONDS = 30.0
+"""An in-flight lease outlives the call's timeout by this much (then it frees itself)."""
 
 ThrottleHook = Callable[[str], Awaitable[None]]
 """Told the reason of each limit refusal: ``per_minute`` (code 44), ``daily`` (45), ``in_flight`` (1070)."""
@@ -158,6 +170,11 @@ class ZohoClient:
         """Requests sent to the Zoho API so far (token requests not included)."""
         return self._calls
 
+    @property
+    def limiter(self) -> RateLimiter:
+        """The organization's rate limiter (pulls read ``remaining_today()`` to pace themselves)."""
+        return self._limiter
+
     async def get(self, module: ZohoModule | str, record_id: str) -> dict[str, Any]:
         """One record, e.g. ``await zoho.get("invoices", "460000000091001")``."""
         spec = module_named(module)
@@ -239,7 +256,10 @@ class ZohoClient:
                 error: ZohoError | None = exc
             else:
                 await self._limiter.acquire()
-                async with self.in_flight:
+                async with (
+                    self.in_flight,
+                    self._limiter.call_slot(config.timeout_seconds + LEASE_MARGIN_SECONDS),
+                ):
                     self._calls += 1
                     try:
                         response = await self._http.get(
@@ -248,6 +268,9 @@ class ZohoClient:
                     except httpx.HTTPError as exc:
                         error, cause = translate_transport(endpoint, exc), exc
                     else:
+                        quota = ObservedQuota.from_headers(response.headers, self._clock())
+                        if quota is not None:
+                            await self._limiter.observe(quota)
                         body = json_object(response.content)
                         error = translate_response(
                             endpoint,

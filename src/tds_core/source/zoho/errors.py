@@ -6,13 +6,19 @@
         │   ├── ZohoUnavailable        network error, timeout, 5xx, code 1000
         │   ├── RateLimited            429 code 44: the per-minute limit; ``retry_at`` = next minute
         │   ├── TooManyInFlight        429 code 1070: too many concurrent calls; the client slows down
-        │   ├── TokenMintLimited       TDS refuses to mint another access token inside Zoho's window
+        │   ├── TokenMintLimited       TDS refuses to mint another access token inside Zoho's window,
+        │                              or Zoho's token endpoint throttles the refresh token (HTTP 400
+        │                              ``status: "failure"``): retry at least 15 minutes later
         │   └── QuotaExhausted         429 code 45 or TDS's own daily count: stop until ``retry_at``;
         │                              alert-worthy, never retried inside the client
         └── (PermanentError)
-            ├── AuthError              401 / code 57 after one token refresh, or the token endpoint
-            │                          refusing the refresh token or client; alert-worthy
-            ├── NotFound               404 / code 1002
+            ├── AuthError              401 / code 57 after one token refresh (expired token or a
+            │                          missing OAuth scope), or the token endpoint refusing the
+            │                          refresh token or client; alert-worthy
+            ├── NotFound               404 / code 1002 on a by-id GET: the record is missing
+            ├── InvalidURL             code 1002 on a list path or with HTTP 400: the URL (base
+            │                          path, module path) is wrong; a configuration error,
+            │                          alert-worthy, never read as a missing record
             ├── RequestRejected        any other 4xx (or a non-zero code), with Zoho's message
             └── UnexpectedResponse     a success status whose body is not Zoho's envelope
 
@@ -22,6 +28,7 @@ exc``. Messages name the endpoint and Zoho's own message, never a token, secret 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,8 +81,8 @@ class TokenMintLimited(ZohoError, RetryableError):
 
     alert = True
 
-    def __init__(self, message: str, *, retry_at: datetime) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_at: datetime, status: int | None = None) -> None:
+        super().__init__(message, status=status)
         self.retry_at = retry_at
 
 
@@ -98,7 +105,14 @@ class AuthError(ZohoError, PermanentError):
 
 
 class NotFound(ZohoError, PermanentError):
-    """The record (or the URL) does not exist in Zoho."""
+    """The record does not exist in Zoho (code 1002 on a by-id GET)."""
+
+
+class InvalidURL(ZohoError, PermanentError):
+    """Zoho does not know the URL TDS called ("Invalid URL Passed"): a configuration error
+    (API base path, module path), never a missing record; a person has to fix it."""
+
+    alert = True
 
 
 class RequestRejected(ZohoError, PermanentError):
@@ -166,14 +180,44 @@ def translate_response(
     if code == CODE_IN_FLIGHT:
         return TooManyInFlight(detail, status=status, code=code)
     if status == 401 or code == CODE_NOT_AUTHORIZED:
-        return AuthError(detail, status=status, code=code)
+        # Zoho answers the same 401 code 57 for an expired token and for a valid token that lacks
+        # the endpoint's OAuth scope (reference section 10): name both.
+        return AuthError(
+            f"{detail}: the access token is expired or revoked, or the refresh token lacks the "
+            "OAuth scope this endpoint needs",
+            status=status,
+            code=code,
+        )
     if status == 404 or code == CODE_NOT_FOUND:
+        # Code 1002 means both "record does not exist" and "Invalid URL Passed" (reference section
+        # 7), and section 10 forbids branching on the message text. What tells them apart is the
+        # call: only a by-id GET (last path segment a Zoho id, section 10: a string of digits) can
+        # name a missing record, and only with a non-400 status. A 1002 on a list path, or with
+        # HTTP 400 (a request Zoho could not route), is a wrong URL: a configuration error that
+        # must never be read as a delete. A wrong *base* path on a by-id GET still looks like a
+        # missing record here; callers that act on NotFound (hints.py) confirm with a list call.
+        if status == 400 or not is_by_id(endpoint):
+            return InvalidURL(
+                f"{detail}: Zoho does not know this URL; check the configured API base and module "
+                "paths (a configuration error, not a missing record)",
+                status=status,
+                code=code,
+            )
         return NotFound(detail, status=status, code=code)
     if status >= 500 or status == 408 or code == CODE_INTERNAL:
         return ZohoUnavailable(detail, status=status, code=code)
     if 400 <= status < 500 or code is not None:
         return RequestRejected(detail, status=status, code=code)
     return UnexpectedResponse(detail, status=status, code=code)
+
+
+_BY_ID = re.compile(r"/\d+/?$")
+
+
+def is_by_id(endpoint: str) -> bool:
+    """Does ``endpoint`` (``GET /books/v3/invoices/460000000091001``) fetch one record by id?"""
+    path = endpoint.split(" ", 1)[-1].split("?", 1)[0]
+    return _BY_ID.search(path) is not None
 
 
 def translate_transport(endpoint: str, exc: httpx.HTTPError) -> ZohoError:
@@ -197,24 +241,36 @@ TOKEN_ERROR_CAUSES = {
 }
 
 
+TOKEN_THROTTLE_BACKOFF = timedelta(minutes=15)
+"""Zoho's refresh throttle is reported to last 15-30 minutes (reference section 10)."""
+
+
 def translate_token_response(
     token_url: str, status: int, body: Mapping[str, Any] | None, *, now: datetime, mint_window: timedelta
 ) -> ZohoError | None:
     """The error a token-endpoint answer stands for, or ``None`` when it carries an access token.
 
-    Zoho reports OAuth failures as ``{"error": "..."}``, sometimes with HTTP 200, so the body is
-    checked whatever the status.
+    Zoho's token endpoint does not use the API envelope (reference section 10): any ``error`` key
+    is a failure, whatever the HTTP status. Bad credentials come with HTTP 200
+    (``{"error": "invalid_client_secret"}``): permanent. The refresh throttle comes with HTTP 400
+    ``{"error": "Access Denied", "error_description": ..., "status": "failure"}`` whose ``error``
+    is *localized*, so it is recognised by its shape (400 + ``status: "failure"``), never by its
+    text: a retryable :class:`TokenMintLimited` at least :data:`TOKEN_THROTTLE_BACKOFF` away,
+    never a bad refresh token. The older lowercase ``access_denied`` reads the same way.
     """
     endpoint = f"POST {token_url}"
     reason = str(body.get("error") or "") if body else ""
     if reason:
         described = str(body.get("error_description") or "") if body else ""
         suffix = f" ({described})" if described else ""
-        if reason == "access_denied":
+        failure = body is not None and str(body.get("status") or "").lower() == "failure"
+        if reason not in TOKEN_ERROR_CAUSES and (reason == "access_denied" or (status == 400 and failure)):
             return TokenMintLimited(
-                f"{endpoint}: Zoho refused to mint an access token (access_denied{suffix}); "
-                "usually too many token requests in a short time",
-                retry_at=now + mint_window,
+                f"{endpoint}: HTTP {status}: Zoho is throttling token refreshes for this refresh "
+                f"token ({reason}{suffix}): too many token requests in a short time; backing off "
+                f"until the throttle lifts (15-30 minutes); the refresh token and client are not at fault",
+                retry_at=now + max(mint_window, TOKEN_THROTTLE_BACKOFF),
+                status=status,
             )
         cause = TOKEN_ERROR_CAUSES.get(reason, "Zoho refused the refresh-token grant")
         return AuthError(f"{endpoint}: {reason}{suffix}: {cause}", status=status)

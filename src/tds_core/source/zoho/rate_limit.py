@@ -10,7 +10,18 @@ are per organization, not per process, so :class:`PostgresRateLimiter` counts ca
   ``requests_per_minute`` calls in any ``window_seconds`` (60) seconds, counted in whole
   seconds so the window is never under-counted. When the window is full it sleeps until its
   oldest second leaves it (plus a little jitter) and tries again; when the day is full it
-  raises :class:`QuotaExhausted` with ``retry_at`` = next UTC midnight.
+  raises :class:`QuotaExhausted` with ``retry_at`` = the day's end.
+- Every Zoho answer carries ``x-rate-limit-limit``, ``-remaining`` and ``-reset`` (reference
+  section 10); the client hands them to :meth:`RateLimiter.observe`, kept in
+  ``tds_zoho_quota``. From then on the quota is Zoho's limit (the plan's, whatever
+  ``daily_quota`` says), the day runs from the organization's midnight (the reset) instead of
+  UTC's, and the calls used are at least what Zoho said was used plus TDS's calls since (other
+  clients of the organization spend the same quota).
+- :meth:`RateLimiter.call_slot` holds one of the organization's in-flight slots for a call:
+  Zoho allows 5 calls in process on Free and 10 on paid plans, counted across every client, so
+  :class:`PostgresRateLimiter` leases the slots in ``tds_zoho_inflight`` (a lease ends by itself,
+  so a killed process frees its slots). The cap is :meth:`RateLimiter.concurrency_cap`: the
+  plan's (Free when the quota is the Free plan's 1,000 or less), never above ``max_concurrency``.
 - After a code 44 the client calls ``pause_until(next minute)``: every task of the process
   waits. After a code 45, ``block_until(...)``: ``acquire()`` raises at once until then.
 
@@ -25,9 +36,12 @@ by one after each code 1070 and raises it back one step after a run of successes
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -45,6 +59,33 @@ log = structlog.get_logger("tds.zoho")
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
+FREE_PLAN_QUOTA = 1000
+"""The Free plan's daily quota (reference section 2): an organization at or under it is Free."""
+FREE_PLAN_CONCURRENCY = 5
+PAID_PLAN_CONCURRENCY = 10
+QUOTA_HEADERS = ("x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset")
+
+
+@dataclass(frozen=True)
+class ObservedQuota:
+    """What one Zoho answer said of the organization's daily quota."""
+
+    limit: int
+    remaining: int
+    resets_at: datetime
+    observed_at: datetime
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], now: datetime) -> ObservedQuota | None:
+        """The ``x-rate-limit-*`` headers of an answer, or None when any is missing or malformed."""
+        try:
+            limit, remaining, reset = (int(str(headers[name]).strip()) for name in QUOTA_HEADERS)
+        except (KeyError, ValueError):
+            return None
+        if limit < 1 or remaining < 0 or not 0 <= reset <= 2 * 86400:
+            return None
+        return cls(min(limit, 10**9), min(remaining, limit), now + timedelta(seconds=reset), now)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -60,6 +101,8 @@ class Slot:
     """When the window's oldest calls stop counting (a slot frees up)."""
     next_day: datetime
     used_today: int
+    daily_quota: int
+    """The quota the slot was counted against: Zoho's limit once an answer said it."""
 
 
 class RateLimiter(ABC):
@@ -76,12 +119,21 @@ class RateLimiter(ABC):
         jitter_seconds: float = 0.25,
         rng: random.Random | None = None,
         window_seconds: int = 60,
+        max_concurrency: int = PAID_PLAN_CONCURRENCY,
+        slot_wait_seconds: float = 0.05,
     ) -> None:
-        if requests_per_minute < 1 or daily_quota < 1:
-            raise ValueError("requests_per_minute and daily_quota must be at least 1")
+        if requests_per_minute < 1 or daily_quota < 1 or max_concurrency < 1:
+            raise ValueError("requests_per_minute, daily_quota and max_concurrency must be at least 1")
         self.organization_id = organization_id
         self.requests_per_minute = requests_per_minute
         self.daily_quota = daily_quota
+        """The daily quota: the configured one until a Zoho answer names the plan's."""
+        self.configured_quota = daily_quota
+        self.max_concurrency = max_concurrency
+        self.next_reset: datetime | None = None
+        """When the day's quota resets, as last counted (None before the first call)."""
+        self.observed: ObservedQuota | None = None
+        self._slot_wait = slot_wait_seconds
         self.window_seconds = window_seconds
         self._clock = clock
         self._sleep = sleep
@@ -118,14 +170,19 @@ class RateLimiter(ABC):
                 await self._sleep((self._paused_until - now).total_seconds())
                 continue
             slot = await self._take(self._pinned())
+            self._adopt(slot.daily_quota, slot.next_day)
             if slot.taken:
                 self.slots_taken += 1
                 return
             if slot.used_today >= self.daily_quota:
+                counted = (
+                    "Zoho's x-rate-limit headers, the organization's day"
+                    if self.observed is not None
+                    else "TDS's own count, UTC day"
+                )
                 reason = (
                     f"the daily Zoho API quota of {self.daily_quota} calls for organization "
-                    f"{self.organization_id} is used up (TDS's own count, UTC day); "
-                    "pulling stops until it resets"
+                    f"{self.organization_id} is used up ({counted}); pulling stops until it resets"
                 )
                 self.block_until(slot.next_day, reason)
                 log.warning(
@@ -136,6 +193,43 @@ class RateLimiter(ABC):
             self.minute_waits += 1
             log.debug("zoho_minute_full", organization_id=self.organization_id, wait_seconds=round(wait, 3))
             await self._sleep(max(0.0, wait))
+
+    def _adopt(self, daily_quota: int, next_day: datetime) -> None:
+        if daily_quota != self.daily_quota:
+            log.info(
+                "zoho_daily_quota_adopted",
+                organization_id=self.organization_id,
+                configured=self.configured_quota,
+                zoho=daily_quota,
+            )
+            self.daily_quota = daily_quota
+        self.next_reset = next_day
+
+    async def observe(self, quota: ObservedQuota) -> None:
+        """Take in what a Zoho answer said of the quota (its ``x-rate-limit-*`` headers)."""
+        self.observed = quota
+        self._adopt(quota.limit, max(quota.resets_at, quota.observed_at))
+        await self._observe(quota)
+
+    def concurrency_cap(self) -> int:
+        """Calls the organization may have in flight: the plan's cap (5 on Free, whose quota is
+        1,000 or less; 10 on paid plans), never above ``max_concurrency``."""
+        plan = FREE_PLAN_CONCURRENCY if self.daily_quota <= FREE_PLAN_QUOTA else PAID_PLAN_CONCURRENCY
+        return min(plan, self.max_concurrency)
+
+    @asynccontextmanager
+    async def call_slot(self, lease_seconds: float = 60.0) -> AsyncIterator[None]:
+        """Hold one of the organization's in-flight slots for the duration of a call."""
+        holder = uuid.uuid4().hex
+        while True:
+            slot = await self._take_call_slot(self.concurrency_cap(), holder, math.ceil(lease_seconds))
+            if slot is not None:
+                break
+            await self._sleep(self._rng.uniform(self._slot_wait / 2, self._slot_wait * 1.5))
+        try:
+            yield
+        finally:
+            await self._release_call_slot(slot, holder)
 
     def pause_until(self, when: datetime) -> None:
         """Hold every call of this process until ``when`` (after Zoho's per-minute code 44)."""
@@ -153,20 +247,33 @@ class RateLimiter(ABC):
         return self._blocked_until
 
     async def used_today(self) -> int:
-        """Calls counted for the organization today (UTC)."""
-        return await self._used_today(self._pinned())
+        """Calls counted for the organization today (its day once Zoho said it, else UTC's)."""
+        used, daily_quota, next_day = await self._used_today(self._pinned())
+        self._adopt(daily_quota, next_day)
+        return used
 
     async def remaining_today(self) -> int:
         """What is left of the daily quota (zero while blocked by a code 45)."""
         if self._blocked_until is not None and self._now() < self._blocked_until:
             return 0
-        return max(0, self.daily_quota - await self.used_today())
+        used = await self.used_today()  # adopts Zoho's quota first
+        return max(0, self.daily_quota - used)
 
     @abstractmethod
     async def _take(self, now: datetime | None) -> Slot: ...
 
     @abstractmethod
-    async def _used_today(self, now: datetime | None) -> int: ...
+    async def _used_today(self, now: datetime | None) -> tuple[int, int, datetime]:
+        """Calls used today, the daily quota that applies and when the day ends."""
+
+    @abstractmethod
+    async def _observe(self, quota: ObservedQuota) -> None: ...
+
+    @abstractmethod
+    async def _take_call_slot(self, cap: int, holder: str, lease_seconds: int) -> int | None: ...
+
+    @abstractmethod
+    async def _release_call_slot(self, slot: int, holder: str) -> None: ...
 
 
 class PostgresRateLimiter(RateLimiter):
@@ -183,6 +290,7 @@ class PostgresRateLimiter(RateLimiter):
             config.organization_id,
             requests_per_minute=config.requests_per_minute,
             daily_quota=config.daily_quota,
+            max_concurrency=config.max_concurrency,
             **options,
         )
 
@@ -204,12 +312,39 @@ class PostgresRateLimiter(RateLimiter):
             next_free=row["next_free"],
             next_day=row["next_day"],
             used_today=row["used_today"],
+            daily_quota=row["daily_quota"],
         )
 
-    async def _used_today(self, now: datetime | None) -> int:
+    async def _used_today(self, now: datetime | None) -> tuple[int, int, datetime]:
         with translated():
-            calls: int = await self._pool.fetchval(QUERIES.api_usage_today, self.organization_id, now)
-        return calls
+            row = await self._pool.fetchrow(
+                QUERIES.api_usage_today, self.organization_id, now, self.configured_quota
+            )
+        return row["calls"], row["daily_quota"], row["next_day"]
+
+    async def _observe(self, quota: ObservedQuota) -> None:
+        with translated():
+            await self._pool.execute(
+                QUERIES.zoho_quota_observe,
+                self.organization_id,
+                quota.limit,
+                quota.remaining,
+                quota.resets_at,
+                quota.observed_at,
+            )
+
+    async def _take_call_slot(self, cap: int, holder: str, lease_seconds: int) -> int | None:
+        with translated():
+            async with self._pool.acquire() as connection, connection.transaction():
+                await connection.execute(QUERIES.zoho_inflight_lock, self.organization_id)
+                slot: int | None = await connection.fetchval(
+                    QUERIES.zoho_inflight_take, self.organization_id, cap, holder, lease_seconds
+                )
+        return slot
+
+    async def _release_call_slot(self, slot: int, holder: str) -> None:
+        with translated():
+            await self._pool.execute(QUERIES.zoho_inflight_release, self.organization_id, slot, holder)
 
     async def cleanup(self, keep: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
         """Delete usage rows older than ``keep`` (all organizations); returns how many went."""
@@ -224,27 +359,62 @@ class MemoryRateLimiter(RateLimiter):
     def __init__(self, organization_id: str, **options: Any) -> None:
         super().__init__(organization_id, **options)
         self._seconds: dict[datetime, int] = {}
+        self._quota: ObservedQuota | None = None
+        self._slots: dict[int, str] = {}
+
+    def _day(self, now: datetime) -> datetime:
+        seen = self._quota
+        if seen is None:
+            return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = seen.resets_at - timedelta(days=1)
+        return start + timedelta(days=math.floor((now - start) / timedelta(days=1)))
+
+    def _used(self, now: datetime) -> int:
+        day = self._day(now)
+        used = sum(calls for s, calls in self._seconds.items() if day <= s < day + timedelta(days=1))
+        seen = self._quota
+        if seen is not None and now < seen.resets_at:
+            cut = seen.observed_at.replace(microsecond=0)
+            since = sum(calls for s, calls in self._seconds.items() if s > cut)
+            used = max(used, seen.limit - seen.remaining + since)
+        return used
 
     async def _take(self, now: datetime | None) -> Slot:
         now = now or utc_now()
         second = now.astimezone(UTC).replace(microsecond=0)
-        day = second.replace(hour=0, minute=0, second=0)
+        day = self._day(now)
+        quota = self._quota.limit if self._quota is not None else self.configured_quota
         window_start = second - timedelta(seconds=self.window_seconds)
-        for old in [s for s in self._seconds if s < min(day, window_start)]:
+        for old in [s for s in self._seconds if s < min(day, window_start) - timedelta(days=1)]:
             del self._seconds[old]
-        used = sum(calls for s, calls in self._seconds.items() if s >= day)
+        used = self._used(now)
         window = {s: calls for s, calls in self._seconds.items() if s >= window_start}
-        taken = sum(window.values()) < self.requests_per_minute and used < self.daily_quota
+        taken = sum(window.values()) < self.requests_per_minute and used < quota
         if taken:
             self._seconds[second] = self._seconds.get(second, 0) + 1
             used += 1
         oldest = min(window, default=None)
         next_free = oldest + timedelta(seconds=self.window_seconds + 1) if oldest else now
-        return Slot(taken, now, next_free, day + timedelta(days=1), used)
+        return Slot(taken, now, next_free, day + timedelta(days=1), used, quota)
 
-    async def _used_today(self, now: datetime | None) -> int:
-        day = (now or utc_now()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return sum(calls for s, calls in self._seconds.items() if day <= s < day + timedelta(days=1))
+    async def _used_today(self, now: datetime | None) -> tuple[int, int, datetime]:
+        now = now or utc_now()
+        quota = self._quota.limit if self._quota is not None else self.configured_quota
+        return self._used(now), quota, self._day(now) + timedelta(days=1)
+
+    async def _observe(self, quota: ObservedQuota) -> None:
+        if self._quota is None or self._quota.observed_at <= quota.observed_at:
+            self._quota = quota
+
+    async def _take_call_slot(self, cap: int, holder: str, lease_seconds: int) -> int | None:
+        free = next((slot for slot in range(1, cap + 1) if slot not in self._slots), None)
+        if free is not None:
+            self._slots[free] = holder
+        return free
+
+    async def _release_call_slot(self, slot: int, holder: str) -> None:
+        if self._slots.get(slot) == holder:
+            del self._slots[slot]
 
 
 class InFlightLimit:

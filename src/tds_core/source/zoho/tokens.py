@@ -8,7 +8,9 @@ others wait for that refresh and reuse its token (single flight).
 Zoho lets one refresh token mint at most 10 access tokens in 10 minutes and then blocks
 minting for the rest of the window. The manager counts its own mints and refuses the next
 one with :class:`TokenMintLimited` instead of asking (and prolonging the block). The count is
-per process; processes sharing a refresh token share Zoho's budget.
+per process; processes sharing a refresh token share Zoho's budget. When Zoho's token endpoint
+throttles anyway (HTTP 400 ``status: "failure"``, reference section 10), the manager asks no more
+until the error's ``retry_at`` (15 minutes at least): asking during a throttle prolongs it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class TokenManager:
         self._renew_at = 0.0
         self._minted_at = 0.0
         self._mints: deque[float] = deque()
+        self._throttled: TokenMintLimited | None = None
         self.refreshes = 0
 
     def __repr__(self) -> str:
@@ -116,6 +119,16 @@ class TokenManager:
                 "something is refreshing far too often (tokens refused again and again?)",
                 retry_at=self._wall_clock() + timedelta(seconds=wait),
             )
+        throttled = self._throttled
+        if throttled is not None:
+            if self._wall_clock() < throttled.retry_at:
+                raise TokenMintLimited(
+                    f"not asking Zoho for an access token before {throttled.retry_at.isoformat()}: "
+                    f"its token endpoint is throttling this refresh token ({throttled})",
+                    retry_at=throttled.retry_at,
+                    status=throttled.status,
+                )
+            self._throttled = None
         self._mints.append(now)
         endpoint = f"POST {config.token_url}"
         form = {
@@ -138,6 +151,8 @@ class TokenManager:
         )
         if error is not None:
             log.warning("zoho_token_refresh_failed", url=config.token_url, error=str(error))
+            if isinstance(error, TokenMintLimited):
+                self._throttled = error
             raise error
         assert body is not None
         token = str(body["access_token"])

@@ -1,0 +1,46 @@
+"""In step from the first start: a full pull of every entity no pull has finished for yet.
+
+A fresh install holds nothing; waiting for the first ``*/15`` tick, and then for the nightly
+reconciliation to find everything "missing", is not in step. So ``tds up`` and the scheduler
+(every minute, and at once when it starts) queue one ``sync`` job for the entities that have no
+cursor yet: the job runner pulls them in full, its progress is the job's (``tds jobs show ID
+--watch``, the dashboard's Sync page), and each entity's cursor appears when its pull
+completes. An entity whose pull paused at the quota reserve is left until the quota resets; a
+job already queued or running is not queued twice. Reconciliation raises no drift alert for
+an entity until its first pull finished (``db/sql/alerts.sql``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from tds_core.db.queries import QUERIES
+from tds_core.operations import jobs
+from tds_core.operations.actions import Actor
+
+log = structlog.get_logger("tds.initial_sync")
+
+INITIAL = "initial"
+"""The job parameter that marks the initial sync."""
+
+
+async def ensure(connection: Any, available: list[str], actor: Actor) -> int | None:
+    """The id of the initial sync job (queued now, or already open), or None when every
+    entity of ``available`` has been pulled (or waits for the quota)."""
+    open_job = await connection.fetchval(QUERIES.jobs_initial_sync_open)
+    if open_job is not None:
+        return int(open_job)
+    never = [row["entity"] for row in await connection.fetch(QUERIES.entities_never_pulled, available)]
+    if not never:
+        return None
+    job = await jobs.create(
+        connection,
+        "sync",
+        {"entities": never, "full": True, INITIAL: True},
+        actor,
+        total=len(never),
+    )
+    log.info("initial sync queued: entities never pulled", job_id=job.id, entities=never)
+    return job.id
