@@ -107,6 +107,47 @@ class PrivateCluster:
     def start(self) -> None:
         self._pg_ctl("start")
 
+    def standby(self, name: str = "standby1", *, synchronous: bool = True) -> PrivateCluster:
+        """A streaming standby of this (running) cluster: ``pg_basebackup -R`` into a cluster of its
+        own on another port, started and caught up. With ``synchronous``, this cluster's commits
+        wait for the standby's flush (``synchronous_standby_names``), so a commit acknowledged
+        by the primary is on the standby too."""
+        replica = PrivateCluster(prefix=f"{self.base.name}_{name}_", max_connections=self.max_connections)
+        replica.bindir, replica.user = self.bindir, self.user
+        replica._own(replica.socket_dir, 0o755)
+        replica.logfile.touch()
+        if replica.user is not None:
+            entry = pwd.getpwnam(replica.user)
+            os.chown(replica.logfile, entry.pw_uid, entry.pw_gid)
+            os.chown(replica.base, entry.pw_uid, entry.pw_gid)
+        conninfo = f"host=127.0.0.1 port={self.port} user=postgres application_name={name}"
+        replica._run(
+            "pg_basebackup", "-d", conninfo, "-D", str(replica.data), "-R", "-X", "stream", "--no-sync"
+        )
+        with (replica.data / "postgresql.auto.conf").open("a") as conf:
+            conf.write(f"primary_conninfo = '{conninfo}'\n")
+        replica.start()
+        if synchronous:
+            self.sql(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'", "SELECT pg_reload_conf()")
+        return replica
+
+    def sql(self, *statements: str) -> str:
+        """Run statements with this cluster's psql (as the ``postgres`` role); their output."""
+        arguments = ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres"]
+        arguments += ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
+        for statement in statements:
+            arguments += ["-c", statement]
+        return self._run(*arguments).stdout
+
+    def promote(self) -> None:
+        """Make this standby a primary (``pg_ctl promote``, waiting until it is)."""
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-t", "60", "promote")
+
+    def crash(self) -> None:
+        """Stop the server the way a power cut would, as far as clients can tell: ``-m immediate``
+        (every backend killed without a checkpoint, nothing more is written)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop")
+
     def restart(self, mode: str = "fast") -> None:
         self._pg_ctl("-m", mode, "restart")
 

@@ -78,6 +78,7 @@ def build_api(settings: Settings, url: str) -> FastAPI:
             min_size=0,
             max_size=settings.db_pool_max,
             timeout=settings.db_connect_timeout,
+            command_timeout=settings.db_command_timeout,
             application_name="tds-api",
         )
         keyring = secret_keyring(settings)
@@ -411,11 +412,18 @@ async def run_scheduler(settings: Settings, url: str) -> None:
                 await asyncio.wait_for(pool.close(), 10)
 
 
-async def _pool_when_reachable(settings: Settings, url: str, *, size: int, name: str) -> Any:
+async def _pool_when_reachable(
+    settings: Settings, url: str, *, size: int, name: str, command_timeout: float = 60.0
+) -> Any:
     while True:
         try:
             return await create_pool(
-                url, min_size=1, max_size=size, timeout=settings.db_connect_timeout, application_name=name
+                url,
+                min_size=1,
+                max_size=size,
+                timeout=settings.db_connect_timeout,
+                command_timeout=command_timeout,
+                application_name=name,
             )
         except Exception as exc:
             log.warning("database not reachable yet; retrying", error=str(exc))
@@ -424,7 +432,11 @@ async def _pool_when_reachable(settings: Settings, url: str, *, size: int, name:
 
 async def run_worker(settings: Settings, url: str, concurrency: int) -> None:
     """Run one worker process until SIGTERM/SIGINT; exits after in-flight batches finish."""
-    pool = await _pool_when_reachable(settings, url, size=concurrency + 3, name="tds-worker")
+    # a hung server releases the worker's batch after the command timeout (its lease then lapses
+    # and another worker, or this one once the server answers, takes it again)
+    pool = await _pool_when_reachable(
+        settings, url, size=concurrency + 3, name="tds-worker", command_timeout=settings.db_command_timeout
+    )
     try:
         async with pool.acquire() as connection:
             keyring = (await unlock_secrets(settings, connection)).keyring

@@ -42,6 +42,11 @@ class DatabaseUnavailable(RetryableError):
     """PostgreSQL cannot be reached or is shutting down."""
 
 
+class DatabaseTimeout(DatabaseUnavailable):
+    """PostgreSQL did not answer in time (a hung server): a statement that had reached it may
+    still complete, so "nothing was stored" cannot be promised."""
+
+
 class TransientDatabaseError(RetryableError):
     """Serialization failure, deadlock or lock timeout: the same statement may succeed again."""
 

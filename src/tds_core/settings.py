@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_processes: int = Field(default=1, ge=1, le=32, description="API processes sharing the port.")
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds a client has to send a request's headers (408 and closed after).",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Webhook body limit (413 above).")
     max_json_depth: int = Field(default=64, ge=4, le=512, description="Deepest JSON nesting accepted.")
     zoho_webhook_secret: SecretStr | None = Field(
@@ -57,6 +63,12 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_command_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds a statement of the API or a worker may wait for PostgreSQL before the "
+        "request is answered 503 (a hung server) and the batch released.",
+    )
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     workers: int = Field(default=1, ge=0, le=32, description="Worker processes `tds up` starts.")
     source: Literal["zoho", "simulator"] | None = Field(

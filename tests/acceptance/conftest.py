@@ -167,6 +167,8 @@ class Processes:
         self.tmp_path = tmp_path
         self.started: list[TdsProcess] = []
         self.notes: list[str] = []
+        self.extra_env: dict[str, str] = {}
+        """Settings every process started from now on gets (``TDS_DB_COMMAND_TIMEOUT``, say)."""
 
     def env(self, url: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TDS_")}
@@ -178,6 +180,7 @@ class Processes:
             TDS_HOME=str(self.tmp_path / "home"),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, name: str, url: str, *args: str, port: int | None = None) -> TdsProcess:

@@ -46,3 +46,20 @@ def test_secret_values_inside_strings_are_redacted() -> None:
     )
     assert "XXXXSECRET" not in text and "ABC-secret_token" not in text and sealed not in text
     assert "enc:v1:***" in text and "hooks.slack.com/services/***" in text and "/bot***/sendMessage" in text
+
+
+def test_standard_library_records_are_json_lines_with_the_traceback_redacted(log_lines: object) -> None:
+    """asyncpg's pool, uvicorn and APScheduler log through the standard library: their lines,
+    tracebacks included, are JSON objects like TDS's own (issue 16, item 11: pool errors were
+    plain-text tracebacks outside the JSON log)."""
+    import logging
+
+    try:
+        raise TimeoutError("while posting to https://hooks.slack.com/services/T0001/B0001/abcdefSECRET")
+    except TimeoutError:
+        logging.getLogger("asyncpg.pool").exception("Failed to restore the pool connection floor; retrying")
+    (line,) = log_lines()  # type: ignore[operator]
+    assert line["logger"] == "asyncpg.pool" and line["level"] == "error", line
+    assert line["event"] == "Failed to restore the pool connection floor; retrying"
+    assert "Traceback" in line["exception"] and "TimeoutError" in line["exception"], line
+    assert "abcdefSECRET" not in json.dumps(line), line

@@ -37,6 +37,7 @@ from tds_core.api.routes import (
 )
 from tds_core.api.routes.webhooks import WebhookDoor, answer_error
 from tds_core.api.text_guard import UnstorableText
+from tds_core.db.errors import UNTRANSLATED_ERRORS
 from tds_core.errors import TDSError
 from tds_core.ingest.webhooks import WebhookError
 from tds_core.settings import Settings
@@ -103,6 +104,8 @@ def create_app(
         )
     app.add_exception_handler(WebhookError, _refused)
     app.add_exception_handler(TDSError, _refused)
+    for raw in UNTRANSLATED_ERRORS:  # a statement that timed out or a node that went away: 503
+        app.add_exception_handler(raw, _refused)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app

@@ -106,12 +106,15 @@ def _exit_on_sigterm(signum: int, _frame: Any) -> None:
 def server_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
     """uvicorn's options for the API. ``X-Forwarded-For`` is believed only from the configured
     proxies (``TDS_TRUSTED_PROXIES``, none by default): a client must not choose the address its
-    rate limits are counted under."""
+    rate limits are counted under. A request's headers must arrive within
+    ``TDS_HTTP_HEADER_TIMEOUT`` (:mod:`tds_core.api.header_deadline`)."""
+    from tds_core.api import header_deadline  # uvicorn's protocol: loaded only to serve
+
     return {
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": header_deadline.protocol(settings.http_header_timeout),  # httptools + a header deadline
         "log_level": "warning",
         "access_log": False,
         "proxy_headers": bool(settings.trusted_proxies),

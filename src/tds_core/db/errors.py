@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import asyncpg
 
 from tds_core.errors import (
+    DatabaseTimeout,
     DatabaseUnavailable,
     DataError,
     TargetError,
@@ -53,11 +54,34 @@ def translate(exc: BaseException) -> TDSError:
         if sqlstate.startswith(("22", "23")):
             return DataError(message)
         return TargetError(message)
-    if isinstance(exc, asyncpg.InterfaceError | OSError | ConnectionError | TimeoutError):
+    if isinstance(exc, TimeoutError):
+        return DatabaseTimeout(f"{type(exc).__name__}: the database did not answer in time")
+    if isinstance(exc, asyncpg.InterfaceError | OSError | ConnectionError):
         return DatabaseUnavailable(f"{type(exc).__name__}: {exc}")
     if isinstance(exc, asyncpg.exceptions.InternalClientError):
         return DatabaseUnavailable(f"{type(exc).__name__}: {exc}")
     return TargetError(f"{type(exc).__name__}: {exc}")
+
+
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    ConnectionError,
+    TimeoutError,
+)
+"""What the driver and the network raise: :func:`translate` turns each into a TDS error."""
+UNTRANSLATED_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+    TimeoutError,
+)
+"""The driver errors an API answer translates when they escaped a ``translated()`` block (a
+statement past ``command_timeout``, a node gone): plain ``OSError`` is left out, as outside
+the database it means something else."""
 
 
 @contextmanager
@@ -67,12 +91,5 @@ def translated() -> Iterator[None]:
         yield
     except TDSError:
         raise
-    except (
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        asyncpg.exceptions.InternalClientError,
-        OSError,
-        ConnectionError,
-        TimeoutError,
-    ) as exc:
+    except DRIVER_ERRORS as exc:
         raise translate(exc) from exc

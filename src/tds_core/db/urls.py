@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -29,6 +29,48 @@ def sqlalchemy_url(database_url: str) -> str:
 def asyncpg_dsn(database_url: str) -> str:
     rest = database_url.partition("://")[2]
     return f"postgresql://{rest}"
+
+
+def hosts_of(database_url: str) -> list[str]:
+    """Every ``host:port`` a URL names, in libpq's order: the netloc's comma list
+    (``h1:5432,h2:5433``) or the query's ``host=`` / ``port=`` (comma lists or repeated).
+    A Unix-socket directory is named as given."""
+    parts = urlsplit(database_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    netloc = parts.netloc.rpartition("@")[2]
+    hosts = [host for host in netloc.split(",") if host]
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    named = [item for key, value in query if key == "host" for item in value.split(",") if item]
+    ports = [item for key, value in query if key == "port" for item in value.split(",") if item]
+    if named:
+        hosts = named
+    if not hosts:
+        return []
+    default = ports[0] if len(ports) == 1 else "5432"
+    answer = []
+    for index, host in enumerate(hosts):
+        if host.startswith("/") or (host.rpartition(":")[2].isdigit() and not host.startswith("[")):
+            answer.append(host)
+        else:
+            answer.append(f"{host}:{ports[index] if index < len(ports) else default}")
+    return answer
+
+
+def one_host(database_url: str, host: str) -> str:
+    """``database_url`` with ``host`` (``h:port`` or a socket directory) as its only host and no
+    ``target_session_attrs``: for asking one node directly what it is."""
+    parts = urlsplit(asyncpg_dsn(database_url))
+    credentials, at, _ = parts.netloc.rpartition("@")
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key not in ("host", "port", "target_session_attrs")
+    ]
+    if host.startswith("/"):
+        query.append(("host", host))
+        netloc = f"{credentials}{at}"
+    else:
+        netloc = f"{credentials}{at}{host}"
+    return parts._replace(netloc=netloc, query=urlencode(query)).geturl()
 
 
 def redact(database_url: str) -> str:

@@ -102,22 +102,38 @@ def _json(event: Any, **_: Any) -> str:
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:
+    """structlog's lines, and the standard library's (asyncpg's pool, uvicorn, APScheduler) in
+    the same shape: one JSON object per line with ``level``, ``timestamp``, ``logger`` and a
+    formatted ``exception``, redacted like TDS's own events."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
-    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
-    for noisy in ("pgserver", "alembic", "asyncio", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     renderer: Any = structlog.processors.JSONRenderer(serializer=_json)
     if fmt != "json":
         renderer = structlog.dev.ConsoleRenderer()
+    stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    handler = logging.StreamHandler(_CurrentStderr())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.processors.add_log_level, stamp],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _redact,
+                renderer,
+            ],
+        )
+    )
+    logging.basicConfig(level=numeric, handlers=[handler], force=True)
+    for noisy in ("pgserver", "alembic", "asyncio", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact,
+            stamp,
             structlog.processors.format_exc_info,
+            _redact,  # after the traceback is text, so a secret in an exception's message goes too
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -27,7 +27,7 @@ async def ready(ctx: Annotated[ApiContext, Depends(context)]) -> JSONResponse:
     except Exception as exc:
         error = translate(exc)
         return JSONResponse(
-            {"status": "unavailable", "database": "unreachable or not migrated", "error": str(error)[:300]},
+            {"status": "unavailable", "database": "unreachable or not migrated", "error": str(error)[:1000]},
             status_code=503,
             headers={"Retry-After": str(ctx.settings.retry_after_seconds)},
         )

@@ -25,7 +25,8 @@ from starlette.requests import ClientDisconnect
 
 from tds_core.api.context import ApiContext, context
 from tds_core.api.rate_limit import retry_after
-from tds_core.errors import RetryableError, TDSError
+from tds_core.db.errors import UNTRANSLATED_ERRORS, translate
+from tds_core.errors import DatabaseTimeout, RetryableError, TDSError
 from tds_core.ingest.webhooks import WebhookError, WebhookRequest
 from tds_core.staging.service import Staged
 
@@ -49,15 +50,28 @@ Answer = tuple[int, dict[str, Any], dict[str, str] | None]
 
 def answer_error(exc: Exception, retry_after_seconds: int) -> Answer | None:
     """The status, JSON body and headers for a refused request; None for an unexpected error
-    (a 500). Shared by the API's exception handlers and the webhook door."""
+    (a 500). Shared by the API's exception handlers and the webhook door. A driver error that
+    escaped a ``translated()`` block (a statement past the command timeout) is answered as the
+    TDS error it stands for: a hung database is a prompt 503, not a 500."""
+    if isinstance(exc, UNTRANSLATED_ERRORS):
+        exc = translate(exc)
     if isinstance(exc, WebhookError):
         body: dict[str, Any] = {"error": exc.message, "reasons": exc.reasons}
         if exc.event_id is not None:
             body["event_id"] = exc.event_id
         headers = {"Retry-After": retry_after(exc.retry)} if exc.retry is not None else None
         return exc.status, body, headers
+    if isinstance(exc, DatabaseTimeout):  # a statement that reached a hung server may still complete
+        error = (
+            "database unavailable (no answer in time); retry later: "
+            "if this request was stored, the retry is a duplicate"
+        )
+        return 503, {"error": error, "reasons": [str(exc)[:1000]]}, {"Retry-After": str(retry_after_seconds)}
     if isinstance(exc, RetryableError):  # the database is unavailable: nothing was stored
-        body = {"error": "database unavailable; nothing was stored, retry later", "reasons": [str(exc)[:300]]}
+        body = {
+            "error": "database unavailable; nothing was stored, retry later",
+            "reasons": [str(exc)[:1000]],
+        }
         return 503, body, {"Retry-After": str(retry_after_seconds)}
     if isinstance(exc, TDSError):
         return 400, {"error": str(exc)[:500], "reasons": [str(exc)[:500]]}, None
