@@ -6,10 +6,10 @@ import asyncio
 from typing import Any
 
 import asyncpg
-import orjson
 
 from tds_core.db.errors import on_stale_node, translated
 from tds_core.db.urls import asyncpg_dsn, hosts_of, one_host
+from tds_core.domain import exact_json
 from tds_core.errors import DatabaseUnavailable
 
 _pools: list[asyncpg.Pool] = []
@@ -79,12 +79,14 @@ async def connect_naming_hosts(dsn: str, *args: Any, **kwargs: Any) -> Any:
 def _encode_json(value: Any) -> str:
     if isinstance(value, str | bytes):
         return value if isinstance(value, str) else value.decode()
-    return orjson.dumps(value).decode()
+    return exact_json.dumps(value).decode()
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
     for name in ("jsonb", "json"):
-        await connection.set_type_codec(name, encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog")
+        await connection.set_type_codec(
+            name, encoder=_encode_json, decoder=exact_json.loads, schema="pg_catalog"
+        )
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -7,10 +7,12 @@ from typing import Any
 
 import orjson
 
+from tds_core.domain import exact_json
+
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace: the byte form that hashes are taken over."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return exact_json.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def content_hash(value: Any) -> str:

@@ -253,7 +253,7 @@ def convert(kind: Kind, value: Any) -> Any:
     if kind is Kind.TEXT:
         if isinstance(value, bool):
             return "true" if value else "false"
-        if isinstance(value, str | int | float):
+        if isinstance(value, str | int | float | Decimal):
             return str(value)
         raise ValueError(f"expected text, got {type(value).__name__}")
     if kind is Kind.BOOLEAN:
@@ -269,7 +269,7 @@ def convert(kind: Kind, value: Any) -> Any:
             return date.fromisoformat(value.strip()[:10]).isoformat()
         except ValueError as exc:
             raise ValueError(f"not a date (expected yyyy-mm-dd): {value[:40]!r}") from exc
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError(f"expected a number, got {type(value).__name__}")
     # Fast paths for the common JSON numbers (the worker converts every column of every row):
     # same answers as the Decimal path below, without building a Decimal.

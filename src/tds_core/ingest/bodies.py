@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
+from tds_core.domain import exact_json
 
 
 class BodyError(Exception):
@@ -80,8 +80,8 @@ def parse(body: bytes, content_type: str | None, max_depth: int, module_key: str
         if not text.strip():
             raise BodyError(400, "JSONString is empty: expected a JSON document")
     try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
+        document = exact_json.loads(text)  # amounts keep every digit sent
+    except ValueError as exc:
         raise BodyError(400, f"malformed JSON: {exc}") from exc
     # Nesting needs an opening bracket per level: a document with no more brackets than the
     # limit cannot exceed it, and counting bytes is far cheaper than walking every value.

@@ -82,7 +82,7 @@ class EntityHistory(BaseModel):
 # ---------------------------------------------------------------------------- diffs
 def _number(value: Any) -> Any:
     """A numeric value as exact canonical text (``12.50``, ``12.5`` and ``"12.5"`` agree)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         return value
     try:
         number = Decimal(str(value).strip())

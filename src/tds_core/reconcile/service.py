@@ -34,11 +34,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import structlog
 
 from tds_core.db.erp import LIVE_VERSIONS, STATEMENTS
 from tds_core.db.queries import QUERIES
+from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.records import RecordError, normalize_id, record_version, stock_rows
 from tds_core.domain.states import Operation
@@ -284,7 +284,7 @@ class Reconciler:
             entity=entity,
             source="reconcile",
             received_at=datetime.now(UTC),
-            body=orjson.dumps(record),
+            body=exact_json.dumps(record),
             content_type="application/json",
             headers=headers or {},
         )

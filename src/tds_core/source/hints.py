@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import structlog
 
 from tds_core.db.queries import QUERIES
+from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.states import Operation
 from tds_core.errors import RetryableError
@@ -73,7 +73,7 @@ class HintCompleter:
                     entity=spec.slug,
                     source="webhook",
                     received_at=hint["received_at"],  # latency counts from the original delivery
-                    body=orjson.dumps(record),
+                    body=exact_json.dumps(record),
                     content_type="application/json",
                     headers={"hint_of": str(hint["id"])},
                     correlation_id=hint["correlation_id"],

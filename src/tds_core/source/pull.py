@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 import structlog
 
 from tds_core.db.erp import STATEMENTS
 from tds_core.db.queries import QUERIES
+from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.records import RecordError, extract_record, record_version
 from tds_core.domain.states import Operation
@@ -272,7 +272,7 @@ class Puller:
             entity=plan.entity,
             source="pull",
             received_at=received,
-            body=orjson.dumps(record),
+            body=exact_json.dumps(record),
             content_type="application/json",
             headers={"zoho_module": plan.module.name},
         )

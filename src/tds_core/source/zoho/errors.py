@@ -34,8 +34,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 
+from tds_core.domain import exact_json
 from tds_core.errors import PermanentError, RetryableError, TDSError
 
 CODE_SUCCESS = 0
@@ -126,8 +126,8 @@ class UnexpectedResponse(ZohoError, PermanentError):
 def json_object(content: bytes) -> dict[str, Any] | None:
     """The decoded body if it is a JSON object, else ``None``."""
     try:
-        value = orjson.loads(content)
-    except orjson.JSONDecodeError:
+        value = exact_json.loads(content)  # amounts keep every digit Zoho sent
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None
 
