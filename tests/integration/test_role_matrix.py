@@ -42,12 +42,12 @@ def endpoints(app: Any) -> list[tuple[str, str, Role | None, APIRoute]]:
     found = []
     for route in api_routes(app):
         for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
-            found.append((method, route.path, declared_role(route.dependant), route))
+            found.append((method, route.path_format, declared_role(route.dependant), route))
     return found
 
 
 def concrete(route: APIRoute) -> str:
-    path = route.path
+    path = route.path_format
     for param in route.dependant.path_params:
         value = "1" if param.field_info.annotation is int else "x"
         path = path.replace("{" + param.name + "}", value)

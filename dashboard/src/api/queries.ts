@@ -18,12 +18,12 @@ export type Entity = "items" | "contacts" | "invoices" | "bills" | "creditnotes"
 export const ENTITIES: Entity[] = ["items", "contacts", "invoices", "bills", "creditnotes", "stock", "pricebooks"];
 
 export type StatsWindow = Schemas["WindowStats"]["window"];
-export type QueueFilter = Query<"list_queue_api_v1_queue_get">;
-export type DeadLetterFilter = Query<"list_letters_api_v1_dlq_get">;
-export type ConflictFilter = Query<"list_conflicts_api_v1_conflicts_get">;
-export type AlertFilter = Query<"list_alerts_api_v1_alerts_get">;
-export type HistoryQuery = Query<"history_api_v1_stats_history_get">;
-export type RunFilter = Query<"list_runs_api_v1_sync_runs_get">;
+export type QueueFilter = Query<"queue-list_queue">;
+export type DeadLetterFilter = Query<"dead-letters-list_letters">;
+export type ConflictFilter = Query<"conflicts-list_conflicts">;
+export type AlertFilter = Query<"alerts-list_alerts">;
+export type HistoryQuery = Query<"stats-history">;
+export type RunFilter = Query<"sync-list_runs">;
 
 /** Drop empty strings and undefined so filters only send what the user chose. */
 function clean<T extends object>(filter: T): T {

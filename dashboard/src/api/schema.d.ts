@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Operator actions: who did what, when */
-        get: operations["list_actions_api_v1_actions_get"];
+        get: operations["access-list_actions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alerts, newest first */
-        get: operations["list_alerts_api_v1_alerts_get"];
+        get: operations["alerts-list_alerts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Who is on call now, per escalation level */
-        get: operations["on_call_api_v1_alerts_oncall_get"];
+        get: operations["alerts-on_call"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,7 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** The rules and their current thresholds */
-        get: operations["list_rules_api_v1_alerts_rules_get"];
+        get: operations["alerts-list_rules"];
         put?: never;
         post?: never;
         delete?: never;
@@ -80,10 +80,10 @@ export interface paths {
             cookie?: never;
         };
         /** Silences (those not over yet by default) */
-        get: operations["list_silences_api_v1_alerts_silences_get"];
+        get: operations["alerts-list_silences"];
         put?: never;
         /** Silence a rule and/or a fingerprint */
-        post: operations["create_silence_api_v1_alerts_silences_post"];
+        post: operations["alerts-create_silence"];
         delete?: never;
         options?: never;
         head?: never;
@@ -101,7 +101,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** End a silence now */
-        delete: operations["end_silence_api_v1_alerts_silences__silence_id__delete"];
+        delete: operations["alerts-end_silence"];
         options?: never;
         head?: never;
         patch?: never;
@@ -115,7 +115,7 @@ export interface paths {
             cookie?: never;
         };
         /** One alert with its deliveries */
-        get: operations["show_alert_api_v1_alerts__alert_id__get"];
+        get: operations["alerts-show_alert"];
         put?: never;
         post?: never;
         delete?: never;
@@ -134,7 +134,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Acknowledge: escalation stops */
-        post: operations["acknowledge_api_v1_alerts__alert_id__ack_post"];
+        post: operations["alerts-acknowledge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -151,7 +151,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Resolve a live alert */
-        post: operations["resolve_api_v1_alerts__alert_id__resolve_post"];
+        post: operations["alerts-resolve"];
         delete?: never;
         options?: never;
         head?: never;
@@ -168,7 +168,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Silence this alert's fingerprint for a while */
-        post: operations["silence_api_v1_alerts__alert_id__silence_post"];
+        post: operations["alerts-silence"];
         delete?: never;
         options?: never;
         head?: never;
@@ -183,7 +183,7 @@ export interface paths {
             cookie?: never;
         };
         /** The logged-in user and role */
-        get: operations["me_api_v1_auth_me_get"];
+        get: operations["auth-me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -202,7 +202,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Trade a refresh token for a new pair (revoked by password, role or account changes) */
-        post: operations["refresh_api_v1_auth_refresh_post"];
+        post: operations["auth-refresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -219,7 +219,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log in (OAuth2 password flow): an access token and a refresh token */
-        post: operations["token_api_v1_auth_token_post"];
+        post: operations["auth-token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -234,7 +234,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every configuration key, current values */
-        get: operations["list_config_api_v1_config_get"];
+        get: operations["configuration-list_config"];
         put?: never;
         post?: never;
         delete?: never;
@@ -251,9 +251,9 @@ export interface paths {
             cookie?: never;
         };
         /** One key's current value */
-        get: operations["get_config_api_v1_config__key__get"];
+        get: operations["configuration-get_config"];
         /** Change one key (admin): validated, versioned, recorded, live in running workers */
-        put: operations["put_config_api_v1_config__key__put"];
+        put: operations["configuration-put_config"];
         post?: never;
         delete?: never;
         options?: never;
@@ -269,7 +269,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every version of one key, newest first (who, when, why) */
-        get: operations["config_history_api_v1_config__key__history_get"];
+        get: operations["configuration-config_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -286,7 +286,7 @@ export interface paths {
             cookie?: never;
         };
         /** ERP conflicts, newest first */
-        get: operations["list_conflicts_api_v1_conflicts_get"];
+        get: operations["conflicts-list_conflicts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -303,7 +303,7 @@ export interface paths {
             cookie?: never;
         };
         /** One conflict with the event, the rows compared and a column-by-column diff */
-        get: operations["show_conflict_api_v1_conflicts__conflict_id__get"];
+        get: operations["conflicts-show_conflict"];
         put?: never;
         post?: never;
         delete?: never;
@@ -322,7 +322,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Resolve a held conflict: apply_source or keep_local */
-        post: operations["resolve_conflict_api_v1_conflicts__conflict_id__resolve_post"];
+        post: operations["conflicts-resolve_conflict"];
         delete?: never;
         options?: never;
         head?: never;
@@ -337,7 +337,7 @@ export interface paths {
             cookie?: never;
         };
         /** Dead letters, newest first */
-        get: operations["list_letters_api_v1_dlq_get"];
+        get: operations["dead-letters-list_letters"];
         put?: never;
         post?: never;
         delete?: never;
@@ -356,7 +356,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Discard open dead letters in bulk (by ids or filter) with a note */
-        post: operations["discard_bulk_api_v1_dlq_discard_post"];
+        post: operations["dead-letters-discard_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -373,7 +373,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Replay open dead letters in bulk (by ids or filter) as a cancellable background job */
-        post: operations["replay_bulk_api_v1_dlq_replay_post"];
+        post: operations["dead-letters-replay_bulk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -388,7 +388,7 @@ export interface paths {
             cookie?: never;
         };
         /** One dead letter with payload, error and attempts */
-        get: operations["show_letter_api_v1_dlq__letter_id__get"];
+        get: operations["dead-letters-show_letter"];
         put?: never;
         post?: never;
         delete?: never;
@@ -407,7 +407,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Discard one dead letter with a note (the event stays dead) */
-        post: operations["discard_letter_api_v1_dlq__letter_id__discard_post"];
+        post: operations["dead-letters-discard_letter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -424,7 +424,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Re-queue one dead letter with attempts reset */
-        post: operations["replay_letter_api_v1_dlq__letter_id__replay_post"];
+        post: operations["dead-letters-replay_letter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -442,7 +442,7 @@ export interface paths {
          * One entity instance: its ERP row now (tombstone included) and its audit history
          * @description History is newest first, each change with a field-by-field diff: typed columns and `source_version`/`deleted_at` by value, then source fields no column mirrors as `data.<field>`, and line items by line id as `data.line_items[<id>]` (the whole line before and after). For `stock` the Zoho id is the item's; each location is its own row.
          */
-        get: operations["entity_history_api_v1_entities__entity___zoho_id__get"];
+        get: operations["queue-entity_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -462,7 +462,7 @@ export interface paths {
          * The trace of one event: inbox → queue and attempts → logs → audit → ERP row or DLQ
          * @description The `event_id` a webhook was answered with. The inbox body is cut to 64 KiB and shown without credential headers.
          */
-        get: operations["trace_event_api_v1_events__inbox_event_id__get"];
+        get: operations["queue-trace_event"];
         put?: never;
         post?: never;
         delete?: never;
@@ -479,7 +479,7 @@ export interface paths {
             cookie?: never;
         };
         /** The process is alive */
-        get: operations["health_api_v1_health_get"];
+        get: operations["health-health"];
         put?: never;
         post?: never;
         delete?: never;
@@ -496,7 +496,7 @@ export interface paths {
             cookie?: never;
         };
         /** Background jobs, newest first */
-        get: operations["list_jobs_api_v1_jobs_get"];
+        get: operations["jobs-list_jobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -513,7 +513,7 @@ export interface paths {
             cookie?: never;
         };
         /** One job and its progress */
-        get: operations["show_job_api_v1_jobs__job_id__get"];
+        get: operations["jobs-show_job"];
         put?: never;
         post?: never;
         delete?: never;
@@ -532,7 +532,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel a job: a queued one at once, a running one after its current batch */
-        post: operations["cancel_job_api_v1_jobs__job_id__cancel_post"];
+        post: operations["jobs-cancel_job"];
         delete?: never;
         options?: never;
         head?: never;
@@ -547,10 +547,10 @@ export interface paths {
             cookie?: never;
         };
         /** Webhook API keys (never their secrets) */
-        get: operations["list_keys_api_v1_keys_get"];
+        get: operations["access-list_keys"];
         put?: never;
         /** Create a webhook API key */
-        post: operations["create_key_api_v1_keys_post"];
+        post: operations["access-create_key"];
         delete?: never;
         options?: never;
         head?: never;
@@ -567,7 +567,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Revoke a key (by id or prefix) */
-        post: operations["revoke_key_api_v1_keys__key__revoke_post"];
+        post: operations["access-revoke_key"];
         delete?: never;
         options?: never;
         head?: never;
@@ -585,7 +585,7 @@ export interface paths {
          * Queue rows, newest first, filtered and paged
          * @description Filters combine: `state`, `entity`, exact `zoho_id`, and `search` (case-insensitive text in the Zoho id or an error, including errors of earlier attempts). Page with `before_id` = the `next_before_id` of the previous page.
          */
-        get: operations["list_queue_api_v1_queue_get"];
+        get: operations["queue-list_queue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -602,7 +602,7 @@ export interface paths {
             cookie?: never;
         };
         /** Queue rows counted by state and entity */
-        get: operations["queue_summary_api_v1_queue_summary_get"];
+        get: operations["queue-queue_summary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -619,7 +619,7 @@ export interface paths {
             cookie?: never;
         };
         /** The trace of the event behind one queue row */
-        get: operations["trace_queue_row_api_v1_queue__queue_id__get"];
+        get: operations["queue-trace_queue_row"];
         put?: never;
         post?: never;
         delete?: never;
@@ -636,7 +636,7 @@ export interface paths {
             cookie?: never;
         };
         /** Database reachable and migrations current (503 otherwise) */
-        get: operations["ready_api_v1_ready_get"];
+        get: operations["health-ready"];
         put?: never;
         post?: never;
         delete?: never;
@@ -655,7 +655,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Compare every ERP record with Zoho now (and heal the drift unless heal=false) */
-        post: operations["trigger_reconcile_api_v1_reconcile_post"];
+        post: operations["sync-trigger_reconcile"];
         delete?: never;
         options?: never;
         head?: never;
@@ -672,7 +672,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Replay inbox events by time received (and entity): dry-run count, or a job (202) */
-        post: operations["replay_api_v1_replay_post"];
+        post: operations["replay-replay"];
         delete?: never;
         options?: never;
         head?: never;
@@ -687,7 +687,7 @@ export interface paths {
             cookie?: never;
         };
         /** Storable secrets: where each one's value comes from (admin; never values) */
-        get: operations["list_secrets_api_v1_secrets_get"];
+        get: operations["secrets-list_secrets"];
         put?: never;
         post?: never;
         delete?: never;
@@ -705,10 +705,10 @@ export interface paths {
         };
         get?: never;
         /** Store one secret encrypted (admin, write-only); processes use it after a restart */
-        put: operations["put_secret_api_v1_secrets__name__put"];
+        put: operations["secrets-put_secret"];
         post?: never;
         /** Forget a stored secret (admin); the environment's value, if any, is used after a restart */
-        delete: operations["delete_secret_api_v1_secrets__name__delete"];
+        delete: operations["secrets-delete_secret"];
         options?: never;
         head?: never;
         patch?: never;
@@ -725,7 +725,7 @@ export interface paths {
          * Per-entity and total numbers over the last 5 minutes, hour or day, and the current state
          * @description Per entity and in total: received, rejected, applied, skipped, retried, failed (dead-lettered), success rate, throughput per second, end-to-end latency p50/p95/p99 (estimated from histogram buckets). Plus the queue by state and its lag, open dead letters, workers by breaker state, and the Zoho quota used and left today.
          */
-        get: operations["window_stats_api_v1_stats_get"];
+        get: operations["stats-window_stats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -745,7 +745,7 @@ export interface paths {
          * One per-minute series over a time range, for a chart
          * @description `name` is one of `GET /api/v1/stats/names`. `from` defaults to an hour before `to`, `to` to now (at most 31 days apart). `step` (seconds, a multiple of 60) defaults to about 720 points; counts add up over a step (zero where nothing happened), gauges and percentiles take the step's largest minute (null where no minute was written). `entity` narrows per-entity series.
          */
-        get: operations["history_api_v1_stats_history_get"];
+        get: operations["stats-history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -762,7 +762,7 @@ export interface paths {
             cookie?: never;
         };
         /** The series the history can chart */
-        get: operations["names_api_v1_stats_names_get"];
+        get: operations["stats-names"];
         put?: never;
         post?: never;
         delete?: never;
@@ -779,7 +779,7 @@ export interface paths {
             cookie?: never;
         };
         /** Where each entity's incremental pull stands */
-        get: operations["list_cursors_api_v1_sync_cursors_get"];
+        get: operations["sync-list_cursors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -796,7 +796,7 @@ export interface paths {
             cookie?: never;
         };
         /** What a full sync would cost: API calls per entity and days at the quota (nothing runs) */
-        get: operations["get_sync_plan_api_v1_sync_plan_get"];
+        get: operations["sync-get_sync_plan"];
         put?: never;
         post?: never;
         delete?: never;
@@ -813,7 +813,7 @@ export interface paths {
             cookie?: never;
         };
         /** Pull and reconciliation runs, newest first */
-        get: operations["list_runs_api_v1_sync_runs_get"];
+        get: operations["sync-list_runs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -830,7 +830,7 @@ export interface paths {
             cookie?: never;
         };
         /** One run, with a reconciliation's drifted ids */
-        get: operations["get_run_api_v1_sync_runs__run_id__get"];
+        get: operations["sync-get_run"];
         put?: never;
         post?: never;
         delete?: never;
@@ -849,7 +849,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Pull an entity (or all) from Zoho now; full=true for a full resync */
-        post: operations["trigger_sync_api_v1_sync__entity__post"];
+        post: operations["sync-trigger_sync"];
         delete?: never;
         options?: never;
         head?: never;
@@ -864,10 +864,10 @@ export interface paths {
             cookie?: never;
         };
         /** Users and their roles */
-        get: operations["list_users_api_v1_users_get"];
+        get: operations["access-list_users"];
         put?: never;
         /** Create a user */
-        post: operations["create_user_api_v1_users_post"];
+        post: operations["access-create_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -888,7 +888,7 @@ export interface paths {
         options?: never;
         head?: never;
         /** Change role, password or enabled state */
-        patch: operations["update_user_api_v1_users__username__patch"];
+        patch: operations["access-update_user"];
         trace?: never;
     };
     "/api/v1/webhooks/zoho/{entity}": {
@@ -904,7 +904,7 @@ export interface paths {
          * Receive a Zoho Books webhook
          * @description Accepts Zoho's default JSON payload (record under its module key), a bare record, a JSON document sent as a form, a form body with the JSON in `JSONString`, or a form with one field per parameter (the record of the URL's entity; `cf_*` and custom keys kept). Operation from `?event=` or `X-TDS-Event` (created|updated|deleted, default upsert); a body with only the id and no event is refused (400 naming `?event=deleted`). Answers 202 only after the event is committed.
          */
-        post: operations["receive_webhook_api_v1_webhooks_zoho__entity__post"];
+        post: operations["webhooks-receive_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -922,7 +922,7 @@ export interface paths {
          * Prometheus metrics of the whole cluster
          * @description Counters (webhooks, events received, sync outcomes, dead letters, Zoho calls and 429s), histograms (end-to-end latency, apply duration, enqueue-to-claim wait) and gauges (queue depth, lag, dead letters, workers and breakers, pull lag, reconciliation drift, Zoho quota), read from PostgreSQL: every API process gives the same answer. No token; restrict it at the reverse proxy.
          */
-        get: operations["prometheus_metrics_metrics_get"];
+        get: operations["metrics-prometheus_metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1131,8 +1131,8 @@ export interface components {
             /** Zoho Id */
             zoho_id: string;
         };
-        /** Body_token_api_v1_auth_token_post */
-        Body_token_api_v1_auth_token_post: {
+        /** Body_auth-token */
+        "Body_auth-token": {
             /** Client Id */
             client_id?: string | null;
             /**
@@ -1803,11 +1803,6 @@ export interface components {
              * @description Column name, `data.<field>`, or `data.line_items[<line id>]`
              */
             field: string;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** History */
         History: {
@@ -2736,13 +2731,22 @@ export interface components {
              */
             token_type: string;
         };
-        /** UserChange */
+        /**
+         * UserChange
+         * @description At least one change (the schema says so, for clients and fuzzers alike).
+         */
         UserChange: {
             /** Disabled */
             disabled?: boolean | null;
             /** Password */
             password?: string | null;
             role?: components["schemas"]["Role"] | null;
+        } | {
+            role: unknown;
+        } | {
+            password: unknown;
+        } | {
+            disabled: unknown;
         };
         /** UserOut */
         UserOut: {
@@ -2767,19 +2771,6 @@ export interface components {
             role: components["schemas"]["Role"];
             /** Username */
             username: string;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
         };
         /** WebhookAccepted */
         WebhookAccepted: {
@@ -2930,7 +2921,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_actions_api_v1_actions_get: {
+    "access-list_actions": {
         parameters: {
             query?: {
                 action?: string | null;
@@ -2953,18 +2944,47 @@ export interface operations {
                     "application/json": components["schemas"]["OperatorAction"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_alerts_api_v1_alerts_get: {
+    "alerts-list_alerts": {
         parameters: {
             query?: {
                 /** @description Only alerts in this state. */
@@ -2990,18 +3010,47 @@ export interface operations {
                     "application/json": components["schemas"]["AlertOut"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    on_call_api_v1_alerts_oncall_get: {
+    "alerts-on_call": {
         parameters: {
             query?: never;
             header?: never;
@@ -3019,9 +3068,38 @@ export interface operations {
                     "application/json": components["schemas"]["OnCallOut"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    list_rules_api_v1_alerts_rules_get: {
+    "alerts-list_rules": {
         parameters: {
             query?: never;
             header?: never;
@@ -3039,9 +3117,38 @@ export interface operations {
                     "application/json": components["schemas"]["RuleOut"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    list_silences_api_v1_alerts_silences_get: {
+    "alerts-list_silences": {
         parameters: {
             query?: {
                 /** @description Also silences that are over. */
@@ -3063,18 +3170,47 @@ export interface operations {
                     "application/json": components["schemas"]["SilenceOut"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    create_silence_api_v1_alerts_silences_post: {
+    "alerts-create_silence": {
         parameters: {
             query?: never;
             header?: never;
@@ -3101,7 +3237,27 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -3109,12 +3265,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    end_silence_api_v1_alerts_silences__silence_id__delete: {
+    "alerts-end_silence": {
         parameters: {
             query?: never;
             header?: never;
@@ -3133,6 +3300,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SilenceOut"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such silence */
@@ -3155,12 +3340,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    show_alert_api_v1_alerts__alert_id__get: {
+    "alerts-show_alert": {
         parameters: {
             query?: never;
             header?: never;
@@ -3181,6 +3377,24 @@ export interface operations {
                     "application/json": components["schemas"]["AlertDetail"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such alert */
             404: {
                 headers: {
@@ -3194,12 +3408,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    acknowledge_api_v1_alerts__alert_id__ack_post: {
+    "alerts-acknowledge": {
         parameters: {
             query?: never;
             header?: never;
@@ -3229,7 +3454,27 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description No such alert */
             404: {
@@ -3251,12 +3496,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    resolve_api_v1_alerts__alert_id__resolve_post: {
+    "alerts-resolve": {
         parameters: {
             query?: never;
             header?: never;
@@ -3286,7 +3542,27 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description No such alert */
             404: {
@@ -3308,12 +3584,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    silence_api_v1_alerts__alert_id__silence_post: {
+    "alerts-silence": {
         parameters: {
             query?: never;
             header?: never;
@@ -3343,7 +3630,27 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description No such alert */
             404: {
@@ -3365,12 +3672,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    me_api_v1_auth_me_get: {
+    "auth-me": {
         parameters: {
             query?: never;
             header?: never;
@@ -3388,9 +3706,38 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    refresh_api_v1_auth_refresh_post: {
+    "auth-refresh": {
         parameters: {
             query?: never;
             header?: never;
@@ -3412,6 +3759,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid, expired or revoked refresh token */
             401: {
                 headers: {
@@ -3425,12 +3781,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    token_api_v1_auth_token_post: {
+    "auth-token": {
         parameters: {
             query?: never;
             header?: never;
@@ -3439,7 +3806,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_token_api_v1_auth_token_post"];
+                "application/x-www-form-urlencoded": components["schemas"]["Body_auth-token"];
             };
         };
         responses: {
@@ -3450,6 +3817,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Wrong username or password */
@@ -3465,7 +3841,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Too many attempts */
@@ -3475,9 +3851,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    list_config_api_v1_config_get: {
+    "configuration-list_config": {
         parameters: {
             query?: never;
             header?: never;
@@ -3495,9 +3882,38 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigEntry"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    get_config_api_v1_config__key__get: {
+    "configuration-get_config": {
         parameters: {
             query?: never;
             header?: never;
@@ -3518,6 +3934,24 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigEntry"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such configuration key */
             404: {
                 headers: {
@@ -3533,12 +3967,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    put_config_api_v1_config__key__put: {
+    "configuration-put_config": {
         parameters: {
             query?: never;
             header?: never;
@@ -3572,6 +4017,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such configuration key */
             404: {
                 headers: {
@@ -3590,9 +4053,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    config_history_api_v1_config__key__history_get: {
+    "configuration-config_history": {
         parameters: {
             query?: {
                 limit?: number;
@@ -3615,6 +4089,24 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigEntry"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such configuration key */
             404: {
                 headers: {
@@ -3630,12 +4122,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_conflicts_api_v1_conflicts_get: {
+    "conflicts-list_conflicts": {
         parameters: {
             query?: {
                 status?: ("open" | "resolved") | null;
@@ -3660,18 +4163,47 @@ export interface operations {
                     "application/json": components["schemas"]["ConflictSummary"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    show_conflict_api_v1_conflicts__conflict_id__get: {
+    "conflicts-show_conflict": {
         parameters: {
             query?: never;
             header?: never;
@@ -3691,6 +4223,24 @@ export interface operations {
                     "application/json": components["schemas"]["Conflict"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such conflict */
             404: {
                 headers: {
@@ -3704,12 +4254,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    resolve_conflict_api_v1_conflicts__conflict_id__resolve_post: {
+    "conflicts-resolve_conflict": {
         parameters: {
             query?: never;
             header?: never;
@@ -3733,6 +4294,33 @@ export interface operations {
                     "application/json": components["schemas"]["Conflict"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such conflict */
             404: {
                 headers: {
@@ -3753,12 +4341,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_letters_api_v1_dlq_get: {
+    "dead-letters-list_letters": {
         parameters: {
             query?: {
                 status?: ("open" | "replayed" | "discarded") | null;
@@ -3786,18 +4385,47 @@ export interface operations {
                     "application/json": components["schemas"]["DeadLetterSummary"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    discard_bulk_api_v1_dlq_discard_post: {
+    "dead-letters-discard_bulk": {
         parameters: {
             query?: never;
             header?: never;
@@ -3819,18 +4447,56 @@ export interface operations {
                     "application/json": components["schemas"]["BulkDiscarded"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    replay_bulk_api_v1_dlq_replay_post: {
+    "dead-letters-replay_bulk": {
         parameters: {
             query?: never;
             header?: never;
@@ -3852,18 +4518,56 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    show_letter_api_v1_dlq__letter_id__get: {
+    "dead-letters-show_letter": {
         parameters: {
             query?: never;
             header?: never;
@@ -3883,6 +4587,24 @@ export interface operations {
                     "application/json": components["schemas"]["tds_core__api__routes__dead_letters__DeadLetter"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such dead letter */
             404: {
                 headers: {
@@ -3896,12 +4618,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    discard_letter_api_v1_dlq__letter_id__discard_post: {
+    "dead-letters-discard_letter": {
         parameters: {
             query?: never;
             header?: never;
@@ -3925,6 +4658,33 @@ export interface operations {
                     "application/json": components["schemas"]["tds_core__api__routes__dead_letters__DeadLetter"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such dead letter */
             404: {
                 headers: {
@@ -3945,12 +4705,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    replay_letter_api_v1_dlq__letter_id__replay_post: {
+    "dead-letters-replay_letter": {
         parameters: {
             query?: never;
             header?: never;
@@ -3974,6 +4745,33 @@ export interface operations {
                     "application/json": components["schemas"]["tds_core__api__routes__dead_letters__DeadLetter"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such dead letter */
             404: {
                 headers: {
@@ -3994,12 +4792,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    entity_history_api_v1_entities__entity___zoho_id__get: {
+    "queue-entity_history": {
         parameters: {
             query?: {
                 before_id?: number | null;
@@ -4024,6 +4833,24 @@ export interface operations {
                     "application/json": components["schemas"]["EntityHistory"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such event, queue row or entity */
             404: {
                 headers: {
@@ -4042,9 +4869,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    trace_event_api_v1_events__inbox_event_id__get: {
+    "queue-trace_event": {
         parameters: {
             query?: never;
             header?: never;
@@ -4064,6 +4902,24 @@ export interface operations {
                     "application/json": components["schemas"]["EventTrace"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such event, queue row or entity */
             404: {
                 headers: {
@@ -4082,9 +4938,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    health_api_v1_health_get: {
+    "health-health": {
         parameters: {
             query?: never;
             header?: never;
@@ -4106,7 +4973,7 @@ export interface operations {
             };
         };
     };
-    list_jobs_api_v1_jobs_get: {
+    "jobs-list_jobs": {
         parameters: {
             query?: {
                 status?: ("queued" | "running" | "completed" | "cancelled" | "failed") | null;
@@ -4130,18 +4997,47 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    show_job_api_v1_jobs__job_id__get: {
+    "jobs-show_job": {
         parameters: {
             query?: never;
             header?: never;
@@ -4159,6 +5055,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such job */
@@ -4174,12 +5088,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    cancel_job_api_v1_jobs__job_id__cancel_post: {
+    "jobs-cancel_job": {
         parameters: {
             query?: never;
             header?: never;
@@ -4197,6 +5122,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such job */
@@ -4219,12 +5162,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_keys_api_v1_keys_get: {
+    "access-list_keys": {
         parameters: {
             query?: never;
             header?: never;
@@ -4242,9 +5196,38 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    create_key_api_v1_keys_post: {
+    "access-create_key": {
         parameters: {
             query?: never;
             header?: never;
@@ -4266,18 +5249,56 @@ export interface operations {
                     "application/json": components["schemas"]["NewKeyResponse"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    revoke_key_api_v1_keys__key__revoke_post: {
+    "access-revoke_key": {
         parameters: {
             query?: never;
             header?: never;
@@ -4297,18 +5318,54 @@ export interface operations {
                     "application/json": components["schemas"]["RevokedKey"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No active key with that id or prefix */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_queue_api_v1_queue_get: {
+    "queue-list_queue": {
         parameters: {
             query?: {
                 /** @description Queue state */
@@ -4335,6 +5392,24 @@ export interface operations {
                     "application/json": components["schemas"]["QueuePage"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid parameters; reasons name them */
             422: {
                 headers: {
@@ -4344,9 +5419,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    queue_summary_api_v1_queue_summary_get: {
+    "queue-queue_summary": {
         parameters: {
             query?: never;
             header?: never;
@@ -4364,9 +5450,38 @@ export interface operations {
                     "application/json": components["schemas"]["QueueSummary"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    trace_queue_row_api_v1_queue__queue_id__get: {
+    "queue-trace_queue_row": {
         parameters: {
             query?: never;
             header?: never;
@@ -4384,6 +5499,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventTrace"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such event, queue row or entity */
@@ -4404,9 +5537,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    ready_api_v1_ready_get: {
+    "health-ready": {
         parameters: {
             query?: never;
             header?: never;
@@ -4424,9 +5568,20 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Not ready: the database is unreachable (`error` says why, naming each host of a multi-host URL) or its migration is not the expected one; Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
         };
     };
-    trigger_reconcile_api_v1_reconcile_post: {
+    "sync-trigger_reconcile": {
         parameters: {
             query?: never;
             header?: never;
@@ -4448,6 +5603,33 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Unknown or unavailable entity */
             404: {
                 headers: {
@@ -4461,12 +5643,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    replay_api_v1_replay_post: {
+    "replay-replay": {
         parameters: {
             query?: never;
             header?: never;
@@ -4497,18 +5690,56 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_secrets_api_v1_secrets_get: {
+    "secrets-list_secrets": {
         parameters: {
             query?: never;
             header?: never;
@@ -4526,9 +5757,38 @@ export interface operations {
                     "application/json": components["schemas"]["SecretInfo"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    put_secret_api_v1_secrets__name__put: {
+    "secrets-put_secret": {
         parameters: {
             query?: never;
             header?: never;
@@ -4553,6 +5813,33 @@ export interface operations {
                     "application/json": components["schemas"]["SecretInfo"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such secret */
             404: {
                 headers: {
@@ -4571,9 +5858,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    delete_secret_api_v1_secrets__name__delete: {
+    "secrets-delete_secret": {
         parameters: {
             query?: never;
             header?: never;
@@ -4592,6 +5890,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such secret */
             404: {
                 headers: {
@@ -4607,12 +5923,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    window_stats_api_v1_stats_get: {
+    "stats-window_stats": {
         parameters: {
             query?: {
                 /** @description The window, ending now */
@@ -4633,6 +5960,24 @@ export interface operations {
                     "application/json": components["schemas"]["WindowStats"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid parameters; reasons name them */
             422: {
                 headers: {
@@ -4642,9 +5987,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    history_api_v1_stats_history_get: {
+    "stats-history": {
         parameters: {
             query: {
                 /** @description The series */
@@ -4673,6 +6029,24 @@ export interface operations {
                     "application/json": components["schemas"]["History"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Invalid parameters; reasons name them */
             422: {
                 headers: {
@@ -4682,9 +6056,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    names_api_v1_stats_names_get: {
+    "stats-names": {
         parameters: {
             query?: never;
             header?: never;
@@ -4702,9 +6087,38 @@ export interface operations {
                     "application/json": components["schemas"]["SeriesInfo"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    list_cursors_api_v1_sync_cursors_get: {
+    "sync-list_cursors": {
         parameters: {
             query?: never;
             header?: never;
@@ -4722,9 +6136,38 @@ export interface operations {
                     "application/json": components["schemas"]["Cursor"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    get_sync_plan_api_v1_sync_plan_get: {
+    "sync-get_sync_plan": {
         parameters: {
             query?: {
                 /** @description An entity or all */
@@ -4745,6 +6188,24 @@ export interface operations {
                     "application/json": components["schemas"]["SyncPlan"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Unknown or unavailable entity */
             404: {
                 headers: {
@@ -4758,12 +6219,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_runs_api_v1_sync_runs_get: {
+    "sync-list_runs": {
         parameters: {
             query?: {
                 entity?: string | null;
@@ -4788,18 +6260,47 @@ export interface operations {
                     "application/json": components["schemas"]["SyncRun"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    get_run_api_v1_sync_runs__run_id__get: {
+    "sync-get_run": {
         parameters: {
             query?: never;
             header?: never;
@@ -4819,6 +6320,24 @@ export interface operations {
                     "application/json": components["schemas"]["SyncRunDetail"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such run */
             404: {
                 headers: {
@@ -4832,12 +6351,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    trigger_sync_api_v1_sync__entity__post: {
+    "sync-trigger_sync": {
         parameters: {
             query?: {
                 /** @description Ignore the watermark: a full resync */
@@ -4860,6 +6390,24 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Unknown or unavailable entity */
             404: {
                 headers: {
@@ -4873,12 +6421,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    list_users_api_v1_users_get: {
+    "access-list_users": {
         parameters: {
             query?: never;
             header?: never;
@@ -4896,9 +6455,38 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"][];
                 };
             };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    create_user_api_v1_users_post: {
+    "access-create_user": {
         parameters: {
             query?: never;
             header?: never;
@@ -4920,18 +6508,63 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A user with that name exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    update_user_api_v1_users__username__patch: {
+    "access-update_user": {
         parameters: {
             query?: never;
             header?: never;
@@ -4955,18 +6588,70 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role is below the one this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An admin cannot disable or demote themself */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    receive_webhook_api_v1_webhooks_zoho__entity__post: {
+    "webhooks-receive_webhook": {
         parameters: {
             query?: never;
             header?: never;
@@ -4975,7 +6660,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The record (see the description for the forms accepted) */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {
@@ -5052,6 +6743,8 @@ export interface operations {
             /** @description Database unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5060,7 +6753,7 @@ export interface operations {
             };
         };
     };
-    prometheus_metrics_metrics_get: {
+    "metrics-prometheus_metrics": {
         parameters: {
             query?: never;
             header?: never;
@@ -5081,6 +6774,8 @@ export interface operations {
             /** @description Database unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

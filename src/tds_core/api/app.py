@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tds_core import __version__
+from tds_core.api import contract
+from tds_core.api.auth_first import AuthenticateFirst
 from tds_core.api.context import ApiContext
 from tds_core.api.dashboard import DEFAULT_DIST, mount_dashboard
 from tds_core.api.middleware import RequestContext
@@ -72,6 +74,7 @@ def create_app(
         # TDS reports through Prometheus and its JSON logs; FastAPI's OpenTelemetry hooks would
         # look up a tracer provider on every request (~3% of the API's CPU per webhook).
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        generate_unique_id_function=contract.operation_id,
     )
     for module in (
         webhooks,
@@ -91,8 +94,10 @@ def create_app(
         access,
     ):
         app.include_router(module.router)
+    contract.install(app)
     mount_dashboard(app, settings.dashboard_dir or DEFAULT_DIST)
     app.add_middleware(UnstorableText)  # after the webhook door: the intake keeps its own rejects
+    app.add_middleware(AuthenticateFirst)  # outside every check of a secured request's input
     app.add_middleware(WebhookDoor)  # inside the request context: ids and the request log stay
     app.add_middleware(RequestContext, log_requests=settings.log_requests)
     if settings.cors_origins:
@@ -134,6 +139,9 @@ async def _http_error(request: Request, exc: Any) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else "request failed"
     reasons = exc.detail if isinstance(exc.detail, list) else [detail]
-    return JSONResponse(
-        {"error": detail, "reasons": reasons}, status_code=exc.status_code, headers=exc.headers
-    )
+    headers = exc.headers
+    if exc.status_code == 405:  # every method of the path, not only its first route's
+        allowed = contract.allowed_methods(request.app, request.scope)
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        reasons = [f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"]
+    return JSONResponse({"error": detail, "reasons": reasons}, status_code=exc.status_code, headers=headers)

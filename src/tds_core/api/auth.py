@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import OAuth2PasswordBearer
 
 from tds_core.access.roles import Role
-from tds_core.access.tokens import TokenError
+from tds_core.access.tokens import Claims, TokenError
 from tds_core.api.context import ApiContext, context
 from tds_core.db.errors import translated
 from tds_core.operations.actions import Actor
@@ -37,6 +37,22 @@ class Principal:
         return Actor(name=self.username, role=self.role.value, via="api")
 
 
+def access_claims(ctx: ApiContext, token: str | None) -> Claims:
+    """The claims of a signed, unexpired access token; else the 401 (``WWW-Authenticate:
+    Bearer``). Shared by :class:`RoleGuard` and :class:`~tds_core.api.auth_first.AuthenticateFirst`,
+    which answers it before a request's body is read."""
+    if not token:
+        raise HTTPException(
+            401,
+            "authentication required: send Authorization: Bearer <access token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return ctx.tokens.decode(token, "access")
+    except TokenError as exc:
+        raise HTTPException(401, f"{exc}: log in again", headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
 class RoleGuard:
     """The dependency behind :func:`require`; ``role`` is read by the role-matrix test."""
 
@@ -49,16 +65,7 @@ class RoleGuard:
         ctx: Annotated[ApiContext, Depends(context)],
         token: Annotated[str | None, Depends(bearer)],
     ) -> Principal:
-        if not token:
-            raise HTTPException(
-                401,
-                "authentication required: send Authorization: Bearer <access token>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        try:
-            claims = ctx.tokens.decode(token, "access")
-        except TokenError as exc:
-            raise HTTPException(401, f"{exc}: log in again", headers={"WWW-Authenticate": "Bearer"}) from exc
+        claims = access_claims(ctx, token)
         with translated():
             user = await ctx.users.current(ctx.pool, claims.username)
         if user is None or user.token_generation != claims.generation:

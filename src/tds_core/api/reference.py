@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, _iter_included_route_candidates
 
 from tds_core.api.app import create_app
 from tds_core.api.auth import declared_role
+from tds_core.api.contract import api_routes
 from tds_core.settings import Settings
 
 PUBLIC_NOTE = {
@@ -36,11 +36,6 @@ def build() -> FastAPI:
     return create_app(Settings(env="development", home=Path(tempfile.gettempdir())), never, close)
 
 
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    """Every API route of ``app`` with its full path (FastAPI keeps included routers wrapped)."""
-    return [route for route in _iter_included_route_candidates(app.routes) if isinstance(route, APIRoute)]
-
-
 def markdown(app: FastAPI) -> str:
     lines = [
         "# HTTP API",
@@ -52,6 +47,15 @@ def markdown(app: FastAPI) -> str:
         "(OAuth2 password flow). Roles: `viewer` reads, `operator` also acts (replay, discard, sync,",
         "reconcile, alerts), `admin` also changes configuration, keys and users. Errors are",
         '`{"error": "...", "reasons": [...]}` with a 4xx that names the problem.',
+        "",
+        "The document is kept complete (`tds_core/api/contract.py`): every operation lists 401/403",
+        "where a role is needed, 400/422 where it takes input, 503 (with `Retry-After`) where it reads",
+        "the database; operation ids are `{tag}-{function}` (`queue-list_queue`), which the",
+        "dashboard's generated client uses. Request bodies refuse unknown fields; booleans are",
+        "`true`/`false` only and date-times ISO 8601 only. A request for a role-protected operation",
+        "without a valid token is a 401 before its input is looked at. `make test` runs",
+        "`schemathesis` with every check over every operation (tests/integration/test_openapi_fuzz.py,",
+        "settings in tests/contracts/schemathesis.toml).",
         "",
     ]
     section = None

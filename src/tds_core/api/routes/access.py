@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tds_core.access import users
 from tds_core.access.roles import Role
 from tds_core.api.auth import Admin
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import RequestBody
 from tds_core.db.errors import translated
 from tds_core.operations import access
 
@@ -31,7 +32,7 @@ class ApiKey(BaseModel):
     last_used_at: datetime | None = None
 
 
-class NewKeyRequest(BaseModel):
+class NewKeyRequest(RequestBody):
     name: str = Field(min_length=1, max_length=100, description="What the key is for, e.g. zoho-books-prod")
 
 
@@ -59,16 +60,32 @@ class UserOut(BaseModel):
     last_login_at: datetime | None = None
 
 
-class NewUserRequest(BaseModel):
+#: What the password rules say in the schema: no blank at either end (the rest is checked with
+#: a message naming the rule).
+PASSWORD_SHAPE = r"^\S[\s\S]*\S$"  # noqa: S105 (a pattern, not a password)
+
+
+class NewUserRequest(RequestBody):
     username: str = Field(pattern=USERNAME)
-    password: str = Field(min_length=10, max_length=1024)
+    password: str = Field(min_length=10, max_length=1024, pattern=PASSWORD_SHAPE)
     role: Role
 
 
-class UserChange(BaseModel):
+class UserChange(RequestBody):
+    """At least one change (the schema says so, for clients and fuzzers alike)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("role", "password", "disabled")
+            ]
+        }
+    )
+
     role: Role | None = None
-    password: str | None = Field(default=None, min_length=10, max_length=1024)
-    disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=1024, pattern=PASSWORD_SHAPE)
+    disabled: StrictBool | None = None
 
 
 class OperatorAction(BaseModel):
@@ -97,7 +114,12 @@ async def create_key(body: NewKeyRequest, principal: Admin, ctx: Ctx) -> NewKeyR
     return NewKeyResponse(id=new.id, name=new.name, prefix=new.prefix, key=new.key)
 
 
-@router.post("/keys/{key}/revoke", response_model=RevokedKey, summary="Revoke a key (by id or prefix)")
+@router.post(
+    "/keys/{key}/revoke",
+    response_model=RevokedKey,
+    summary="Revoke a key (by id or prefix)",
+    responses={404: {"description": "No active key with that id or prefix"}},
+)
 async def revoke_key(key: str, principal: Admin, ctx: Ctx) -> dict[str, Any]:
     try:
         with translated():
@@ -114,7 +136,13 @@ async def list_users(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
             return await access.list_users(connection)
 
 
-@router.post("/users", response_model=UserOut, status_code=201, summary="Create a user")
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    summary="Create a user",
+    responses={409: {"description": "A user with that name exists"}},
+)
 async def create_user(body: NewUserRequest, principal: Admin, ctx: Ctx) -> dict[str, Any]:
     try:
         with translated():
@@ -127,7 +155,15 @@ async def create_user(body: NewUserRequest, principal: Admin, ctx: Ctx) -> dict[
         raise HTTPException(422, str(exc)) from exc
 
 
-@router.patch("/users/{username}", response_model=UserOut, summary="Change role, password or enabled state")
+@router.patch(
+    "/users/{username}",
+    response_model=UserOut,
+    summary="Change role, password or enabled state",
+    responses={
+        404: {"description": "No such user"},
+        409: {"description": "An admin cannot disable or demote themself"},
+    },
+)
 async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ctx) -> dict[str, Any]:
     if body.role is None and body.password is None and body.disabled is None:
         raise HTTPException(422, "nothing to change: send role, password and/or disabled")

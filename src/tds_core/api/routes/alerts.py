@@ -19,6 +19,7 @@ from tds_core.alerts import commands, oncall
 from tds_core.alerts.rules import RULES
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import RequestBody
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -99,7 +100,7 @@ class AlertDetail(AlertOut):
     deliveries: list[DeliveryOut]
 
 
-class ActionIn(BaseModel):
+class ActionIn(RequestBody):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     note: str | None = Field(default=None, max_length=2000, pattern=TEXT)
@@ -124,7 +125,7 @@ RFC3339 = (
 )
 
 
-class SilenceAlertIn(BaseModel):
+class SilenceAlertIn(RequestBody):
     """Bodies are strict (no "5" for 5, no number for a time) so what the schema refuses is refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

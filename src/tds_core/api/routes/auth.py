@@ -12,6 +12,7 @@ from tds_core.access import users
 from tds_core.access.tokens import TokenError
 from tds_core.api.auth import Viewer
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import RequestBody
 from tds_core.api.rate_limit import retry_after
 from tds_core.db.errors import translated
 
@@ -26,7 +27,7 @@ class TokenResponse(BaseModel):
     role: str
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestBody):
     refresh_token: str = Field(min_length=1, max_length=4096)
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tds_core.api.auth import Admin, Viewer
 from tds_core.api.context import ApiContext, context, keyring
+from tds_core.api.inputs import RequestBody
 from tds_core.api.routes.webhooks import ErrorBody
 from tds_core.db.errors import translated
 from tds_core.operations import configuration
@@ -39,7 +40,7 @@ class ConfigEntry(BaseModel):
     note: str | None = None
 
 
-class ConfigChange(BaseModel):
+class ConfigChange(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     value: Any = Field(

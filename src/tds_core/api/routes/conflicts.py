@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import RequestBody
 from tds_core.api.routes.jobs import MAX_ID, answered
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
@@ -72,7 +73,7 @@ class Conflict(ConflictSummary):
     diff: list[DiffRow] = Field(description="Column by column: local against source")
 
 
-class ResolveBody(BaseModel):
+class ResolveBody(RequestBody):
     resolution: Literal["apply_source", "keep_local"] = Field(
         description="apply_source: apply the held events over the local change (the version guard still "
         "decides); keep_local: discard them and accept the ERP row as it is"

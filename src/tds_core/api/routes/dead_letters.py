@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import RequestBody
 from tds_core.api.routes.jobs import MAX_ID, JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
@@ -54,13 +55,13 @@ class DeadLetter(DeadLetterSummary):
     attempt_history: list[Any] = Field(description="Every attempt: when, by which worker, the error")
 
 
-class ReplayOne(BaseModel):
+class ReplayOne(RequestBody):
     note: str | None = Field(
         default=None, max_length=1000, pattern=dead_letters.NOTE_PATTERN, description="Why (optional)"
     )
 
 
-class DiscardOne(BaseModel):
+class DiscardOne(RequestBody):
     note: str = Field(
         min_length=1, max_length=1000, pattern=TEXT, description="Why the event is discarded (required)"
     )
@@ -76,7 +77,7 @@ SELECTORS: dict[str, Any] = {
 }
 
 
-class BulkSelection(BaseModel):
+class BulkSelection(RequestBody):
     """Open dead letters to act on: by ids, by filter, or ``all``; parts combine (and)."""
 
     model_config = ConfigDict(json_schema_extra=SELECTORS)
@@ -86,7 +87,7 @@ class BulkSelection(BaseModel):
     zoho_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=TEXT)
     error: str | None = Field(default=None, min_length=1, max_length=200, pattern=TEXT)
     error_class: ErrorClass | None = None
-    all: bool = Field(default=False, description="Every open dead letter (when nothing else selects)")
+    all: StrictBool = Field(default=False, description="Every open dead letter (when nothing else selects)")
     limit: int | None = Field(default=None, ge=1, le=1_000_000, description="At most this many, oldest first")
 
     def selection(self) -> DeadLetterFilter:
@@ -142,7 +143,7 @@ async def list_letters(
 
 
 @router.get(
-    "/{letter_id}",
+    "/{letter_id:int}",  # so /dlq/discard and /dlq/replay are not letter ids (405, not 422)
     response_model=DeadLetter,
     summary="One dead letter with payload, error and attempts",
     responses=NOT_FOUND,

@@ -19,7 +19,17 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/api/v1/ready", summary="Database reachable and migrations current (503 otherwise)")
+@router.get(
+    "/api/v1/ready",
+    summary="Database reachable and migrations current (503 otherwise)",
+    responses={
+        503: {
+            "description": "Not ready: the database is unreachable (`error` says why, naming each "
+            "host of a multi-host URL) or its migration is not the expected one; Retry-After",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 async def ready(ctx: Annotated[ApiContext, Depends(context)]) -> JSONResponse:
     try:
         async with ctx.pool.acquire(timeout=ctx.settings.db_connect_timeout) as connection:

@@ -8,16 +8,16 @@ go through staging and the one apply path again, so content the ERP already hold
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tds_core.api.auth import Operator
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import Instant, RequestBody
 from tds_core.api.routes.jobs import JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
@@ -29,11 +29,11 @@ Ctx = Annotated[ApiContext, Depends(context)]
 ENTITY_PATTERN = f"^({'|'.join(ENTITY_SLUGS)})$"
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(RequestBody):
     model_config = ConfigDict(populate_by_name=True)
 
-    start: datetime = Field(alias="from", description="Received at or after (a time without a zone is UTC)")
-    end: datetime = Field(alias="to", description="Received before (to <= from selects nothing)")
+    start: Instant = Field(alias="from", description="Received at or after (a time without a zone is UTC)")
+    end: Instant = Field(alias="to", description="Received before (to <= from selects nothing)")
     entity: str | None = Field(default=None, pattern=ENTITY_PATTERN, description="Only this entity")
     statuses: list[Literal["queued", "rejected"]] | None = Field(
         default=None,
@@ -41,7 +41,7 @@ class ReplayRequest(BaseModel):
         max_length=2,
         description="Inbox statuses to replay (default queued; rejected ones are validated again)",
     )
-    dry_run: bool = Field(description="true: only count what would be queued")
+    dry_run: StrictBool = Field(description="true: only count what would be queued")
 
 
 class ReplayCountOut(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from tds_core.api.auth import Admin
 from tds_core.api.context import ApiContext, context, keyring
+from tds_core.api.inputs import RequestBody
 from tds_core.api.routes.webhooks import ErrorBody
 from tds_core.db.errors import translated
 from tds_core.operations import secrets
@@ -47,10 +48,10 @@ class SecretInfo(BaseModel):
     updated_by: str | None = None
 
 
-class SecretValue(BaseModel):
+class SecretValue(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    value: SecretStr = Field(description="The secret; stored encrypted, never returned")
+    value: SecretStr = Field(min_length=1, description="The secret; stored encrypted, never returned")
 
 
 def _info(source: SecretSource) -> SecretInfo:

@@ -6,13 +6,13 @@ Read-only, for every role (viewer and up). The numbers and their definitions are
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from tds_core.api.auth import Viewer
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import Instant
 from tds_core.api.routes.metrics import daily_quotas
 from tds_core.api.routes.queue import EntitySlug
 from tds_core.api.routes.webhooks import ErrorBody
@@ -67,9 +67,9 @@ async def history(
         Query(max_length=100, description="The series", json_schema_extra={"enum": list(SERIES)}),
     ],
     since: Annotated[
-        datetime | None, Query(alias="from", description="Start (ISO 8601; UTC if no zone)")
+        Instant | None, Query(alias="from", description="Start (ISO 8601; UTC if no zone)")
     ] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="End (ISO 8601; UTC if no zone)")] = None,
+    until: Annotated[Instant | None, Query(alias="to", description="End (ISO 8601; UTC if no zone)")] = None,
     entity: Annotated[EntitySlug | None, Query(description="One entity (per-entity series only)")] = None,
     step: Annotated[
         int | None, Query(ge=60, le=86_400, multiple_of=60, description="Seconds per point")

@@ -11,10 +11,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
+from starlette.convertors import Convertor, register_url_convertor
 
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
+from tds_core.api.inputs import RequestBody
 from tds_core.api.routes.jobs import MAX_ID, JobOut, job_out
 from tds_core.api.routes.metrics import daily_quotas
 from tds_core.db.errors import translated
@@ -29,9 +31,9 @@ RunKind = Literal["incremental", "full", "reconcile", "manual"]
 RunStatus = Literal["running", "succeeded", "failed", "cancelled", "paused"]
 
 
-class ReconcileRequest(BaseModel):
+class ReconcileRequest(RequestBody):
     entity: str = Field(default="all", max_length=40, description="An entity, or 'all'")
-    heal: bool = Field(default=True, description="Queue fetches/tombstones for the drift found")
+    heal: StrictBool = Field(default=True, description="Queue fetches/tombstones for the drift found")
 
 
 class SyncRun(BaseModel):
@@ -80,8 +82,26 @@ def _entities(ctx: ApiContext, entity: str) -> list[str]:
     return available
 
 
+class SyncTarget(Convertor[str]):
+    """``{entity:sync_target}``: any path segment except the names of the sibling resources, so
+    ``POST /api/v1/sync/runs`` is a 405 of ``/sync/runs`` (Allow: GET), not a sync of an entity
+    called "runs". An unknown entity still reaches the route and gets its 404 naming the
+    entities there are."""
+
+    regex = "(?!(?:runs|cursors|plan)(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("sync_target", SyncTarget())
+
+
 @router.post(
-    "/sync/{entity}",
+    "/sync/{entity:sync_target}",
     response_model=JobOut,
     status_code=202,
     summary="Pull an entity (or all) from Zoho now; full=true for a full resync",

@@ -172,6 +172,17 @@ async def accept(
         503: {"model": ErrorBody, "description": "Database unavailable; retry after Retry-After"},
     },
     summary="Receive a Zoho Books webhook",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The record (see the description for the forms accepted)",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+            },
+        },
+        "security": [{"WebhookKey": []}, {"ZohoSignature": []}],
+    },
     description=(
         "Accepts Zoho's default JSON payload (record under its module key), a bare record, a JSON "
         "document sent as a form, a form body with the JSON in `JSONString`, or a form with one field "
