@@ -113,6 +113,7 @@ def build_api(settings: Settings, url: str) -> FastAPI:
             config=ConfigCache(keyring=keyring),
             keyring=keyring,
             environment_secrets=environment_secrets(settings),
+            daily_quotas=daily_quotas(effective),
         )
 
     async def close(ctx: ApiContext) -> None:
@@ -205,6 +206,16 @@ def api_from_environment() -> FastAPI:
     if settings.database_url is None:
         raise RuntimeError("TDS_DATABASE_URL must be set for a multi-process API")
     return build_api(settings, settings.database_url.get_secret_value())
+
+
+def daily_quotas(settings: Settings) -> dict[str, int]:
+    """The Zoho daily quota per organization: the configured plan's, or the simulator's."""
+    if settings.uses_simulator:
+        simulator = SimulatorConfig()
+        return {simulator.organization_id: simulator.daily_request_limit}
+    if settings.zoho_organization_id is None:
+        return {}
+    return {settings.zoho_organization_id: settings.zoho_daily_quota}
 
 
 def simulator_zoho_config(base: str, simulator: SimulatorConfig | None = None, **limits: Any) -> ZohoConfig:

@@ -1,4 +1,5 @@
-"""Every ``QUERIES.<name>`` the code uses exists, and every statement is well formed."""
+"""Every ``QUERIES.<name>`` the code uses exists, every statement is used, and every statement is
+well formed."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def test_the_code_uses_named_queries() -> None:
 def test_every_query_the_code_uses_exists() -> None:
     missing = {name: where for name, where in used_names().items() if name not in QUERIES.names()}
     assert missing == {}
+
+
+def test_every_statement_is_used_by_the_code() -> None:
+    """A statement nothing runs is a statement nobody keeps true (issue 17: six were left)."""
+    assert sorted(QUERIES.names() - set(used_names())) == []
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES.names()))

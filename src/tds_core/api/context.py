@@ -42,6 +42,9 @@ class ApiContext:
     """``TDS_SECRET_KEY``: encrypts secrets written through the API (configuration, ``/secrets``)."""
     environment_secrets: frozenset[str] = frozenset()
     """The storable secrets the environment sets (they win over stored ones)."""
+    daily_quotas: dict[str, int] = field(default_factory=dict)
+    """The Zoho daily quota per organization (the plan's, or the built-in simulator's), set by
+    the composition root: the API never reads the simulator's configuration itself."""
 
 
 async def context(request: Request) -> ApiContext:

@@ -14,19 +14,8 @@ from fastapi.responses import Response
 from tds_core.api.context import ApiContext, context
 from tds_core.api.routes.webhooks import ErrorBody
 from tds_core.observability import metrics
-from tds_core.settings import Settings
-from tds_core.simulator.config import SimulatorConfig
 
 router = APIRouter(tags=["metrics"])
-
-
-def daily_quotas(settings: Settings) -> dict[str, int]:
-    """The Zoho daily quota per organization: the configured plan's, or the simulator's."""
-    if settings.uses_simulator:
-        simulator = SimulatorConfig()
-        return {simulator.organization_id: simulator.daily_request_limit}
-    assert settings.zoho_organization_id is not None
-    return {settings.zoho_organization_id: settings.zoho_daily_quota}
 
 
 @router.get(
@@ -46,5 +35,5 @@ def daily_quotas(settings: Settings) -> dict[str, int]:
     },
 )
 async def prometheus_metrics(ctx: Annotated[ApiContext, Depends(context)]) -> Response:
-    families = await metrics.collect(ctx.pool, daily_quotas=daily_quotas(ctx.settings))
+    families = await metrics.collect(ctx.pool, daily_quotas=ctx.daily_quotas)
     return Response(metrics.exposition(families), media_type=metrics.CONTENT_TYPE)

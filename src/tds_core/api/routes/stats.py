@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from tds_core.api.auth import Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import Instant
-from tds_core.api.routes.metrics import daily_quotas
 from tds_core.api.routes.queue import EntitySlug
 from tds_core.api.routes.webhooks import ErrorBody
 from tds_core.observability import stats
@@ -44,7 +43,7 @@ async def window_stats(
     ctx: Ctx,
     window: Annotated[Literal["5m", "1h", "24h"], Query(description="The window, ending now")] = "5m",
 ) -> WindowStats:
-    return await stats.window_stats(ctx.pool, window, daily_quotas=daily_quotas(ctx.settings))
+    return await stats.window_stats(ctx.pool, window, daily_quotas=ctx.daily_quotas)
 
 
 @router.get(

@@ -18,7 +18,6 @@ from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import RequestBody
 from tds_core.api.routes.jobs import MAX_ID, JobOut, job_out
-from tds_core.api.routes.metrics import daily_quotas
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.operations import jobs
@@ -152,7 +151,7 @@ async def get_sync_plan(
     entity: Annotated[str, Query(max_length=40, description="An entity or all")] = "all",
 ) -> SyncPlan:
     available = _entities(ctx, entity)
-    quota = next(iter(daily_quotas(ctx.settings).values()), ctx.settings.zoho_daily_quota)
+    quota = next(iter(ctx.daily_quotas.values()), ctx.settings.zoho_daily_quota)
     with translated():
         async with ctx.pool.acquire() as connection:
             return await plan_from_database(

@@ -8,9 +8,3 @@ SELECT queue_id, inbox_event_id, entity, zoho_id, erp_table, row_key, action, so
 FROM jsonb_to_recordset($1::jsonb) AS x(queue_id bigint, inbox_event_id bigint, entity text, zoho_id text,
      erp_table text, row_key text, action text, source_version timestamptz, before jsonb, after jsonb,
      worker_id text, local_changes text[], actor text);
-
--- name: audit_for_entity
--- The audit history of one entity instance, in the order the changes were applied.
-SELECT id, queue_id, inbox_event_id, erp_table, row_key, action, source_version, before, after, actor,
-       worker_id, created_at
-FROM tds_audit_trail WHERE entity = $1 AND zoho_id = $2 ORDER BY id;

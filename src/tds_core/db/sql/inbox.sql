@@ -74,12 +74,6 @@ INSERT INTO tds_inbox_events (entity, source, status, operation, zoho_id, body_h
 VALUES ($1, $2, 'rejected', $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING id;
 
--- name: inbox_get
--- One inbox event, for tracing.
-SELECT id, entity, source, status, operation, zoho_id, idempotency_key, content_type, headers, body,
-       rejection_reasons, correlation_id, received_at
-FROM tds_inbox_events WHERE id = $1;
-
 -- name: inbox_accept_hint
 -- Keep a partial webhook as a hint (no queue row yet); a repeated idempotency key inserts nothing
 -- and names the first event.

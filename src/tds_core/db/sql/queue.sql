@@ -149,21 +149,6 @@ SET status = 'pending', locked_by = NULL, locked_until = NULL, next_attempt_at =
 WHERE id = ANY($1::bigint[]) AND status = 'processing' AND locked_by = $2
 RETURNING id;
 
--- name: queue_counts
--- Events per state.
-SELECT status::text AS status, count(*) AS events FROM tds_sync_queue GROUP BY status;
-
--- name: queue_oldest_pending_age
--- Seconds since the oldest ready-or-waiting event was enqueued (the lag).
-SELECT extract(epoch FROM now() - min(enqueued_at))::float8 AS age FROM tds_sync_queue WHERE status = 'pending';
-
--- name: queue_get
--- One queue row, for tracing.
-SELECT id, inbox_event_id, entity, zoho_id, operation::text AS operation, source_version, content_hash,
-       status::text AS status, attempts, next_attempt_at, locked_by, locked_until, last_error, error_class,
-       attempt_history, received_at, enqueued_at, claimed_at, finished_at
-FROM tds_sync_queue WHERE id = $1;
-
 -- name: queue_notify
 -- Ring the workers' doorbell (an empty payload: NOTIFY is a wake-up, not a message).
 SELECT pg_notify('tds_queue', '');

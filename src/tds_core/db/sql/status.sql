@@ -2,10 +2,6 @@
 -- Counts by state, DLQ size, oldest pending age, alerts and workers (the database function).
 SELECT tds_health_summary($1::timestamptz) AS summary;
 
--- name: status_ping
--- Is the database reachable?
-SELECT 1;
-
 -- name: retention_cleanup
 -- One bounded pass of the retention clean-up (the database function); counts per table.
 SELECT table_name, deleted FROM tds_retention_cleanup($1::timestamptz, $2, $3, $4, $5, $6);
