@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from tds_core.access.actions import Actor
 from tds_core.access.sessions import CurrentUsers
 from tds_core.access.tokens import TokenIssuer, development_secret
 from tds_core.alerts.digests import Digests, ReportKind
@@ -35,7 +36,6 @@ from tds_core.observability.logging import configure
 from tds_core.observability.rollup import MetricsRollup
 from tds_core.operations import initial_sync
 from tds_core.operations import secrets as stored_secrets
-from tds_core.operations.actions import Actor
 from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.operations.jobs import JobRunner
 from tds_core.operations.source_jobs import handlers as source_job_handlers

@@ -26,6 +26,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tds_core.access.actions import Actor
 from tds_core.alerts import commands
 from tds_core.alerts.delivery import DeliveryConfig, DeliveryRunner
 from tds_core.alerts.engine import AlertEngine
@@ -34,7 +35,6 @@ from tds_core.alerts.service import AlertService
 from tds_core.alerts.states import AlertStatus, DeliveryReason, DeliveryStatus, Severity
 from tds_core.db.queries import QUERIES
 from tds_core.domain.backoff import BackoffPolicy
-from tds_core.operations.actions import Actor
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday; ana holds level 0, ben level 1
 BOT_TOKEN = "123456:telegram-bot-secret"

@@ -15,11 +15,11 @@ from typing import Any
 import orjson
 import pytest
 
+from tds_core.access.actions import Actor
 from tds_core.db import migrations
 from tds_core.domain.records import parse_zoho_time
 from tds_core.domain.states import Operation
 from tds_core.operations import conflicts, dead_letters
-from tds_core.operations.actions import Actor
 from tds_core.operations.conflicts import ConflictFilter
 from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
 from tds_core.operations.inbox_replay import start as start_inbox_replay

@@ -165,8 +165,8 @@ async def test_alert_opens_while_conflicts_are_held(pool: Any, drain: Any) -> No
     assert (alert["status"], alert["severity"]) == ("open", "warning")
     assert "1 ERP conflicts held" in alert["title"]
     async with pool.acquire() as connection:
+        from tds_core.access.actions import Actor
         from tds_core.operations import conflicts
-        from tds_core.operations.actions import Actor
 
         await conflicts.resolve(connection, held["id"], "keep_local", Actor("ops"))
     await engine.run_once()

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tds_core.access.actions import Actor
 from tds_core.operations import dead_letters
-from tds_core.operations.actions import Actor
 
 from . import samples
 from .conftest import Send

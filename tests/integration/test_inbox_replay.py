@@ -13,9 +13,9 @@ import httpx
 import orjson
 import pytest
 
+from tds_core.access.actions import Actor
 from tds_core.domain.states import Operation
 from tds_core.operations import inbox_replay, jobs
-from tds_core.operations.actions import Actor
 from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
 from tds_core.operations.jobs import JobRunner, Progress
 from tds_core.staging.service import Envelope, stage_event

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tds_core.access.actions import Actor
 from tds_core.alerts.service import AlertEngine
 from tds_core.operations import initial_sync, jobs
-from tds_core.operations.actions import Actor
 from tds_core.operations.jobs import JobRunner
 from tds_core.operations.source_jobs import handlers
 from tds_core.reconcile.service import Reconciler

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tds_core.access.actions import Actor
 from tds_core.operations import dead_letters, jobs
-from tds_core.operations.actions import Actor
 from tds_core.operations.dead_letters import DeadLetterFilter
 from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.operations.jobs import JobContext, JobLost, JobRunner, Progress

@@ -15,13 +15,13 @@ import structlog
 import typer
 from typer.testing import CliRunner
 
+from tds_core.access.actions import Actor
 from tds_core.cli.dlq import dlq_app
 from tds_core.cli.jobs import jobs_app
 from tds_core.cli.replay import replay
 from tds_core.db.pool import create_pool
 from tds_core.domain.states import Operation
 from tds_core.operations import jobs
-from tds_core.operations.actions import Actor
 from tds_core.staging.service import Envelope, stage_event
 
 from . import samples

@@ -19,6 +19,7 @@ import structlog
 from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
+from tds_core.access.actions import Actor
 from tds_core.alerts.delivery import DeliveryConfig, DeliveryRunner
 from tds_core.alerts.digests import (
     Digests,
@@ -37,7 +38,6 @@ from tds_core.observability import stats
 from tds_core.observability.histogram import Histogram, bucket_index
 from tds_core.observability.rollup import MetricsRollup, RollupConfig
 from tds_core.operations import dead_letters
-from tds_core.operations.actions import Actor
 from tds_core.operations.dead_letters import DeadLetterFilter
 from tds_core.scheduler import retention
 from tds_core.scheduler.service import Job, Scheduler

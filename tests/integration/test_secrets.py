@@ -17,13 +17,13 @@ import pytest
 from pydantic import SecretStr
 
 from tds_core import app as composition
+from tds_core.access.actions import Actor
 from tds_core.alerts.delivery import DeliveryRunner
 from tds_core.alerts.engine import AlertEngine
 from tds_core.config.encryption import ENVELOPE, Keyring, generate_key
 from tds_core.config.runtime import load
 from tds_core.errors import SecretKeyError
 from tds_core.operations import configuration, secrets
-from tds_core.operations.actions import Actor
 from tds_core.operations.configuration import MASK
 from tds_core.processor.worker import Worker
 from tds_core.settings import Settings

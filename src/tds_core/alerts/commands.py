@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tds_core.access import actions
+from tds_core.access.actions import Actor
 from tds_core.alerts.rules import RULES_BY_NAME
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
-from tds_core.operations import actions
-from tds_core.operations.actions import Actor
 
 #: The longest silence: a month. Longer than that, change the threshold or disable the channel.
 MAX_SILENCE_MINUTES = 30 * 24 * 60

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from tds_core.access.actions import Actor, record
 from tds_core.alerts import reports
 from tds_core.alerts.reports import Period, Rendered
 from tds_core.config.encryption import Keyring
@@ -37,7 +38,6 @@ from tds_core.config.runtime import RuntimeConfig
 from tds_core.config.runtime import load as load_config
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
-from tds_core.operations.actions import Actor, record
 
 log = structlog.get_logger("tds.reports")
 

@@ -18,11 +18,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.security import OAuth2PasswordBearer
 
+from tds_core.access.actions import Actor
 from tds_core.access.roles import Role
 from tds_core.access.tokens import Claims, TokenError
 from tds_core.api.context import ApiContext, context
 from tds_core.db.errors import translated
-from tds_core.operations.actions import Actor
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

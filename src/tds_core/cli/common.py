@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 
 from tds_core import app as composition
+from tds_core.access.actions import Actor
 from tds_core.db.pool import connect
 from tds_core.errors import ConfigurationError
 from tds_core.observability.logging import configure
-from tds_core.operations.actions import Actor
 from tds_core.settings import Settings
 
 console = Console()

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from tds_core.access.actions import Actor
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
 from tds_core.cli.jobs import progress_bar, run_job_here, with_pool
 from tds_core.operations import dead_letters
-from tds_core.operations.actions import Actor
 from tds_core.operations.dead_letters import DeadLetterFilter
 from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.operations.jobs import InvalidRequest, NotFound

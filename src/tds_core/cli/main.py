@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tds_core import app as composition
+from tds_core.access.actions import Actor
 from tds_core.cli import instance
 from tds_core.cli.alerts import alerts_app
 from tds_core.cli.common import (
@@ -44,7 +45,6 @@ from tds_core.db.queries import QUERIES
 from tds_core.errors import ConfigurationError
 from tds_core.ingest import api_keys
 from tds_core.operations import access, initial_sync
-from tds_core.operations.actions import Actor
 from tds_core.settings import Settings
 from tds_core.source.pacing import configured_reserve
 

@@ -11,10 +11,10 @@ import secrets
 from typing import Any
 
 from tds_core.access import passwords, users
+from tds_core.access.actions import Actor, record
 from tds_core.access.roles import Role
 from tds_core.db.queries import QUERIES
 from tds_core.ingest import api_keys
-from tds_core.operations.actions import Actor, record
 
 
 class NotFound(Exception):

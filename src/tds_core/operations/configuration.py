@@ -26,10 +26,10 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from tds_core.access.actions import Actor, record
 from tds_core.config.encryption import Keyring, seal
 from tds_core.config.runtime import SECRET_FIELDS, RuntimeConfig, is_secret_key, opened
 from tds_core.db.queries import QUERIES
-from tds_core.operations.actions import Actor, record
 
 MASK = "********"
 HISTORY_LIMIT = 1000

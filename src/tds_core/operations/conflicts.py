@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tds_core.access.actions import Actor, record
 from tds_core.db.erp import STATEMENTS
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
@@ -31,7 +32,6 @@ from tds_core.domain.conflicts import ConflictStatus, Resolution, diff
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.hashing import lock_key
 from tds_core.domain.records import stock_rows
-from tds_core.operations.actions import Actor, record
 from tds_core.operations.dead_letters import check_note, is_text
 from tds_core.operations.jobs import InvalidRequest, NotFound, WrongState
 

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tds_core.access.actions import Actor, record
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.domain.states import DlqStatus
 from tds_core.operations import jobs
-from tds_core.operations.actions import Actor, record
 from tds_core.operations.jobs import InvalidRequest, JobContext, NotFound, WrongState
 
 ERROR_CLASSES = ("retryable", "permanent", "unknown")

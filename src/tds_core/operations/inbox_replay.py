@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tds_core.access.actions import Actor
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
@@ -39,7 +40,6 @@ from tds_core.domain.states import InboxStatus, Operation
 from tds_core.ingest.bodies import BodyError, parse
 from tds_core.ingest.webhooks import WebhookError, parse_operation
 from tds_core.operations import jobs
-from tds_core.operations.actions import Actor
 from tds_core.operations.dead_letters import Ring, replay_handler, ring_workers
 from tds_core.operations.jobs import InvalidRequest, JobContext
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import structlog
 
+from tds_core.access.actions import Actor
 from tds_core.db.queries import QUERIES
 from tds_core.operations import jobs
-from tds_core.operations.actions import Actor
 
 log = structlog.get_logger("tds.initial_sync")
 

@@ -35,9 +35,9 @@ from typing import Any
 
 import structlog
 
+from tds_core.access.actions import Actor, record
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
-from tds_core.operations.actions import Actor, record
 
 log = structlog.get_logger("tds.jobs")
 

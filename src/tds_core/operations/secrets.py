@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import orjson
 
+from tds_core.access.actions import Actor, record
 from tds_core.config.encryption import (
     Keyring,
     UnreadableSecret,
@@ -34,7 +35,6 @@ from tds_core.config.encryption import (
 from tds_core.config.runtime import SECRET_FIELDS, is_secret_key
 from tds_core.db.queries import QUERIES
 from tds_core.errors import SecretKeyError
-from tds_core.operations.actions import Actor, record
 
 #: The secrets that may be stored in ``tds_secrets``, with the environment variable that wins.
 SECRET_NAMES: dict[str, str] = {

@@ -1,4 +1,7 @@
-"""The operator action log: who did what, when, and through which door (API, CLI, scheduler)."""
+"""The operator action log: who did what, when, and through which door (API, CLI, scheduler).
+
+In `access/` (who acts, with which role) so that both the operator commands (`operations/`) and
+the alert commands (`alerts/`) record actions without one depending on the other."""
 
 from __future__ import annotations
 
