@@ -3,6 +3,7 @@ views, functions, indexes, the queue-state enum, and an append-only audit trail.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -11,7 +12,7 @@ import pytest
 from tds_core.config.runtime import RuntimeConfig
 from tds_core.db import migrate
 from tds_core.domain.entities import ENTITIES, EntitySpec
-from tds_core.domain.states import QueueState
+from tds_core.domain.states import JobKind, JobState, QueueState
 
 TDS_TABLES = {
     "tds_inbox_events",
@@ -215,6 +216,20 @@ def test_queue_state_enum_matches_the_code(migrated_url: str) -> None:
         "SELECT enumlabel FROM pg_enum WHERE enumtypid = 'tds_queue_state'::regtype ORDER BY enumsortorder",
     )
     assert [r[0] for r in rows] == [s.value for s in QueueState]
+
+
+def test_job_check_constraints_match_the_job_kinds_and_states(migrated_url: str) -> None:
+    rows = fetch(
+        migrated_url,
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'tds_jobs'::regclass AND contype = 'c'",
+    )
+    allowed: dict[str, set[str]] = {}
+    for (definition,) in rows:
+        for column in ("kind", "status"):
+            if definition.startswith(f"CHECK (({column} = ANY"):
+                allowed[column] = set(re.findall(r"'([a-z_]+)'::text", definition))
+    assert allowed == {"kind": {k.value for k in JobKind}, "status": {s.value for s in JobState}}, rows
 
 
 def test_default_configuration_is_seeded(migrated_url: str) -> None:

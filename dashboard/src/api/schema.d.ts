@@ -1899,6 +1899,12 @@ export interface components {
             /** Zoho Id */
             zoho_id?: string | null;
         };
+        /**
+         * JobKind
+         * @description What a background job (``tds_jobs``, run by ``operations/jobs.py``) does.
+         * @enum {string}
+         */
+        JobKind: "dlq_replay" | "inbox_replay" | "sync" | "reconcile";
         /** JobOut */
         JobOut: {
             /** Cancel Requested */
@@ -1961,6 +1967,11 @@ export interface components {
              */
             total: number;
         };
+        /**
+         * JobState
+         * @enum {string}
+         */
+        JobState: "queued" | "running" | "completed" | "cancelled" | "failed";
         /** Latency */
         Latency: {
             /**
@@ -4976,8 +4987,8 @@ export interface operations {
     "jobs-list_jobs": {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "completed" | "cancelled" | "failed") | null;
-                kind?: ("dlq_replay" | "inbox_replay" | "sync" | "reconcile") | null;
+                status?: components["schemas"]["JobState"] | null;
+                kind?: components["schemas"]["JobKind"] | null;
                 /** @description Page: ids below this */
                 before_id?: number | null;
                 limit?: number;

@@ -1,7 +1,8 @@
-"""Queue and inbox states, defined once.
+"""Queue, inbox and job states, defined once.
 
 Each state names which component moves rows in and out of it. The PostgreSQL enum
-``tds_queue_state`` mirrors :class:`QueueState`; a test checks that both sets agree.
+``tds_queue_state`` mirrors :class:`QueueState`, and ``tds_jobs``' CHECK constraints mirror
+:class:`JobKind` and :class:`JobState`; tests check that both sides agree.
 """
 
 from __future__ import annotations
@@ -92,3 +93,39 @@ class CircuitState(StrEnum):
 
     HALF_OPEN = "half_open"
     """Cool-down over: one small probe batch decides between closed and open."""
+
+
+class JobKind(StrEnum):
+    """What a background job (``tds_jobs``, run by ``operations/jobs.py``) does."""
+
+    DLQ_REPLAY = "dlq_replay"
+    """Put selected dead letters back in the queue."""
+
+    INBOX_REPLAY = "inbox_replay"
+    """Stage received webhooks again from the inbox (a time range, some statuses)."""
+
+    SYNC = "sync"
+    """Pull entities from Zoho now (incremental, or full)."""
+
+    RECONCILE = "reconcile"
+    """Compare the ERP with Zoho record by record, healing what differs."""
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    """Created (API, CLI, scheduler), waiting for a runner. Out: a runner's claim."""
+
+    RUNNING = "running"
+    """Claimed by one runner, which heartbeats it; a lapsed heartbeat lets another take it over."""
+
+    COMPLETED = "completed"
+    """Done. Terminal."""
+
+    CANCELLED = "cancelled"
+    """Stopped at an operator's request, at the next step boundary. Terminal."""
+
+    FAILED = "failed"
+    """Ended by an error (kept in ``error``). Terminal."""
+
+
+FINISHED_JOB_STATES = frozenset({JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED})

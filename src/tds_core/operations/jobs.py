@@ -38,12 +38,13 @@ import structlog
 from tds_core.access.actions import Actor, record
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
+from tds_core.domain.states import FINISHED_JOB_STATES, JobKind, JobState
 
 log = structlog.get_logger("tds.jobs")
 
-KINDS = ("dlq_replay", "inbox_replay", "sync", "reconcile")
-STATUSES = ("queued", "running", "completed", "cancelled", "failed")
-FINISHED = ("completed", "cancelled", "failed")
+KINDS = tuple(kind.value for kind in JobKind)
+STATUSES = tuple(state.value for state in JobState)
+FINISHED = tuple(state.value for state in JobState if state in FINISHED_JOB_STATES)
 
 
 class NotFound(LookupError):

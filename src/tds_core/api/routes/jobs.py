@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
@@ -17,14 +17,13 @@ from pydantic import BaseModel, Field
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.db.errors import translated
+from tds_core.domain.states import JobKind, JobState
 from tds_core.operations import jobs
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 Ctx = Annotated[ApiContext, Depends(context)]
 MAX_ID = 2**53 - 1  # ids beyond this cannot be told apart in JSON numbers (the dashboard, JSON Schema)
 JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
-JobKind = Literal["dlq_replay", "inbox_replay", "sync", "reconcile"]
-JobStatus = Literal["queued", "running", "completed", "cancelled", "failed"]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such job"}}
 
 
@@ -70,7 +69,7 @@ def job_out(job: jobs.Job) -> JobOut:
 async def list_jobs(
     principal: Viewer,
     ctx: Ctx,
-    status: Annotated[JobStatus | None, Query()] = None,
+    status: Annotated[JobState | None, Query()] = None,
     kind: Annotated[JobKind | None, Query()] = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page: ids below this")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
