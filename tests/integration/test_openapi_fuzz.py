@@ -111,7 +111,13 @@ def test_every_operation_passes_every_schemathesis_check(live_api: tuple[str, st
         str(tmp_path),
     ]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=900, check=False, env={**os.environ, "NO_COLOR": "1"}
+        command,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=tmp_path,  # schemathesis keeps a cache (.schemathesis/) in its working directory
+        env={**os.environ, "NO_COLOR": "1"},
     )
     said = done.stdout + done.stderr
     print(said[-3000:])
