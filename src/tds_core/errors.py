@@ -13,6 +13,12 @@
             └── SecretKeyError    TDS_SECRET_KEY is missing, invalid, or not the key the
                                   stored secrets were written with
 
+    Refusal                       an operator's request that cannot be done as asked (API, CLI);
+    │                             nothing was changed. The API maps each kind to HTTP once.
+    ├── NotFound                  no such job, dead letter, key, user, alert, report: 404
+    ├── WrongState                the target's state does not allow the action: 409
+    └── InvalidRequest            a filter or argument that cannot be used: 422, with the reasons
+
 Retry policy is an ``isinstance(exc, RetryableError)`` check. Foreign errors (asyncpg,
 psycopg) are translated once, at the boundary in ``tds_core.db.errors``.
 """
@@ -77,3 +83,23 @@ class ConfigurationError(PermanentError):
 
 class SecretKeyError(ConfigurationError):
     """``TDS_SECRET_KEY`` is missing or invalid, or cannot decrypt the secrets in the database."""
+
+
+class Refusal(TDSError):
+    """An operator's request (API or CLI) that cannot be done as asked; nothing was changed."""
+
+
+class NotFound(Refusal, LookupError):
+    """No such job, dead letter, key, user, alert or report (the API answers 404)."""
+
+
+class WrongState(Refusal):
+    """The target is not in a state that allows the action (the API answers 409)."""
+
+
+class InvalidRequest(Refusal, ValueError):
+    """A filter or argument that cannot be used (the API answers 422 with the reasons)."""
+
+    def __init__(self, reasons: list[str] | str) -> None:
+        self.reasons = [reasons] if isinstance(reasons, str) else list(reasons)
+        super().__init__("; ".join(self.reasons))

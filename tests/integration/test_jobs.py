@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tds_core import errors
 from tds_core.access.actions import Actor
 from tds_core.operations import dead_letters, jobs
 from tds_core.operations.dead_letters import DeadLetterFilter
@@ -255,5 +256,5 @@ async def test_a_stopping_runner_hands_its_job_back_and_the_next_one_resumes(poo
 
 async def test_unknown_kind_is_refused(pool: Any) -> None:
     async with pool.acquire() as connection:
-        with pytest.raises(jobs.InvalidRequest):
+        with pytest.raises(errors.InvalidRequest):
             await jobs.create(connection, "format_disk", {}, TESTER)

@@ -15,20 +15,21 @@ from tds_core.access.actions import Actor
 from tds_core.alerts.rules import RULES_BY_NAME
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
+from tds_core.errors import InvalidRequest, NotFound, WrongState
 
 #: The longest silence: a month. Longer than that, change the threshold or disable the channel.
 MAX_SILENCE_MINUTES = 30 * 24 * 60
 
 
-class AlertNotFound(LookupError):
+class AlertNotFound(NotFound):
     """No alert (or silence) with that id: the API answers 404."""
 
 
-class AlertConflict(Exception):
+class AlertConflict(WrongState):
     """The alert (or silence) is not in a state that allows the action: the API answers 409."""
 
 
-class InvalidSilence(ValueError):
+class InvalidSilence(InvalidRequest):
     """A silence that cannot be created as asked: the API answers 422."""
 
 

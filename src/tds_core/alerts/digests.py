@@ -38,6 +38,7 @@ from tds_core.config.runtime import RuntimeConfig
 from tds_core.config.runtime import load as load_config
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
+from tds_core.errors import NotFound
 
 log = structlog.get_logger("tds.reports")
 
@@ -52,7 +53,7 @@ class ReportKind(StrEnum):
     """The monthly performance summary: the previous calendar month."""
 
 
-class ReportNotFound(LookupError):
+class ReportNotFound(NotFound):
     """No report with that id (the API answers 404)."""
 
 

@@ -12,9 +12,9 @@ import typer
 from rich.table import Table
 
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.errors import InvalidRequest, NotFound, WrongState
 from tds_core.operations import conflicts
 from tds_core.operations.conflicts import RESOLUTIONS, ConflictFilter
-from tds_core.operations.jobs import InvalidRequest, NotFound, WrongState
 
 conflicts_app = typer.Typer(
     help="ERP conflicts (rows changed outside TDS): list, show, resolve.", no_args_is_help=True

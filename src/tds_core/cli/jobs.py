@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tds_core import errors
 from tds_core.cli.common import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
 from tds_core.db.pool import create_pool
 from tds_core.operations import jobs
@@ -165,7 +166,7 @@ def jobs_show(
 
     try:
         job = asyncio.run(with_pool(settings, work))
-    except jobs.NotFound as exc:
+    except errors.NotFound as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     if as_json:
@@ -188,7 +189,7 @@ def jobs_cancel(
     settings = settings_from_env()
     try:
         job = asyncio.run(with_pool(settings, lambda pool: _cancel(pool, job_id, by)))
-    except (jobs.NotFound, jobs.WrongState) as exc:
+    except (errors.NotFound, errors.WrongState) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     if as_json:

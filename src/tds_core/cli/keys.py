@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tds_core import errors
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
 from tds_core.db.queries import QUERIES
 from tds_core.operations import access
@@ -61,7 +62,7 @@ def keys_revoke(
     settings = settings_from_env()
     try:
         row = with_connection(settings, lambda c: access.revoke_key(c, key_id, cli_actor(None)))
-    except access.NotFound:
+    except errors.NotFound:
         if as_json:
             print_json({"revoked": []})
         else:

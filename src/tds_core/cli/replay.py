@@ -17,9 +17,9 @@ from rich.table import Table
 
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env
 from tds_core.cli.jobs import run_job_here, with_pool
+from tds_core.errors import InvalidRequest
 from tds_core.operations import inbox_replay
 from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
-from tds_core.operations.jobs import InvalidRequest
 
 
 def _moment(value: str, option: str) -> datetime:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from tds_core import errors
 from tds_core.access.roles import Role
 from tds_core.access.users import UserExists
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
@@ -81,7 +82,7 @@ def _update(username: str, by: str | None, as_json: bool, **change: Any) -> None
         row = with_connection(
             settings_from_env(), lambda c: access.update_user(c, username, cli_actor(by), **change)
         )
-    except (access.NotFound, ValueError) as exc:
+    except (errors.NotFound, ValueError) as exc:
         _fail(str(exc))
         return
     if as_json:

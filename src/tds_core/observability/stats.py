@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tds_core import errors
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITY_SLUGS
@@ -47,7 +48,7 @@ MAX_POINTS = 1440
 DEFAULT_POINTS = 720
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(errors.InvalidRequest):
     """A stats request that cannot be answered as asked (the API answers 422)."""
 
 

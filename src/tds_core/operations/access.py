@@ -14,11 +14,8 @@ from tds_core.access import passwords, users
 from tds_core.access.actions import Actor, record
 from tds_core.access.roles import Role
 from tds_core.db.queries import QUERIES
+from tds_core.errors import NotFound
 from tds_core.ingest import api_keys
-
-
-class NotFound(Exception):
-    """No such key or user."""
 
 
 async def create_key(connection: Any, name: str, actor: Actor) -> api_keys.NewKey:

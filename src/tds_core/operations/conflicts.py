@@ -32,8 +32,8 @@ from tds_core.domain.conflicts import ConflictStatus, Resolution, diff
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.hashing import lock_key
 from tds_core.domain.records import stock_rows
+from tds_core.errors import InvalidRequest, NotFound, WrongState
 from tds_core.operations.dead_letters import check_note, is_text
-from tds_core.operations.jobs import InvalidRequest, NotFound, WrongState
 
 RESOLUTIONS = tuple(r.value for r in (Resolution.APPLY_SOURCE, Resolution.KEEP_LOCAL))
 STATUSES = tuple(s.value for s in ConflictStatus)

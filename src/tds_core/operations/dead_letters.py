@@ -21,8 +21,9 @@ from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.domain.states import DlqStatus
+from tds_core.errors import InvalidRequest, NotFound, WrongState
 from tds_core.operations import jobs
-from tds_core.operations.jobs import InvalidRequest, JobContext, NotFound, WrongState
+from tds_core.operations.jobs import JobContext
 
 ERROR_CLASSES = ("retryable", "permanent", "unknown")
 MAX_IDS = 10_000

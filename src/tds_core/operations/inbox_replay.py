@@ -37,11 +37,12 @@ from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.records import RecordError, stage
 from tds_core.domain.states import InboxStatus, Operation
+from tds_core.errors import InvalidRequest
 from tds_core.ingest.bodies import BodyError, parse
 from tds_core.ingest.webhooks import WebhookError, parse_operation
 from tds_core.operations import jobs
 from tds_core.operations.dead_letters import Ring, replay_handler, ring_workers
-from tds_core.operations.jobs import InvalidRequest, JobContext
+from tds_core.operations.jobs import JobContext
 
 REPLAYABLE = (InboxStatus.QUEUED.value, InboxStatus.REJECTED.value)
 SAMPLES = 20

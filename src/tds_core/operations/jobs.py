@@ -39,28 +39,13 @@ from tds_core.access.actions import Actor, record
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.states import FINISHED_JOB_STATES, JobKind, JobState
+from tds_core.errors import InvalidRequest, NotFound, WrongState
 
 log = structlog.get_logger("tds.jobs")
 
 KINDS = tuple(kind.value for kind in JobKind)
 STATUSES = tuple(state.value for state in JobState)
 FINISHED = tuple(state.value for state in JobState if state in FINISHED_JOB_STATES)
-
-
-class NotFound(LookupError):
-    """No such job, dead letter, ... (the API answers 404)."""
-
-
-class WrongState(Exception):
-    """The target is not in a state that allows the action (the API answers 409)."""
-
-
-class InvalidRequest(ValueError):
-    """A filter or argument that cannot be used (the API answers 422 with the reasons)."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
 
 
 class JobLost(Exception):

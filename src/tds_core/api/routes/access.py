@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from tds_core import errors
 from tds_core.access import users
 from tds_core.access.roles import Role
 from tds_core.api.auth import Admin
@@ -125,7 +126,7 @@ async def revoke_key(key: str, principal: Admin, ctx: Ctx) -> dict[str, Any]:
         with translated():
             async with ctx.pool.acquire() as connection:
                 return await access.revoke_key(connection, key, principal.actor)
-    except access.NotFound as exc:
+    except errors.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
 
 
@@ -180,7 +181,7 @@ async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ct
                     password=body.password,
                     disabled=body.disabled,
                 )
-    except access.NotFound as exc:
+    except errors.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc

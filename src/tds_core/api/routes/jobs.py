@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
+from tds_core import errors
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.db.errors import translated
@@ -52,11 +53,11 @@ def answered() -> Iterator[None]:
     """An operation's refusal as the HTTP answer: 404 not found, 409 wrong state, 422 invalid."""
     try:
         yield
-    except jobs.NotFound as exc:
+    except errors.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
-    except jobs.WrongState as exc:
+    except errors.WrongState as exc:
         raise HTTPException(409, str(exc)) from exc
-    except jobs.InvalidRequest as exc:
+    except errors.InvalidRequest as exc:
         raise HTTPException(422, "; ".join(exc.reasons)) from exc
 
 

@@ -26,7 +26,15 @@ from starlette.requests import ClientDisconnect
 from tds_core.api.context import ApiContext, context
 from tds_core.api.rate_limit import retry_after
 from tds_core.db.errors import UNTRANSLATED_ERRORS, translate
-from tds_core.errors import DatabaseTimeout, RetryableError, TDSError
+from tds_core.errors import (
+    DatabaseTimeout,
+    InvalidRequest,
+    NotFound,
+    Refusal,
+    RetryableError,
+    TDSError,
+    WrongState,
+)
 from tds_core.ingest.webhooks import WebhookError, WebhookRequest
 from tds_core.staging.service import Staged
 
@@ -73,6 +81,10 @@ def answer_error(exc: Exception, retry_after_seconds: int) -> Answer | None:
             "reasons": [str(exc)[:1000]],
         }
         return 503, body, {"Retry-After": str(retry_after_seconds)}
+    if isinstance(exc, Refusal):  # an operator request refused: one mapping for every route
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, WrongState) else 422
+        reasons = exc.reasons if isinstance(exc, InvalidRequest) else [str(exc)[:500]]
+        return status, {"error": str(exc)[:500], "reasons": reasons}, None
     if isinstance(exc, TDSError):
         return 400, {"error": str(exc)[:500], "reasons": [str(exc)[:500]]}, None
     return None
