@@ -81,3 +81,27 @@ async def test_the_rescue_service_hands_back_leases_with_no_worker_running(pool:
     states = await pool.fetch("SELECT status::text AS status FROM tds_sync_queue ORDER BY id")
     assert [r["status"] for r in states] == ["pending", "pending"]
     assert not await service.run_once(pool, max_attempts=8)
+
+
+async def test_a_failure_recorded_after_the_lease_was_lost_writes_nothing(pool: Any, database_url: str) -> None:
+    """Issue 17: the retry and dead-letter branches ignored a zero-row update and still wrote a
+    sync log (and, for a dead letter, claimed an outcome that did not happen). Another worker
+    owns the event now: its fate is that worker's to record."""
+    from tds_core.errors import DataError, TargetError
+    from tds_core.processor.apply import ClaimedEvent
+    from tds_core.processor.worker import Worker
+
+    await enqueue(pool, "L")
+    lost = ClaimedEvent.from_row(await claim(pool, "host:4:first"))
+    # the first worker's lease expired and was rescued; a second worker holds the event now
+    await pool.execute("UPDATE tds_sync_queue SET locked_by = 'host:5:second' WHERE id = $1", lost.id)
+    worker = Worker(pool, database_url, worker_id="host:4:first")
+    async with pool.acquire() as connection:
+        for error in (TargetError("a trigger said no"), DataError("a value PostgreSQL refused")):
+            await worker._record_failure(connection, lost, error)  # retry, then dead-letter branch
+    row = await pool.fetchrow("SELECT status::text, locked_by, attempt_history FROM tds_sync_queue")
+    assert (row["status"], row["locked_by"]) == ("processing", "host:5:second")
+    assert row["attempt_history"] == []
+    assert await pool.fetchval("SELECT count(*) FROM tds_sync_logs") == 0
+    assert await pool.fetchval("SELECT count(*) FROM tds_dead_letter_queue") == 0
+    assert worker.stats.failed == 0

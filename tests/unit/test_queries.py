@@ -64,3 +64,8 @@ def test_duplicate_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / "b.sql").write_text("-- name: x_select\n-- purpose\nSELECT 2;\n")
     with pytest.raises(ValueError, match="duplicate SQL name 'x_select'"):
         load(tmp_path)
+
+
+def test_every_wake_up_of_the_workers_goes_through_the_doorbell_module() -> None:
+    """Issue 17: NOTIFY was sent by the Doorbell and by seven direct executes elsewhere."""
+    assert used_names()["queue_notify"] == ["queue/doorbell.py"]

@@ -34,6 +34,7 @@ from tds_core.domain.hashing import lock_key
 from tds_core.domain.records import stock_rows
 from tds_core.errors import InvalidRequest, NotFound, WrongState
 from tds_core.operations.dead_letters import check_note, is_text
+from tds_core.queue.doorbell import wake_workers
 
 RESOLUTIONS = tuple(r.value for r in (Resolution.APPLY_SOURCE, Resolution.KEEP_LOCAL))
 STATUSES = tuple(s.value for s in ConflictStatus)
@@ -143,7 +144,7 @@ async def resolve(
                 },
             )
         if chosen is Resolution.APPLY_SOURCE:
-            await connection.execute(QUERIES.queue_notify)
+            await wake_workers(connection)
     return await get_conflict(connection, conflict_id)
 
 

@@ -24,6 +24,7 @@ from tds_core.domain.states import DlqStatus
 from tds_core.errors import InvalidRequest, NotFound, WrongState
 from tds_core.operations import jobs
 from tds_core.operations.jobs import JobContext
+from tds_core.queue.doorbell import wake_workers
 
 ERROR_CLASSES = ("retryable", "permanent", "unknown")
 MAX_IDS = 10_000
@@ -172,7 +173,7 @@ async def replay_one(
                 target=str(letter_id),
                 details={"queue_id": rows[0]["queue_id"], "note": note},
             )
-        await connection.execute(QUERIES.queue_notify)
+        await wake_workers(connection)
     return await get_letter(connection, letter_id)
 
 
@@ -219,7 +220,7 @@ async def replay_ids(connection: Any, ids: list[int], actor: Actor, note: str | 
                 details={"ids": outcome.resolved, "skipped": outcome.skipped, "note": note},
             )
         if outcome.resolved:
-            await connection.execute(QUERIES.queue_notify)
+            await wake_workers(connection)
     return outcome
 
 
@@ -319,7 +320,7 @@ async def ring_workers(pool: Any, ring: Ring | None) -> None:
         ring()
     else:
         with translated():
-            await pool.execute(QUERIES.queue_notify)
+            await wake_workers(pool)
 
 
 def replay_handler(pool: Any, ring: Ring | None = None, *, batch_size: int = 500) -> jobs.Handler:

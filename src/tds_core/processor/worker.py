@@ -293,7 +293,7 @@ class Worker:
         permanent = isinstance(error, PermanentError) or not isinstance(error, RetryableError)
         last = event.attempts >= self.config.worker__max_attempts
         if permanent or last:
-            await connection.fetch(
+            moved = await connection.fetch(
                 QUERIES.queue_dead_if_leased,
                 event.id,
                 self.worker_id,
@@ -301,6 +301,9 @@ class Worker:
                 error.error_class,
                 [entry],
             )
+            if not moved:
+                self._lease_lost(event, "dead-letter")
+                return
             outcome, message = "dead", f"dead-lettered after {event.attempts} attempt(s): {error}"
             log.warning(
                 "event dead-lettered",
@@ -315,7 +318,7 @@ class Worker:
             )
         else:
             delay = self.config.backoff.delay(event.attempts)
-            await connection.execute(
+            status = await connection.execute(
                 QUERIES.queue_retry_if_leased,
                 event.id,
                 self.worker_id,
@@ -324,6 +327,9 @@ class Worker:
                 error.error_class,
                 [entry],
             )
+            if status == "UPDATE 0":
+                self._lease_lost(event, "retry")
+                return
             outcome, message = "retry", f"retry in {delay:.1f}s: {error}"
             log.info(
                 "event will retry",
@@ -348,6 +354,20 @@ class Worker:
                     "message": message[:2000],
                 }
             ],
+        )
+
+    def _lease_lost(self, event: ClaimedEvent, step: str) -> None:
+        """The event's lease was lost before its failure was recorded (it expired and was rescued,
+        or another worker took it): the other owner decides its fate, so nothing is written, no
+        dead letter and no sync log for an attempt that is not this worker's any more."""
+        self.stats.failed -= 1
+        log.warning(
+            "lease lost before the failure was recorded; nothing written",
+            queue_id=event.id,
+            inbox_event_id=event.inbox_event_id,
+            entity=event.entity,
+            zoho_id=event.zoho_id,
+            step=step,
         )
 
     def _count(self, result: BatchResult) -> None:

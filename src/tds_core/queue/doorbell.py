@@ -1,9 +1,12 @@
-"""The workers' doorbell, rung by the API after events commit.
+"""The workers' doorbell: every wake-up of the workers goes through this module.
 
 NOTIFY is a wake-up, not a message, and issuing one per webhook would serialise commits on
-PostgreSQL's notification queue lock. So the API only sets a flag; one task turns flags into
-at most one ``NOTIFY tds_queue`` every ``interval`` seconds. Workers also poll, so a lost ring
-costs latency, never an event.
+PostgreSQL's notification queue lock. So the API only sets a flag (:class:`Doorbell`); one task
+turns flags into at most one ``NOTIFY tds_queue`` every ``interval`` seconds. Code that queues
+events in a transaction of its own (pulls, hints, replays, conflict resolutions, reconciliation)
+calls :func:`wake_workers` on that connection: inside a transaction PostgreSQL delivers the
+notification at commit, so a worker never wakes before the events are there. Workers also poll,
+so a lost ring costs latency, never an event.
 """
 
 from __future__ import annotations
@@ -13,6 +16,12 @@ import contextlib
 from typing import Any
 
 from tds_core.db.queries import QUERIES
+
+
+async def wake_workers(connection: Any) -> None:
+    """``NOTIFY tds_queue`` on ``connection`` (a pool or a connection; in a transaction it is
+    sent at commit)."""
+    await connection.execute(QUERIES.queue_notify)
 
 
 class Doorbell:
@@ -40,5 +49,5 @@ class Doorbell:
             self._rung.clear()
             with contextlib.suppress(Exception):
                 async with self.pool.acquire() as connection:
-                    await connection.execute(QUERIES.queue_notify)
+                    await wake_workers(connection)
             await asyncio.sleep(self.interval)

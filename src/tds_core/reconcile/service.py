@@ -42,6 +42,7 @@ from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.records import RecordError, normalize_id, record_version, stock_rows
 from tds_core.domain.states import Operation
+from tds_core.queue.doorbell import wake_workers
 from tds_core.source.plans import plan_for
 from tds_core.source.zoho.client import ZohoClient
 from tds_core.source.zoho.errors import NotFound
@@ -154,7 +155,7 @@ class Reconciler:
             result.error,
         )
         if result.drift.total:
-            await self.pool.execute(QUERIES.queue_notify)
+            await wake_workers(self.pool)
         log.info(
             "reconciliation done",
             entity=entity,

@@ -26,6 +26,7 @@ from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.states import Operation
 from tds_core.errors import RetryableError
+from tds_core.queue.doorbell import wake_workers
 from tds_core.source.pull import plan_for
 from tds_core.source.zoho.client import ZohoClient
 from tds_core.source.zoho.errors import InvalidURL, NotFound
@@ -85,7 +86,7 @@ class HintCompleter:
                 await connection.execute(QUERIES.inbox_mark_fetched, hint["id"], staged_id)
                 completed += 1
         if completed:
-            await self.pool.execute(QUERIES.queue_notify)
+            await wake_workers(self.pool)
             log.info("completed webhook hints", count=completed)
         if misconfigured is not None:
             raise misconfigured

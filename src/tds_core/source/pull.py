@@ -42,6 +42,7 @@ from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.records import RecordError, extract_record, record_version
 from tds_core.domain.states import Operation
+from tds_core.queue.doorbell import wake_workers
 from tds_core.source.pacing import Pause, QuotaBudget, configured_reserve
 from tds_core.source.plans import PullPlan, plan_for
 from tds_core.source.zoho.client import Page, ZohoClient
@@ -177,7 +178,7 @@ class Puller:
                     if last:
                         full_scan = plan.strategy == "full_scan" or kind == "full" or not sorted_by_version
                         await self._finish(connection, result, plan, newest, full_scan)
-                await self.pool.execute(QUERIES.queue_notify)
+                await wake_workers(self.pool)
                 if progress:
                     progress(result)
                 if last or pause is not None:
