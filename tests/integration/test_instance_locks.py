@@ -10,7 +10,8 @@ from typing import Any
 from tds_core.db.queries import QUERIES
 from tds_core.domain.hashing import lock_key
 from tds_core.domain.states import Operation
-from tds_core.processor.apply import BatchApplier, ClaimedEvent
+from tds_core.processor.apply import BatchApplier
+from tds_core.queue.leases import ClaimedEvent
 from tds_core.staging.service import stage_event
 
 from .test_group_commit import envelope

@@ -83,13 +83,15 @@ async def test_the_rescue_service_hands_back_leases_with_no_worker_running(pool:
     assert not await service.run_once(pool, max_attempts=8)
 
 
-async def test_a_failure_recorded_after_the_lease_was_lost_writes_nothing(pool: Any, database_url: str) -> None:
+async def test_a_failure_recorded_after_the_lease_was_lost_writes_nothing(
+    pool: Any, database_url: str
+) -> None:
     """Issue 17: the retry and dead-letter branches ignored a zero-row update and still wrote a
     sync log (and, for a dead letter, claimed an outcome that did not happen). Another worker
     owns the event now: its fate is that worker's to record."""
     from tds_core.errors import DataError, TargetError
-    from tds_core.processor.apply import ClaimedEvent
     from tds_core.processor.worker import Worker
+    from tds_core.queue.leases import ClaimedEvent
 
     await enqueue(pool, "L")
     lost = ClaimedEvent.from_row(await claim(pool, "host:4:first"))

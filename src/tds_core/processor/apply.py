@@ -49,44 +49,8 @@ from tds_core.domain.records import entity_row, line_rows, stock_rows, uncarried
 from tds_core.domain.states import QueueState
 from tds_core.domain.versioning import Decision, RowVersion, decide
 from tds_core.errors import TargetError
-
-
-@dataclass(frozen=True)
-class ClaimedEvent:
-    id: int
-    inbox_event_id: int | None
-    entity: str
-    zoho_id: str
-    operation: str
-    source_version: datetime
-    content_hash: str
-    payload: dict[str, Any]
-    attempts: int
-    received_at: datetime
-    correlation_id: str | None = None
-    source: str | None = None
-    """The inbox event's source (webhook, pull, reconcile, ...); None for a test's own event."""
-
-    @classmethod
-    def from_row(cls, row: Any) -> ClaimedEvent:
-        return cls(
-            id=row["id"],
-            inbox_event_id=row["inbox_event_id"],
-            entity=row["entity"],
-            zoho_id=row["zoho_id"],
-            operation=row["operation"],
-            source_version=row["source_version"],
-            content_hash=row["content_hash"],
-            payload=row["payload"],
-            attempts=row["attempts"],
-            received_at=row["received_at"],
-            correlation_id=row.get("correlation_id"),
-            source=row.get("source"),
-        )
-
-    @property
-    def is_delete(self) -> bool:
-        return self.operation == "deleted"
+from tds_core.queue import leases
+from tds_core.queue.leases import ClaimedEvent
 
 
 @dataclass
@@ -162,10 +126,7 @@ class BatchApplier:
     async def apply(self, connection: Any, events: list[ClaimedEvent]) -> BatchResult:
         result = BatchResult()
         started = time.perf_counter()
-        owned = {
-            r["id"]
-            for r in await connection.fetch(QUERIES.queue_lock_leased, [e.id for e in events], self.worker_id)
-        }
+        owned = await leases.lock_leased(connection, ids=[e.id for e in events], worker=self.worker_id)
         result.lease_lost = [e.id for e in events if e.id not in owned]
         events = [e for e in events if e.id in owned]
         if not events:
@@ -203,12 +164,12 @@ class BatchApplier:
         if conflicts:
             await connection.execute(QUERIES.conflicts_record_batch, conflicts)
         ids = [e.id for e in events]
-        status = await connection.execute(
-            QUERIES.queue_finish_if_leased, ids, [result.states[i].value for i in ids], self.worker_id
+        finished = await leases.finish(
+            connection, ids=ids, states=[result.states[i].value for i in ids], worker=self.worker_id
         )
-        if status != f"UPDATE {len(ids)}":
+        if finished != len(ids):
             # Impossible while we hold the row locks; refuse to commit if it ever happens.
-            raise TargetError(f"lease lost during apply ({status} of {len(ids)})")
+            raise TargetError(f"lease lost during apply ({finished} of {len(ids)} finished)")
         await connection.execute(QUERIES.sync_logs_insert_batch, logs)
         return result
 
@@ -227,7 +188,7 @@ class BatchApplier:
             await connection.execute(QUERIES.erp_lock_instances, sorted(busy))
             return events
         deferred = [event.id for event in events if keys[event.id] in busy]
-        await connection.execute(QUERIES.queue_release_leased, deferred, self.worker_id)
+        await leases.release(connection, ids=deferred, worker=self.worker_id)
         result.deferred = deferred
         return [event for event in events if keys[event.id] not in busy]
 

@@ -28,8 +28,9 @@ from tds_core.db.queries import QUERIES
 from tds_core.domain.circuit_breaker import CircuitBreaker
 from tds_core.domain.states import CircuitState
 from tds_core.errors import DatabaseUnavailable, PermanentError, RetryableError, TDSError
-from tds_core.processor.apply import BatchApplier, BatchResult, ClaimedEvent
-from tds_core.queue import rescue
+from tds_core.processor.apply import BatchApplier, BatchResult
+from tds_core.queue import leases, rescue
+from tds_core.queue.leases import ClaimedEvent
 
 log = structlog.get_logger("tds.worker")
 
@@ -125,10 +126,10 @@ class Worker:
     async def _shutdown(self) -> None:
         with contextlib.suppress(Exception):
             async with self.pool.acquire() as connection:
-                released = await connection.fetch(QUERIES.queue_release_worker, self.worker_id)
+                released = await leases.release_worker(connection, worker=self.worker_id)
                 await connection.execute(QUERIES.workers_stopped, self.worker_id)
                 if released:
-                    log.info("released leases", count=len(released))
+                    log.info("released leases", count=released)
 
     async def _reload_config(self, connection: Any) -> None:
         config = await load(connection, self.keyring)
@@ -180,12 +181,12 @@ class Worker:
             since, self._outage_since = self._outage_since, None
             try:
                 async with self.pool.acquire() as connection:
-                    retried = await connection.fetch(QUERIES.queue_retry_now_after_outage, since)
+                    retried = await leases.retry_now_after_outage(connection, since=since)
             except Exception as exc:
                 log.warning("could not release the outage's backoffs", error=str(translate(exc)))
                 return
             if retried:
-                log.info("ERP recovered: retrying the outage's failures now", count=len(retried))
+                log.info("ERP recovered: retrying the outage's failures now", count=retried)
 
     async def _wait(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -195,14 +196,17 @@ class Worker:
     async def _claim(self, size: int) -> list[ClaimedEvent]:
         try:
             async with self.pool.acquire() as connection:
-                rows = await connection.fetch(
-                    QUERIES.queue_claim_batch, self.worker_id, size, None, self.config.worker__lease_seconds
+                events = await leases.claim_batch(
+                    connection,
+                    worker=self.worker_id,
+                    size=size,
+                    lease_seconds=self.config.worker__lease_seconds,
                 )
         except Exception as exc:
             raise translate(exc) from exc
-        if len(rows) == size:
+        if len(events) == size:
             self._doorbell.set()  # more may be waiting: let a sibling loop claim right away
-        return [ClaimedEvent.from_row(row) for row in rows]
+        return events
 
     # ------------------------------------------------------------------ applying
     async def process(self, events: list[ClaimedEvent]) -> bool | None:
@@ -253,12 +257,12 @@ class Worker:
         while time.monotonic() < deadline and not self._stopping.is_set():
             try:
                 async with self.pool.acquire() as connection:
-                    released = await connection.fetch(QUERIES.queue_release_leased, ids, self.worker_id)
+                    released = await leases.release(connection, ids=ids, worker=self.worker_id)
             except Exception:
                 await asyncio.sleep(0.25)
                 continue
             if released:
-                log.info("released the leases of an aborted batch", count=len(released))
+                log.info("released the leases of an aborted batch", count=released)
                 self._doorbell.set()
             return
 
@@ -293,13 +297,13 @@ class Worker:
         permanent = isinstance(error, PermanentError) or not isinstance(error, RetryableError)
         last = event.attempts >= self.config.worker__max_attempts
         if permanent or last:
-            moved = await connection.fetch(
-                QUERIES.queue_dead_if_leased,
-                event.id,
-                self.worker_id,
-                str(error)[:2000],
-                error.error_class,
-                [entry],
+            moved = await leases.dead_letter(
+                connection,
+                queue_id=event.id,
+                worker=self.worker_id,
+                error=str(error)[:2000],
+                error_class=error.error_class,
+                attempt=entry,
             )
             if not moved:
                 self._lease_lost(event, "dead-letter")
@@ -318,16 +322,16 @@ class Worker:
             )
         else:
             delay = self.config.backoff.delay(event.attempts)
-            status = await connection.execute(
-                QUERIES.queue_retry_if_leased,
-                event.id,
-                self.worker_id,
-                delay,
-                str(error)[:2000],
-                error.error_class,
-                [entry],
+            moved = await leases.retry(
+                connection,
+                queue_id=event.id,
+                worker=self.worker_id,
+                delay_seconds=delay,
+                error=str(error)[:2000],
+                error_class=error.error_class,
+                attempt=entry,
             )
-            if status == "UPDATE 0":
+            if not moved:
                 self._lease_lost(event, "retry")
                 return
             outcome, message = "retry", f"retry in {delay:.1f}s: {error}"
@@ -382,8 +386,11 @@ class Worker:
             await asyncio.sleep(self.config.worker__lease_seconds / 3)
             with contextlib.suppress(Exception):
                 async with self.pool.acquire() as connection:
-                    await connection.execute(
-                        QUERIES.queue_renew_leases, ids, self.worker_id, self.config.worker__lease_seconds
+                    await leases.renew(
+                        connection,
+                        ids=ids,
+                        worker=self.worker_id,
+                        lease_seconds=self.config.worker__lease_seconds,
                     )
 
     # ------------------------------------------------------------------ services
