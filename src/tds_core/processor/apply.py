@@ -10,7 +10,8 @@ For one batch, in one transaction (opened by the worker):
 3. read the current ERP rows of the batch, one query per entity type, each with the columns
    changed outside TDS since TDS last wrote it (``line_items`` for lines changed, added or
    deleted) and the instance's open conflict, if any;
-4. decide every event in version order with the pure version guard, in memory; an event that
+4. decide every event in version order with the pure version guard, in memory
+   (:mod:`tds_core.processor.plan`, which needs no database); an event that
    would write a row changed outside TDS meets its entity type's conflict policy
    (domain/conflicts.py): source_wins and preserve_columns write (and record a conflict resolved
    by the policy), hold parks the event (queue state ``held``) in the instance's open conflict,
@@ -29,26 +30,22 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tds_core.db.erp import STATEMENTS, row_key
+from tds_core.db.erp import STATEMENTS
 from tds_core.db.queries import QUERIES
 from tds_core.domain.conflicts import (
-    LINE_ITEMS,
     SOURCE_WINS,
     ConflictPolicy,
-    ConflictStatus,
-    Policy,
-    Resolution,
 )
-from tds_core.domain.entities import ENTITIES, ITEM_TOMBSTONE, EntitySpec
+from tds_core.domain.entities import ENTITIES, EntitySpec
 from tds_core.domain.hashing import lock_key
-from tds_core.domain.records import entity_row, line_rows, stock_rows, uncarried_columns
+from tds_core.domain.records import line_rows
 from tds_core.domain.states import QueueState
-from tds_core.domain.versioning import Decision, RowVersion, decide
 from tds_core.errors import TargetError
+from tds_core.processor.plan import BatchPlanner, EntityWrite, StockWrite
 from tds_core.queue import leases
 from tds_core.queue.leases import ClaimedEvent
 
@@ -61,58 +58,6 @@ class BatchResult:
     lease_lost: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
     """Events handed back to pending because another batch was applying their instance."""
-
-
-@dataclass
-class _Current:
-    version: RowVersion
-    row: dict[str, Any]
-    changed: list[str] | None = None
-    """Columns changed outside TDS since TDS last wrote the row (None: none)."""
-    written: dict[str, Any] | None = None
-    """What TDS last wrote, when ``changed``."""
-    open_conflict: int | None = None
-    """The instance's open conflict (policy hold), if any."""
-
-
-def _row_version(record: Any) -> RowVersion:
-    return RowVersion(
-        source_version=record["source_version"],
-        content_hash=record["content_hash"],
-        deleted=record["deleted"],
-    )
-
-
-def _leaving_lines(current: _Current) -> _Current:
-    """The row as met by a write that leaves its lines alone (a record without its line list):
-    a local change of the lines is not overwritten by it, so it is no conflict of this write."""
-    if LINE_ITEMS not in (current.changed or ()):
-        return current
-    changed = [c for c in current.changed or () if c != LINE_ITEMS]
-    row = {k: v for k, v in current.row.items() if k != LINE_ITEMS}
-    return replace(current, row=row, changed=changed or None, written=current.written if changed else None)
-
-
-def _current(record: Any) -> _Current:
-    return _Current(
-        _row_version(record),
-        record["row"],
-        list(record["changed"]) if record["changed"] else None,
-        record["written"],
-        record["open_conflict"],
-    )
-
-
-@dataclass
-class _Writes:
-    """What a batch writes besides the ERP rows, collected in memory and written at the end."""
-
-    now: datetime
-    audit: list[dict[str, Any]] = field(default_factory=list)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    """Conflicts resolved by their policy (source_wins, preserve_columns)."""
-    held: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    """Held instances: one open conflict record each (the newest held event, every held queue id)."""
 
 
 class BatchApplier:
@@ -132,17 +77,21 @@ class BatchApplier:
         if not events:
             return result
         events = await self._lock_instances(connection, events, result)
-        writes = _Writes(now=datetime.now(UTC))
+        planner = BatchPlanner(self.worker_id, now=datetime.now(UTC))
         logs: list[dict[str, Any]] = []
         by_entity: dict[str, list[ClaimedEvent]] = defaultdict(list)
         for event in events:
             by_entity[event.entity].append(event)
         for slug, group in by_entity.items():
             spec = ENTITIES[slug]
+            policy = self._policy(spec)
+            rows = await self._current(connection, spec, sorted({e.zoho_id for e in group}))
             if spec.is_stock:
-                await self._apply_stock(connection, spec, group, writes, result)
+                await self._write_stock(connection, spec, policy, planner.stock(spec, policy, group, rows))
             else:
-                await self._apply_entity(connection, spec, group, writes, result)
+                await self._write_entity(connection, spec, policy, planner.entity(spec, policy, group, rows))
+        result.states.update(planner.states)
+        writes = planner.writes
         for event in events:
             state = result.states[event.id]
             logs.append(
@@ -199,107 +148,11 @@ class BatchApplier:
     def _policy(self, spec: EntitySpec) -> ConflictPolicy:
         return self.policies.get(spec.slug, SOURCE_WINS)
 
-    async def _apply_entity(
-        self,
-        connection: Any,
-        spec: EntitySpec,
-        events: list[ClaimedEvent],
-        writes: _Writes,
-        result: BatchResult,
+    async def _write_entity(
+        self, connection: Any, spec: EntitySpec, policy: ConflictPolicy, write: EntityWrite
     ) -> None:
         statements = STATEMENTS[spec.slug]
-        policy = self._policy(spec)
-        now = writes.now
-        current: dict[str, _Current] = {
-            r["zoho_id"]: _current(r)
-            for r in await self._current(connection, spec, sorted({e.zoho_id for e in events}))
-        }
-        final: dict[str, dict[str, Any]] = {}
-        line_records: dict[str, dict[str, Any] | None] = {}
-        """Parents whose lines the batch replaces: the newest record carrying the list (None: a delete)."""
-        held: set[str] = set()
-        for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
-            existing = current.get(event.zoho_id)
-            decision = decide(
-                existing.version if existing else None,
-                event.source_version,
-                event.content_hash,
-                event.is_delete,
-            )
-            if decision is Decision.STALE:
-                result.states[event.id] = QueueState.SKIPPED_STALE
-                continue
-            if decision is Decision.UNCHANGED:
-                result.states[event.id] = QueueState.SKIPPED_UNCHANGED
-                continue
-            source = None if event.is_delete else entity_row(spec, event.payload)
-            keeps_lines = (
-                spec.lines is not None and not event.is_delete and spec.lines.source_list not in event.payload
-            )
-            met = _leaving_lines(existing) if existing is not None and keeps_lines else existing
-            local = met.changed if met else None
-            if (
-                event.zoho_id in held
-                or (existing is not None and existing.open_conflict is not None)
-                or (local and policy.policy is Policy.HOLD)
-            ):
-                self._hold(writes, spec, event, event.zoho_id, existing, source)
-                held.add(event.zoho_id)
-                result.states[event.id] = QueueState.HELD
-                continue
-            if event.is_delete:
-                row: dict[str, Any] = (
-                    dict(existing.row) if existing else {"zoho_id": event.zoho_id, "data": {}}
-                )
-                row.pop(LINE_ITEMS, None)  # the local lines, when they moved: removed with the row
-                version = (
-                    max(existing.version.source_version, event.source_version)
-                    if existing
-                    else event.source_version
-                )
-                row.update(source_version=version, deleted_at=now, synced_at=now)
-                row.setdefault("content_hash", None)
-                action = "delete"
-                content_hash = row.get("content_hash")
-            else:
-                row = {
-                    "zoho_id": event.zoho_id,
-                    **(source or {}),
-                    "data": event.payload,
-                    "source_version": event.source_version,
-                    "content_hash": event.content_hash,
-                    "deleted_at": None,
-                    "synced_at": now,
-                }
-                if existing is not None:
-                    # an update keeps the ERP-owned columns (the upsert does not write them)
-                    row.update({c: existing.row.get(c) for c in policy.preserved})
-                    # and the columns this record does not carry (a list row, a partial webhook):
-                    # a list row never blanks what a fuller record set
-                    for column in uncarried_columns(spec, event.payload):
-                        row[column] = existing.row.get(column)
-                        if source is not None:
-                            source[column] = row[column]
-                action = "update" if existing else "insert"
-                content_hash = event.content_hash
-            if local:
-                self._overwritten(writes, spec, event, row_key(spec, row), met, source, policy)
-            writes.audit.append(self._audit(event, spec.table, row_key(spec, row), action, met, row, local))
-            now_version = RowVersion(row["source_version"], content_hash, row["deleted_at"] is not None)
-            if met is not existing and existing is not None:
-                # the lines' local change is still there for a later event of the batch to meet
-                current[event.zoho_id] = _Current(
-                    now_version,
-                    {**row, LINE_ITEMS: existing.row.get(LINE_ITEMS)},
-                    [LINE_ITEMS],
-                    existing.written,
-                )
-            else:
-                current[event.zoho_id] = _Current(now_version, row)
-            final[event.zoho_id] = row
-            if spec.lines is not None and not keeps_lines:
-                line_records[event.zoho_id] = None if event.is_delete else event.payload
-            result.states[event.id] = QueueState.COMPLETED
+        final, line_records = write.rows, write.line_records
         if not final:
             return
         upsert = statements.upsert_preserving(policy.preserved)
@@ -321,116 +174,11 @@ class BatchApplier:
         if lines:
             await connection.execute(statements.insert_lines, lines)
 
-    async def _apply_stock(
-        self,
-        connection: Any,
-        spec: EntitySpec,
-        events: list[ClaimedEvent],
-        writes: _Writes,
-        result: BatchResult,
+    async def _write_stock(
+        self, connection: Any, spec: EntitySpec, policy: ConflictPolicy, write: StockWrite
     ) -> None:
         statements = STATEMENTS[spec.slug]
-        policy = self._policy(spec)
-        now = writes.now
-        current: dict[tuple[str, str], _Current] = {
-            (r["zoho_id"], r["location_id"]): _current(r)
-            for r in await self._current(connection, spec, sorted({e.zoho_id for e in events}))
-        }
-        final: dict[tuple[str, str], dict[str, Any]] = {}
-        advanced: dict[tuple[str, str], datetime] = {}
-        held: set[str] = set()
-        for event in sorted(events, key=lambda e: (e.zoho_id, e.source_version, e.id)):
-            decisions: list[Decision] = []
-            # the rows this event writes: (key, the row before or None, the row after, the source's columns)
-            plan: list[tuple[tuple[str, str], _Current | None, dict[str, Any], dict[str, Any] | None]] = []
-            item_tombstone = current.get((event.zoho_id, ITEM_TOMBSTONE))
-            if event.is_delete:
-                targets = [
-                    (key, cur)
-                    for key, cur in current.items()
-                    if key[0] == event.zoho_id and not cur.version.deleted
-                ]
-                for key, cur in targets:
-                    row = dict(cur.row)
-                    row.update(
-                        source_version=max(cur.version.source_version, event.source_version),
-                        deleted_at=now,
-                        synced_at=now,
-                    )
-                    plan.append((key, cur, row, None))
-                if item_tombstone is None:
-                    # Marks the whole item deleted, so locations not seen yet cannot appear later.
-                    sentinel: dict[str, Any] = {
-                        "item_zoho_id": event.zoho_id,
-                        "location_id": ITEM_TOMBSTONE,
-                        "data": {},
-                        "content_hash": None,
-                        "source_version": event.source_version,
-                        "deleted_at": now,
-                        "synced_at": now,
-                    }
-                    plan.append(((event.zoho_id, ITEM_TOMBSTONE), None, sentinel, None))
-                decisions.append(Decision.APPLY)
-            elif item_tombstone is not None and item_tombstone.version.deleted:
-                decisions.append(Decision.STALE)  # the item is deleted: no location may come back
-            else:
-                for location in stock_rows(spec, event.payload):
-                    key = (event.zoho_id, location["location_id"])
-                    existing = current.get(key)
-                    decision = decide(
-                        existing.version if existing else None,
-                        event.source_version,
-                        location["content_hash"],
-                        False,
-                    )
-                    decisions.append(decision)
-                    if decision is Decision.UNCHANGED and existing is not None:
-                        self._advance(key, existing, event.source_version, current, final, advanced)
-                    if decision is not Decision.APPLY:
-                        continue
-                    row = {
-                        "item_zoho_id": event.zoho_id,
-                        **location,
-                        "source_version": event.source_version,
-                        "deleted_at": None,
-                        "synced_at": now,
-                    }
-                    source = {c.name: location.get(c.name) for c in spec.columns}
-                    if existing is not None:
-                        row.update({c: existing.row.get(c) for c in policy.preserved})
-                    plan.append((key, existing, row, source))
-            if plan:
-                local = [step for step in plan if step[1] is not None and step[1].changed]
-                instance = [cur for key, cur in current.items() if key[0] == event.zoho_id]
-                if (
-                    event.zoho_id in held
-                    or any(cur.open_conflict is not None for cur in instance)
-                    or (local and policy.policy is Policy.HOLD)
-                ):
-                    # the conflict shows the first location changed locally (or the first written)
-                    shown = local[0] if local else plan[0]
-                    self._hold(writes, spec, event, f"{shown[0][0]}/{shown[0][1]}", shown[1], shown[3])
-                    held.add(event.zoho_id)
-                    result.states[event.id] = QueueState.HELD
-                    continue
-            for key, before, row, from_source in plan:
-                changed = before.changed if before else None
-                if changed:
-                    self._overwritten(writes, spec, event, row_key(spec, row), before, from_source, policy)
-                action = "delete" if event.is_delete else ("update" if before else "insert")
-                writes.audit.append(
-                    self._audit(event, spec.table, row_key(spec, row), action, before, row, changed)
-                )
-                current[key] = _Current(
-                    RowVersion(row["source_version"], row["content_hash"], row["deleted_at"] is not None), row
-                )
-                final[key] = row
-            if Decision.APPLY in decisions:
-                result.states[event.id] = QueueState.COMPLETED
-            elif Decision.STALE in decisions:
-                result.states[event.id] = QueueState.SKIPPED_STALE
-            else:
-                result.states[event.id] = QueueState.SKIPPED_UNCHANGED
+        final, advanced = write.rows, write.advanced
         if final:
             await connection.execute(statements.upsert_preserving(policy.preserved), list(final.values()))
         if advanced:
@@ -441,154 +189,3 @@ class BatchApplier:
                 [k[1] for k in keys],
                 [advanced[k] for k in keys],
             )
-
-    @staticmethod
-    def _advance(
-        key: tuple[str, str],
-        existing: _Current,
-        version: datetime,
-        current: dict[tuple[str, str], _Current],
-        final: dict[tuple[str, str], dict[str, Any]],
-        advanced: dict[tuple[str, str], datetime],
-    ) -> None:
-        """A location whose quantities a newer event repeats: its row keeps its content but takes
-        the newer version. A location's hash covers its quantities only, so without this a
-        location that went A → B → A, delivered as A (newer) then B (older, reordered), would
-        end B: the older event would pass the version guard against A's first version."""
-        if version <= existing.version.source_version or existing.version.deleted:
-            return
-        current[key] = replace(existing, version=replace(existing.version, source_version=version))
-        if key in final:
-            final[key]["source_version"] = version  # written by this batch: the upsert carries it
-        else:
-            advanced[key] = version  # only the version moves: local edits stay, no audit row
-
-    # ------------------------------------------------------------------ conflicts
-    def _overwritten(
-        self,
-        writes: _Writes,
-        spec: EntitySpec,
-        event: ClaimedEvent,
-        key: str,
-        before: _Current | None,
-        source: dict[str, Any] | None,
-        policy: ConflictPolicy,
-    ) -> None:
-        """A write met a row changed outside TDS: a conflict resolved by the policy, recorded when a
-        column TDS overwrites had been changed (preserved columns are the ERP's to change)."""
-        assert before is not None and before.changed
-        if not [c for c in before.changed if c not in policy.preserved]:
-            return
-        resolution = (
-            Resolution.PRESERVE_COLUMNS
-            if policy.policy is Policy.PRESERVE_COLUMNS
-            else Resolution.SOURCE_WINS
-        )
-        writes.conflicts.append(
-            {
-                **self._conflict(spec, event, key, before, source),
-                "policy": policy.policy.value,
-                "status": ConflictStatus.RESOLVED.value,
-                "resolution": resolution.value,
-            }
-        )
-
-    def _hold(
-        self,
-        writes: _Writes,
-        spec: EntitySpec,
-        event: ClaimedEvent,
-        key: str,
-        before: _Current | None,
-        source: dict[str, Any] | None,
-    ) -> None:
-        """Park the event in its instance's open conflict (one record per instance and batch,
-        showing the newest held event)."""
-        instance = (spec.slug, event.zoho_id)
-        previous = writes.held.get(instance)
-        record = previous
-        if previous is None or event.source_version >= previous["source_version"]:
-            record = {
-                **self._conflict(spec, event, key, before, source),
-                "policy": Policy.HOLD.value,
-                "status": ConflictStatus.OPEN.value,
-                "resolution": None,
-            }
-            if previous is not None and (before is None or not before.changed):
-                # held behind the conflict: the rows compared stay those found when it was detected
-                for name in ("row_key", "local_row", "written", "changed_columns"):
-                    record[name] = previous[name]
-        assert record is not None
-        record["held_queue_ids"] = [*(previous["held_queue_ids"] if previous else []), event.id]
-        writes.held[instance] = record
-
-    def _conflict(
-        self,
-        spec: EntitySpec,
-        event: ClaimedEvent,
-        key: str,
-        before: _Current | None,
-        source: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        lines = spec.lines
-        if (
-            lines is not None
-            and source is not None
-            and before is not None
-            and LINE_ITEMS in (before.changed or ())
-            and lines.source_list in event.payload
-        ):
-            # the event's lines, to show against the local ones (key and business columns)
-            source = {
-                **source,
-                LINE_ITEMS: [
-                    {k: v for k, v in line.items() if k != "data"}
-                    for line in sorted(
-                        line_rows(spec, event.payload), key=lambda line: str(line[lines.key_column])
-                    )
-                ],
-            }
-        return {
-            "entity": spec.slug,
-            "zoho_id": event.zoho_id,
-            "erp_table": spec.table,
-            "row_key": key,
-            "queue_id": event.id,
-            "inbox_event_id": event.inbox_event_id,
-            "held_queue_ids": [],
-            "operation": event.operation,
-            "source_version": event.source_version,
-            "content_hash": event.content_hash,
-            "payload": event.payload,
-            "source_row": source,
-            "local_row": before.row if before else None,
-            "written": before.written if before else None,
-            "changed_columns": (before.changed or []) if before else [],
-        }
-
-    def _audit(
-        self,
-        event: ClaimedEvent,
-        table: str,
-        key: str,
-        action: str,
-        before: _Current | None,
-        after: dict[str, Any],
-        local_changes: list[str] | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "queue_id": event.id,
-            "inbox_event_id": event.inbox_event_id,
-            "entity": event.entity,
-            "zoho_id": event.zoho_id,
-            "erp_table": table,
-            "row_key": key,
-            "action": action,
-            "source_version": after["source_version"],
-            "before": before.row if before else None,
-            "after": after,
-            "worker_id": self.worker_id,
-            "local_changes": local_changes,
-            # a change reconciliation made (a confirmed delete, a healed record) says so
-            "actor": "reconcile" if event.source == "reconcile" else None,
-        }
