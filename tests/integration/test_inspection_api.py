@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from tds_core.api.routes.queue import EntitySlug
+from tds_core.api.schemas import EntitySlug
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.states import QueueState

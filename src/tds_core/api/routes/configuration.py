@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tds_core.api.auth import Admin, Viewer
 from tds_core.api.context import ApiContext, context, keyring
 from tds_core.api.inputs import RequestBody
-from tds_core.api.routes.webhooks import ErrorBody
+from tds_core.api.schemas import ErrorBody
 from tds_core.db.errors import translated
 from tds_core.operations import configuration
 from tds_core.operations.configuration import MASK, Entry

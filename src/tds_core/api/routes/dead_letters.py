@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import RequestBody
-from tds_core.api.routes.jobs import MAX_ID, JobOut, answered, job_out
+from tds_core.api.schemas import MAX_ID, JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.operations import dead_letters

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from tds_core.api.context import ApiContext, context
-from tds_core.api.routes.webhooks import ErrorBody
+from tds_core.api.schemas import ErrorBody
 from tds_core.observability import metrics
 
 router = APIRouter(tags=["metrics"])

@@ -7,13 +7,13 @@ and :mod:`tds_core.operations.history`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from tds_core.api.auth import Viewer
 from tds_core.api.context import ApiContext, context
-from tds_core.api.routes.webhooks import ErrorBody
+from tds_core.api.schemas import EntitySlug, ErrorBody
 from tds_core.db.errors import translated
 from tds_core.domain.states import QueueState
 from tds_core.operations import history, inspection
@@ -24,7 +24,6 @@ router = APIRouter(prefix="/api/v1", tags=["queue"])
 Ctx = Annotated[ApiContext, Depends(context)]
 
 # The entity slugs (tests check this stays equal to tds_core.domain.entities.ENTITY_SLUGS).
-EntitySlug = Literal["items", "contacts", "invoices", "bills", "creditnotes", "stock", "pricebooks"]
 BIGINT_MAX = 2**63 - 1
 NO_NUL = r"^[^\x00]*$"
 Id = Annotated[int, Path(ge=1, le=BIGINT_MAX)]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from tds_core.api.auth import Operator
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import Instant, RequestBody
-from tds_core.api.routes.jobs import JobOut, answered, job_out
+from tds_core.api.schemas import JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.operations import inbox_replay

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from tds_core.api.auth import Admin
 from tds_core.api.context import ApiContext, context, keyring
 from tds_core.api.inputs import RequestBody
-from tds_core.api.routes.webhooks import ErrorBody
+from tds_core.api.schemas import ErrorBody
 from tds_core.db.errors import translated
 from tds_core.operations import secrets
 from tds_core.operations.secrets import SecretSource

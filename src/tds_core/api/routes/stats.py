@@ -13,8 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from tds_core.api.auth import Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import Instant
-from tds_core.api.routes.queue import EntitySlug
-from tds_core.api.routes.webhooks import ErrorBody
+from tds_core.api.schemas import EntitySlug, ErrorBody
 from tds_core.observability import stats
 from tds_core.observability.series import SERIES
 from tds_core.observability.stats import History, InvalidRequest, SeriesInfo, WindowStats

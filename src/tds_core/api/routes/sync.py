@@ -17,7 +17,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import RequestBody
-from tds_core.api.routes.jobs import MAX_ID, JobOut, job_out
+from tds_core.api.schemas import MAX_ID, JobOut, job_out
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.operations import jobs

@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect
 
 from tds_core.api.context import ApiContext, context
 from tds_core.api.rate_limit import retry_after
+from tds_core.api.schemas import ErrorBody
 from tds_core.db.errors import UNTRANSLATED_ERRORS, translate
 from tds_core.errors import (
     DatabaseTimeout,
@@ -45,12 +46,6 @@ PREFIX = "/api/v1/webhooks/zoho/"
 class WebhookAccepted(BaseModel):
     event_id: int
     status: str
-
-
-class ErrorBody(BaseModel):
-    error: str
-    reasons: list[str] = []
-    event_id: int | None = None
 
 
 Answer = tuple[int, dict[str, Any], dict[str, str] | None]

@@ -1,0 +1,62 @@
+"""What the admin API's routes share: the error body, id bounds, the entity slugs and the job
+answer. Routes import these from here, never from one another."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import HTTPException
+from pydantic import BaseModel, Field
+
+from tds_core import errors
+from tds_core.operations import jobs
+
+MAX_ID = 2**53 - 1  # ids beyond this cannot be told apart in JSON numbers (the dashboard, JSON Schema)
+EntitySlug = Literal["items", "contacts", "invoices", "bills", "creditnotes", "stock", "pricebooks"]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    reasons: list[str] = []
+    event_id: int | None = None
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+    params: dict[str, Any] = Field(description="What the job works on (its filter)")
+    total: int = Field(description="Items selected when the job started")
+    done: int = Field(description="Items handled so far (skipped ones included)")
+    skipped: int = Field(description="Items handled without effect")
+    progress: float | None = Field(description="done / total, 0..1 (null while the total is unknown)")
+    cancel_requested: bool
+    result: dict[str, Any] = Field(description="The outcome (and, while running, the checkpoint)")
+    runner: str | None = None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
+@contextlib.contextmanager
+def answered() -> Iterator[None]:
+    """An operation's refusal as the HTTP answer: 404 not found, 409 wrong state, 422 invalid."""
+    try:
+        yield
+    except errors.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except errors.WrongState as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except errors.InvalidRequest as exc:
+        raise HTTPException(422, "; ".join(exc.reasons)) from exc
+
+
+def job_out(job: jobs.Job) -> JobOut:
+    progress = min(1.0, job.done / job.total) if job.total > 0 else None
+    return JobOut(**job.as_dict(), progress=progress)
