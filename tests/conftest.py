@@ -16,11 +16,10 @@ import httpx
 import pytest
 
 from tds_core import app as composition
-from tds_core.access import users
+from tds_core.access import api_keys, users
 from tds_core.access.roles import Role
 from tds_core.db import embedded, migrate
 from tds_core.db.pool import create_pool
-from tds_core.ingest import api_keys
 from tds_core.processor.worker import Worker
 from tds_core.settings import Settings
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from tds_core.access.actions import Actor
+from tds_core.access.api_keys import KeyVerifier
 from tds_core.access.sessions import CurrentUsers
 from tds_core.access.tokens import TokenIssuer, development_secret
 from tds_core.alerts.digests import Digests, ReportKind
@@ -29,7 +30,6 @@ from tds_core.db.errors import translated
 from tds_core.db.pool import connect, create_pool
 from tds_core.db.urls import redact
 from tds_core.errors import ConfigurationError, DatabaseUnavailable
-from tds_core.ingest.api_keys import KeyVerifier
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.counters import ZohoThrottles
 from tds_core.observability.logging import configure

@@ -29,8 +29,8 @@ import asyncpg
 import pytest
 from bench.cluster import PrivateCluster
 
+from tds_core.access import api_keys
 from tds_core.db import migrate
-from tds_core.ingest import api_keys
 
 TERMINAL_OK = ("completed", "skipped_stale", "skipped_unchanged")
 TERMINAL = (*TERMINAL_OK, "dead")

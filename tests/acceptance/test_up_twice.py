@@ -21,7 +21,7 @@ from tests.acceptance.conftest import free_port
 
 pytestmark = pytest.mark.acceptance
 
-API_KEY = re.compile(r"tds_[0-9a-f]{8}_")  # the shape of a webhook key (ingest/api_keys.py)
+API_KEY = re.compile(r"tds_[0-9a-f]{8}_")  # the shape of a webhook key (access/api_keys.py)
 
 
 def _environment(home: Path, port: int, simulator: int) -> dict[str, str]:

@@ -145,7 +145,7 @@ async def test_revoked_key_is_401(webhook: Send, api_key: str, pool: Any) -> Non
 async def test_other_keys_keep_working_after_a_revoke(
     client: httpx.AsyncClient, api_key: str, pool: Any
 ) -> None:
-    from tds_core.ingest import api_keys
+    from tds_core.access import api_keys
 
     async with pool.acquire() as connection:
         other = await api_keys.create(connection, "second")

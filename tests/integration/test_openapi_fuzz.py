@@ -23,10 +23,9 @@ import pytest
 import uvicorn
 
 from tds_core import app as composition
-from tds_core.access import users
+from tds_core.access import api_keys, users
 from tds_core.access.roles import Role
 from tds_core.db.pool import connect
-from tds_core.ingest import api_keys
 from tds_core.settings import Settings
 from tests.conftest import TEST_PASSWORD
 

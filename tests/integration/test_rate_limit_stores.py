@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from tds_core import app as composition
+from tds_core.access import api_keys
 from tds_core.cli.main import server_options
 from tds_core.db.queries import QUERIES
-from tds_core.ingest import api_keys
 from tds_core.settings import Settings
 
 from . import samples

@@ -1,4 +1,4 @@
-"""ingest.api_keys: key format, prefix lookup and hashing (no database)."""
+"""access.api_keys: key format, prefix lookup and hashing (no database)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from tds_core.ingest.api_keys import KEY_PREFIX, generate, hash_key, split_prefix
+from tds_core.access.api_keys import KEY_PREFIX, generate, hash_key, split_prefix
 
 
 def test_generate_format() -> None:

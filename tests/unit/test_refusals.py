@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from tds_core import errors
+from tds_core.access import admin
 from tds_core.alerts.commands import AlertConflict, AlertNotFound, InvalidSilence
 from tds_core.alerts.digests import ReportNotFound
 from tds_core.api.routes.webhooks import answer_error
 from tds_core.observability.stats import InvalidRequest as InvalidStatsRequest
-from tds_core.operations import access, jobs
+from tds_core.operations import jobs
 
 
 @pytest.mark.parametrize(
@@ -42,5 +43,5 @@ def test_the_family_keeps_the_built_in_bases_callers_catch() -> None:
     assert issubclass(errors.NotFound, LookupError) and issubclass(errors.InvalidRequest, ValueError)
     assert issubclass(AlertNotFound, LookupError) and issubclass(InvalidSilence, ValueError)
     # one class per meaning: the operator modules use the family's, not their own
-    assert jobs.NotFound is errors.NotFound and access.NotFound is errors.NotFound
+    assert jobs.NotFound is errors.NotFound and admin.NotFound is errors.NotFound
     assert jobs.WrongState is errors.WrongState and jobs.InvalidRequest is errors.InvalidRequest

@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from tds_core import errors
+from tds_core.access import admin
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
 from tds_core.db.queries import QUERIES
-from tds_core.operations import access
 
 keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def keys_create(
 ) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     settings = settings_from_env()
-    new = with_connection(settings, lambda c: access.create_key(c, name, cli_actor(None)))
+    new = with_connection(settings, lambda c: admin.create_key(c, name, cli_actor(None)))
     if as_json:
         print_json({"id": new.id, "key": new.key, "name": new.name, "prefix": new.prefix})
     else:
@@ -61,7 +61,7 @@ def keys_revoke(
     """Revoke a key (effective within TDS_API_KEY_CACHE_SECONDS)."""
     settings = settings_from_env()
     try:
-        row = with_connection(settings, lambda c: access.revoke_key(c, key_id, cli_actor(None)))
+        row = with_connection(settings, lambda c: admin.revoke_key(c, key_id, cli_actor(None)))
     except errors.NotFound:
         if as_json:
             print_json({"revoked": []})

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tds_core import app as composition
+from tds_core.access import admin, api_keys
 from tds_core.access.actions import Actor
 from tds_core.cli import instance
 from tds_core.cli.alerts import alerts_app
@@ -41,8 +42,7 @@ from tds_core.cli.users import users_app
 from tds_core.db import migrate as migrations
 from tds_core.db.queries import QUERIES
 from tds_core.errors import ConfigurationError
-from tds_core.ingest import api_keys
-from tds_core.operations import access, initial_sync
+from tds_core.operations import initial_sync
 from tds_core.settings import Settings
 
 app = typer.Typer(help="TDS Core: keeps an ERP's PostgreSQL in step with Zoho Books.", no_args_is_help=True)
@@ -251,7 +251,7 @@ def _up(
     envs = [env] * len(commands)
     own_key: str | None = None
     if settings.env == "development":
-        password = with_connection(settings, access.bootstrap_admin)
+        password = with_connection(settings, admin.bootstrap_admin)
         if password:
             kept = settings.home / "admin-password"
             kept.parent.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from tds_core import errors
+from tds_core.access import admin
 from tds_core.access.roles import Role
 from tds_core.access.users import UserExists
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
-from tds_core.operations import access
 
 users_app = typer.Typer(
     help="Users of the admin API and dashboard (passwords stored as argon2 hashes).", no_args_is_help=True
@@ -46,7 +46,7 @@ def create(
     settings = settings_from_env()
     try:
         user = with_connection(
-            settings, lambda c: access.create_user(c, username, password, role, cli_actor(by))
+            settings, lambda c: admin.create_user(c, username, password, role, cli_actor(by))
         )
     except (UserExists, ValueError) as exc:
         _fail(str(exc))
@@ -60,7 +60,7 @@ def create(
 @users_app.command("list")
 def list_users(as_json: JsonOpt = False) -> None:
     """Users and their roles (never their password hashes)."""
-    rows = with_connection(settings_from_env(), access.list_users)
+    rows = with_connection(settings_from_env(), admin.list_users)
     if as_json:
         print_json(rows)
         return
@@ -80,7 +80,7 @@ def list_users(as_json: JsonOpt = False) -> None:
 def _update(username: str, by: str | None, as_json: bool, **change: Any) -> None:
     try:
         row = with_connection(
-            settings_from_env(), lambda c: access.update_user(c, username, cli_actor(by), **change)
+            settings_from_env(), lambda c: admin.update_user(c, username, cli_actor(by), **change)
         )
     except (errors.NotFound, ValueError) as exc:
         _fail(str(exc))

@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tds_core.access.api_keys import KeyVerifier, split_prefix
 from tds_core.domain.entities import ENTITIES, EntitySpec
 from tds_core.domain.records import VERSION_FIELDS, RecordError, extract_record, normalize_id
 from tds_core.domain.states import Operation
 from tds_core.ingest import signature
-from tds_core.ingest.api_keys import KeyVerifier, split_prefix
 from tds_core.ingest.bodies import FORM_TYPE, BodyError, looks_like_json, media_type, parse
 from tds_core.staging.service import (
     Envelope,

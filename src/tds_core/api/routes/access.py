@@ -9,13 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tds_core import errors
-from tds_core.access import users
+from tds_core.access import admin, users
 from tds_core.access.roles import Role
 from tds_core.api.auth import Admin
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import RequestBody
 from tds_core.db.errors import translated
-from tds_core.operations import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -104,14 +103,14 @@ class OperatorAction(BaseModel):
 async def list_keys(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
     with translated():
         async with ctx.pool.acquire() as connection:
-            return await access.list_keys(connection)
+            return await admin.list_keys(connection)
 
 
 @router.post("/keys", response_model=NewKeyResponse, status_code=201, summary="Create a webhook API key")
 async def create_key(body: NewKeyRequest, principal: Admin, ctx: Ctx) -> NewKeyResponse:
     with translated():
         async with ctx.pool.acquire() as connection:
-            new = await access.create_key(connection, body.name, principal.actor)
+            new = await admin.create_key(connection, body.name, principal.actor)
     return NewKeyResponse(id=new.id, name=new.name, prefix=new.prefix, key=new.key)
 
 
@@ -125,7 +124,7 @@ async def revoke_key(key: str, principal: Admin, ctx: Ctx) -> dict[str, Any]:
     try:
         with translated():
             async with ctx.pool.acquire() as connection:
-                return await access.revoke_key(connection, key, principal.actor)
+                return await admin.revoke_key(connection, key, principal.actor)
     except errors.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
 
@@ -134,7 +133,7 @@ async def revoke_key(key: str, principal: Admin, ctx: Ctx) -> dict[str, Any]:
 async def list_users(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
     with translated():
         async with ctx.pool.acquire() as connection:
-            return await access.list_users(connection)
+            return await admin.list_users(connection)
 
 
 @router.post(
@@ -148,8 +147,8 @@ async def create_user(body: NewUserRequest, principal: Admin, ctx: Ctx) -> dict[
     try:
         with translated():
             async with ctx.pool.acquire() as connection:
-                await access.create_user(connection, body.username, body.password, body.role, principal.actor)
-                return await access.get_user(connection, body.username)
+                await admin.create_user(connection, body.username, body.password, body.role, principal.actor)
+                return await admin.get_user(connection, body.username)
     except users.UserExists as exc:
         raise HTTPException(409, str(exc)) from exc
     except ValueError as exc:
@@ -173,7 +172,7 @@ async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ct
     try:
         with translated():
             async with ctx.pool.acquire() as connection:
-                return await access.update_user(
+                return await admin.update_user(
                     connection,
                     username,
                     principal.actor,
@@ -198,6 +197,6 @@ async def list_actions(
 ) -> list[dict[str, Any]]:
     with translated():
         async with ctx.pool.acquire() as connection:
-            return await access.list_actions(
+            return await admin.list_actions(
                 connection, action=action, actor=actor, before_id=before_id, limit=limit
             )

@@ -1,6 +1,6 @@
 """API keys and users as operator actions: each change is recorded with who made it.
 
-Keys are shown once at creation and stored hashed (``ingest.api_keys``); passwords are argon2
+Keys are shown once at creation and stored hashed (``access.api_keys``); passwords are argon2
 hashes (``access.passwords``). Nothing here returns or records a secret except the new key's
 one-time display.
 """
@@ -10,12 +10,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from tds_core.access import passwords, users
+from tds_core.access import api_keys, passwords, users
 from tds_core.access.actions import Actor, record
 from tds_core.access.roles import Role
 from tds_core.db.queries import QUERIES
 from tds_core.errors import NotFound
-from tds_core.ingest import api_keys
 
 
 async def create_key(connection: Any, name: str, actor: Actor) -> api_keys.NewKey:
