@@ -18,7 +18,6 @@ from tds_core.access.actions import Actor
 from tds_core.access.api_keys import KeyVerifier
 from tds_core.access.sessions import CurrentUsers
 from tds_core.access.tokens import TokenIssuer, development_secret
-from tds_core.alerts.digests import Digests, ReportKind
 from tds_core.alerts.service import AlertService
 from tds_core.api.app import create_app
 from tds_core.api.context import ApiContext
@@ -43,6 +42,7 @@ from tds_core.processor.worker import Worker
 from tds_core.queue import rescue
 from tds_core.queue.doorbell import Doorbell
 from tds_core.reconcile.service import Reconciler
+from tds_core.reports.digests import Digests, ReportKind
 from tds_core.scheduler import retention
 from tds_core.scheduler.service import Job, Scheduler
 from tds_core.settings import Settings

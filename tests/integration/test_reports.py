@@ -21,14 +21,6 @@ from typer.testing import CliRunner
 
 from tds_core.access.actions import Actor
 from tds_core.alerts.delivery import DeliveryConfig, DeliveryRunner
-from tds_core.alerts.digests import (
-    Digests,
-    ReportKind,
-    get_report,
-    list_reports,
-    parse_period,
-    period_of,
-)
 from tds_core.alerts.engine import AlertEngine
 from tds_core.cli.main import app
 from tds_core.db.pool import connect
@@ -39,6 +31,14 @@ from tds_core.observability.histogram import Histogram, bucket_index
 from tds_core.observability.rollup import MetricsRollup, RollupConfig
 from tds_core.operations import dead_letters
 from tds_core.operations.dead_letters import DeadLetterFilter
+from tds_core.reports.digests import (
+    Digests,
+    ReportKind,
+    get_report,
+    list_reports,
+    parse_period,
+    period_of,
+)
 from tds_core.scheduler import retention
 from tds_core.scheduler.service import Job, Scheduler
 from tests.integration import samples

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tds_core.alerts.digests import InvalidPeriod, ReportKind, parse_period, period_of
+from tds_core.reports.digests import InvalidPeriod, ReportKind, parse_period, period_of
 
 UTC_ZONE = ZoneInfo("UTC")
 

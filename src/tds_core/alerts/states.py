@@ -67,7 +67,7 @@ class DeliveryReason(StrEnum):
 
     REPORT = "report"
     """Not an alert: a periodic report (weekly DLQ digest, monthly performance summary) for the
-    channels of ``reports.channels``. In: :mod:`tds_core.alerts.digests`."""
+    channels of ``reports.channels``. In: :mod:`tds_core.reports.digests`."""
 
 
 #: Who resolves an alert whose condition cleared.

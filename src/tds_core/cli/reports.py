@@ -13,7 +13,10 @@ from rich.table import Table
 
 from tds_core import app as composition
 from tds_core.alerts.delivery import DeliveryRunner
-from tds_core.alerts.digests import (
+from tds_core.cli.common import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
+from tds_core.config.runtime import load as load_config
+from tds_core.db.pool import create_pool
+from tds_core.reports.digests import (
     Digests,
     InvalidPeriod,
     ReportKind,
@@ -22,9 +25,6 @@ from tds_core.alerts.digests import (
     list_reports,
     parse_period,
 )
-from tds_core.cli.common import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
-from tds_core.config.runtime import load as load_config
-from tds_core.db.pool import create_pool
 from tds_core.settings import Settings
 
 reports_app = typer.Typer(

@@ -9,7 +9,7 @@ summary, each made once per period and sent through the alert channels.
    day it runs (Monday to Sunday with the default schedule), or the previous calendar month;
 2. if that kind and period already has its ``tds_reports`` row, nothing (another scheduler or a
    restart got there first);
-3. otherwise the figures are read (:mod:`.reports`) and, in one transaction, the report is
+3. otherwise the figures are read (:mod:`.figures`) and, in one transaction, the report is
    recorded (unique per kind and period: of two concurrent runs one inserts, the other finds
    the row taken and queues nothing) together with one delivery per target channel.
 
@@ -31,14 +31,14 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from tds_core.access.actions import Actor, record
-from tds_core.alerts import reports
-from tds_core.alerts.reports import Period, Rendered
 from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import RuntimeConfig
 from tds_core.config.runtime import load as load_config
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.errors import NotFound
+from tds_core.reports import figures
+from tds_core.reports.figures import Period, Rendered
 
 log = structlog.get_logger("tds.reports")
 
@@ -198,10 +198,10 @@ class Digests:
                     self.pool.acquire() as connection,
                     connection.transaction(isolation="repeatable_read", readonly=True),
                 ):
-                    return await reports.dlq_digest(
+                    return await figures.dlq_digest(
                         connection, period, now=at, top_errors=config.reports__top_errors, dashboard_url=url
                     )
-            return await reports.performance(
+            return await figures.performance(
                 self.pool,
                 period,
                 now=at,
