@@ -30,14 +30,14 @@ from tds_core.db.pool import connect, create_pool
 from tds_core.db.urls import redact
 from tds_core.errors import ConfigurationError, DatabaseUnavailable
 from tds_core.ingest.webhooks import WebhookIntake
+from tds_core.jobs.inbox_replay import InboxReplayConfig, replay_handlers
+from tds_core.jobs.runner import JobRunner
+from tds_core.jobs.source import handlers as source_job_handlers
 from tds_core.observability.counters import ZohoThrottles
 from tds_core.observability.logging import configure
 from tds_core.observability.rollup import MetricsRollup
 from tds_core.operations import initial_sync
 from tds_core.operations import secrets as stored_secrets
-from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
-from tds_core.operations.jobs import JobRunner
-from tds_core.operations.source_jobs import handlers as source_job_handlers
 from tds_core.processor.worker import Worker
 from tds_core.queue import rescue
 from tds_core.queue.doorbell import Doorbell

@@ -20,11 +20,11 @@ from tds_core.db import migrations
 from tds_core.domain.records import parse_zoho_time
 from tds_core.domain.states import Operation
 from tds_core.errors import InvalidRequest, NotFound, WrongState
+from tds_core.jobs.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
+from tds_core.jobs.inbox_replay import start as start_inbox_replay
+from tds_core.jobs.runner import JobRunner
 from tds_core.operations import conflicts, dead_letters
 from tds_core.operations.conflicts import ConflictFilter
-from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
-from tds_core.operations.inbox_replay import start as start_inbox_replay
-from tds_core.operations.jobs import JobRunner
 from tds_core.staging.service import Envelope, stage_event
 
 from . import samples

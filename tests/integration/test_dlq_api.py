@@ -12,8 +12,8 @@ import httpx
 import orjson
 
 from tds_core.domain.states import Operation
-from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
-from tds_core.operations.jobs import JobRunner
+from tds_core.jobs.inbox_replay import InboxReplayConfig, replay_handlers
+from tds_core.jobs.runner import JobRunner
 from tds_core.staging.service import Envelope, stage_event
 
 from . import samples

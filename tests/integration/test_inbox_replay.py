@@ -15,9 +15,10 @@ import pytest
 
 from tds_core.access.actions import Actor
 from tds_core.domain.states import Operation
-from tds_core.operations import inbox_replay, jobs
-from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
-from tds_core.operations.jobs import JobRunner, Progress
+from tds_core.jobs import inbox_replay
+from tds_core.jobs import runner as jobs
+from tds_core.jobs.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
+from tds_core.jobs.runner import JobRunner, Progress
 from tds_core.staging.service import Envelope, stage_event
 
 from . import samples

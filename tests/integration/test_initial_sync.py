@@ -13,9 +13,10 @@ from typing import Any
 
 from tds_core.access.actions import Actor
 from tds_core.alerts.service import AlertEngine
-from tds_core.operations import initial_sync, jobs
-from tds_core.operations.jobs import JobRunner
-from tds_core.operations.source_jobs import handlers
+from tds_core.jobs import runner as jobs
+from tds_core.jobs.runner import JobRunner
+from tds_core.jobs.source import handlers
+from tds_core.operations import initial_sync
 from tds_core.reconcile.service import Reconciler
 from tds_core.source.pull import PullConfig, Puller, source_entities
 

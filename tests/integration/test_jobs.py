@@ -14,10 +14,11 @@ import pytest
 
 from tds_core import errors
 from tds_core.access.actions import Actor
-from tds_core.operations import dead_letters, jobs
+from tds_core.jobs import dlq_replay
+from tds_core.jobs import runner as jobs
+from tds_core.jobs.inbox_replay import InboxReplayConfig, replay_handlers
+from tds_core.jobs.runner import JobContext, JobLost, JobRunner, Progress
 from tds_core.operations.dead_letters import DeadLetterFilter
-from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
-from tds_core.operations.jobs import JobContext, JobLost, JobRunner, Progress
 
 from .test_dlq_api import Headers, actions, make_dead_letters
 
@@ -106,7 +107,7 @@ async def test_bulk_replay_of_1000_dead_letters_cancelled_midway_applies_each_re
     assert sorted(replayed) == ids[:300]  # oldest first, exactly the committed batches
 
     async with pool.acquire() as connection:
-        rest = await dead_letters.start_bulk_replay(connection, DeadLetterFilter(entity="items"), TESTER)
+        rest = await dlq_replay.start_bulk_replay(connection, DeadLetterFilter(entity="items"), TESTER)
     assert rest.total == 700
     assert await JobRunner(pool, handlers).run_once()
     async with pool.acquire() as connection:
@@ -140,7 +141,7 @@ async def test_a_job_whose_runner_died_is_taken_over_and_resumes_after_its_last_
 ) -> None:
     await make_dead_letters(pool, drain, 30)
     async with pool.acquire() as connection:
-        job = await dead_letters.start_bulk_replay(connection, DeadLetterFilter(entity="items"), TESTER)
+        job = await dlq_replay.start_bulk_replay(connection, DeadLetterFilter(entity="items"), TESTER)
     handlers = replay_handlers(pool, config=InboxReplayConfig(batch_size=10))
     contexts: list[JobContext] = []
 

@@ -21,7 +21,7 @@ from tds_core.cli.jobs import jobs_app
 from tds_core.cli.replay import replay
 from tds_core.db.pool import create_pool
 from tds_core.domain.states import Operation
-from tds_core.operations import jobs
+from tds_core.jobs import runner as jobs
 from tds_core.staging.service import Envelope, stage_event
 
 from . import samples

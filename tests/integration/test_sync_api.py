@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tds_core.operations import jobs
-from tds_core.operations.source_jobs import handlers
+from tds_core.jobs import runner as jobs
+from tds_core.jobs.source import handlers
 from tds_core.reconcile.service import Reconciler
 from tds_core.source.pull import PullConfig, Puller, source_entities
 

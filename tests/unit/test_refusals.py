@@ -10,8 +10,8 @@ from tds_core import errors
 from tds_core.access import admin
 from tds_core.alerts.commands import AlertConflict, AlertNotFound, InvalidSilence
 from tds_core.api.routes.webhooks import answer_error
+from tds_core.jobs import runner as jobs
 from tds_core.observability.stats import InvalidRequest as InvalidStatsRequest
-from tds_core.operations import jobs
 from tds_core.reports.digests import ReportNotFound
 
 

@@ -1901,7 +1901,7 @@ export interface components {
         };
         /**
          * JobKind
-         * @description What a background job (``tds_jobs``, run by ``operations/jobs.py``) does.
+         * @description What a background job (``tds_jobs``, run by ``jobs/runner.py``) does.
          * @enum {string}
          */
         JobKind: "dlq_replay" | "inbox_replay" | "sync" | "reconcile";

@@ -12,7 +12,7 @@ from fastapi import HTTPException
 from pydantic import BaseModel, Field
 
 from tds_core import errors
-from tds_core.operations import jobs
+from tds_core.jobs import runner as jobs
 
 MAX_ID = 2**53 - 1  # ids beyond this cannot be told apart in JSON numbers (the dashboard, JSON Schema)
 EntitySlug = Literal["items", "contacts", "invoices", "bills", "creditnotes", "stock", "pricebooks"]

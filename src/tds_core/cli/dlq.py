@@ -17,9 +17,10 @@ from tds_core.access.actions import Actor
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
 from tds_core.cli.jobs import progress_bar, run_job_here, with_pool
 from tds_core.errors import InvalidRequest, NotFound
+from tds_core.jobs import dlq_replay as bulk_replay
+from tds_core.jobs.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.operations import dead_letters
 from tds_core.operations.dead_letters import DeadLetterFilter
-from tds_core.operations.inbox_replay import InboxReplayConfig, replay_handlers
 from tds_core.settings import Settings
 
 dlq_app = typer.Typer(help="The dead letter queue: list, show, replay, discard.", no_args_is_help=True)
@@ -138,7 +139,7 @@ def dlq_replay(
     job = asyncio.run(
         run_job_here(
             settings,
-            lambda c: dead_letters.start_bulk_replay(c, selection, actor, note or None),
+            lambda c: bulk_replay.start_bulk_replay(c, selection, actor, note or None),
             lambda pool: replay_handlers(
                 pool, config=InboxReplayConfig(max_json_depth=settings.max_json_depth)
             ),

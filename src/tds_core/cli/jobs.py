@@ -21,8 +21,8 @@ from rich.table import Table
 from tds_core import errors
 from tds_core.cli.common import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
 from tds_core.db.pool import create_pool
-from tds_core.operations import jobs
-from tds_core.operations.jobs import FINISHED, Handler, Job, JobRunner, new_runner_id
+from tds_core.jobs import runner as jobs
+from tds_core.jobs.runner import FINISHED, Handler, Job, JobRunner, new_runner_id
 from tds_core.settings import Settings
 
 T = TypeVar("T")

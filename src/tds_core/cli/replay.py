@@ -18,8 +18,8 @@ from rich.table import Table
 from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env
 from tds_core.cli.jobs import run_job_here, with_pool
 from tds_core.errors import InvalidRequest
-from tds_core.operations import inbox_replay
-from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
+from tds_core.jobs import inbox_replay
+from tds_core.jobs.inbox_replay import InboxReplayConfig, InboxSelection, replay_handlers
 
 
 def _moment(value: str, option: str) -> datetime:

@@ -96,7 +96,7 @@ class CircuitState(StrEnum):
 
 
 class JobKind(StrEnum):
-    """What a background job (``tds_jobs``, run by ``operations/jobs.py``) does."""
+    """What a background job (``tds_jobs``, run by ``jobs/runner.py``) does."""
 
     DLQ_REPLAY = "dlq_replay"
     """Put selected dead letters back in the queue."""

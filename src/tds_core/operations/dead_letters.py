@@ -22,8 +22,6 @@ from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.domain.states import DlqStatus
 from tds_core.errors import InvalidRequest, NotFound, WrongState
-from tds_core.operations import jobs
-from tds_core.operations.jobs import JobContext
 from tds_core.queue.doorbell import wake_workers
 
 ERROR_CLASSES = ("retryable", "permanent", "unknown")
@@ -212,7 +210,7 @@ async def replay_ids(connection: Any, ids: list[int], actor: Actor, note: str | 
     note = check_note(note, required=False)
     with translated():
         async with connection.transaction():
-            outcome = await _replay_batch(connection, sorted(set(ids)), actor.name, note)
+            outcome = await replay_batch(connection, sorted(set(ids)), actor.name, note)
             await record(
                 connection,
                 actor,
@@ -258,11 +256,11 @@ async def discard_matching(
     checked = check_note(note, required=True)
     discarded = 0
     with translated():
-        total, upto = await _bounds(pool, selection)
+        total, upto = await open_bounds(pool, selection)
         after = 0
         while True:
             async with pool.acquire() as connection, connection.transaction():
-                ids = await _next_ids(connection, selection, after, upto, batch_size)
+                ids = await next_open_ids(connection, selection, after, upto, batch_size)
                 if not ids:
                     break
                 rows = await connection.fetch(QUERIES.dlq_discard_open, ids, actor.name, checked)
@@ -280,7 +278,7 @@ async def discard_matching(
     return discarded
 
 
-async def _replay_batch(connection: Any, ids: list[int], by: str, note: str | None) -> Resolution:
+async def replay_batch(connection: Any, ids: list[int], by: str, note: str | None) -> Resolution:
     rows = await connection.fetch(QUERIES.dlq_requeue, ids, by, note)
     return _outcome(ids, rows)
 
@@ -290,61 +288,11 @@ def _outcome(asked: list[int], rows: list[Any]) -> Resolution:
     return Resolution(resolved=sorted(done), skipped=[i for i in asked if i not in done])
 
 
-async def _bounds(db: Any, selection: DeadLetterFilter) -> tuple[int, int]:
+async def open_bounds(db: Any, selection: DeadLetterFilter) -> tuple[int, int]:
     row = await db.fetchrow(QUERIES.dlq_open_bounds, *selection._sql_args(), selection.limit)
     return int(row["total"]), int(row["upto"])
 
 
-async def _next_ids(db: Any, selection: DeadLetterFilter, after: int, upto: int, size: int) -> list[int]:
+async def next_open_ids(db: Any, selection: DeadLetterFilter, after: int, upto: int, size: int) -> list[int]:
     rows = await db.fetch(QUERIES.dlq_open_after, *selection._sql_args(), after, upto, size)
     return [r["id"] for r in rows]
-
-
-# ---------------------------------------------------------------------------- bulk replay job
-async def start_bulk_replay(
-    connection: Any, selection: DeadLetterFilter, actor: Actor, note: str | None = None
-) -> jobs.Job:
-    """Queue a ``dlq_replay`` job for the open letters matching ``selection`` now (later arrivals,
-    including letters of events that fail again, are not part of it)."""
-    selection.check()
-    note = check_note(note, required=False)
-    with translated():
-        total, upto = await _bounds(connection, selection)
-    params = {**selection.to_params(), "upto": upto, **({"note": note} if note else {})}
-    return await jobs.create(connection, "dlq_replay", params, actor, total=total)
-
-
-async def ring_workers(pool: Any, ring: Ring | None) -> None:
-    """Wake the workers after a commit: the caller's doorbell, or a NOTIFY of our own."""
-    if ring is not None:
-        ring()
-    else:
-        with translated():
-            await wake_workers(pool)
-
-
-def replay_handler(pool: Any, ring: Ring | None = None, *, batch_size: int = 500) -> jobs.Handler:
-    """The ``dlq_replay`` job: replay the selected letters in keyset batches; each batch commits
-    with the job's progress and checkpoint, and the job stops between batches when cancelled."""
-
-    async def handle(ctx: JobContext) -> dict[str, Any]:
-        selection = DeadLetterFilter.from_params(ctx.params)
-        upto = int(ctx.params.get("upto", 0))
-        note = ctx.params.get("note")
-        resolution = f"job {ctx.job_id}: {note}" if note else f"job {ctx.job_id}"
-        after = int((ctx.checkpoint or {}).get("after", 0))
-        done, skipped = ctx.done, ctx.skipped
-        while not await ctx.cancelled():
-            async with ctx.step() as step:
-                ids = await _next_ids(step.connection, selection, after, upto, batch_size)
-                if ids:
-                    outcome = await _replay_batch(step.connection, ids, ctx.created_by, resolution)
-                    done, skipped = done + len(ids), skipped + len(outcome.skipped)
-                    after = ids[-1]
-                    step.progress(done, skipped=skipped, checkpoint={"after": after})
-            if not ids:
-                break
-            await ring_workers(pool, ring)
-        return {"replayed": done - skipped, "skipped": skipped}
-
-    return handle

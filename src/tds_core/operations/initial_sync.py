@@ -18,7 +18,7 @@ import structlog
 
 from tds_core.access.actions import Actor
 from tds_core.db.queries import QUERIES
-from tds_core.operations import jobs
+from tds_core.jobs import runner as jobs
 
 log = structlog.get_logger("tds.initial_sync")
 

@@ -17,6 +17,7 @@ from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import MAX_ID, JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
+from tds_core.jobs import dlq_replay
 from tds_core.operations import dead_letters
 from tds_core.operations.dead_letters import DeadLetterFilter
 
@@ -194,7 +195,7 @@ async def replay_bulk(body: BulkReplay, principal: Operator, ctx: Ctx) -> JobOut
     selection = body.selection()
     with answered(), translated():
         async with ctx.pool.acquire() as connection:
-            job = await dead_letters.start_bulk_replay(connection, selection, principal.actor, body.note)
+            job = await dlq_replay.start_bulk_replay(connection, selection, principal.actor, body.note)
     return job_out(job)
 
 

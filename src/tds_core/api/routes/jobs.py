@@ -15,7 +15,7 @@ from tds_core.api.context import ApiContext, context
 from tds_core.api.schemas import MAX_ID, JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.states import JobKind, JobState
-from tds_core.operations import jobs
+from tds_core.jobs import runner as jobs
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 Ctx = Annotated[ApiContext, Depends(context)]

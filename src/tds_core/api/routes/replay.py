@@ -21,8 +21,8 @@ from tds_core.api.inputs import Instant, RequestBody
 from tds_core.api.schemas import JobOut, answered, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
-from tds_core.operations import inbox_replay
-from tds_core.operations.inbox_replay import InboxReplayConfig, InboxSelection
+from tds_core.jobs import inbox_replay
+from tds_core.jobs.inbox_replay import InboxReplayConfig, InboxSelection
 
 router = APIRouter(prefix="/api/v1", tags=["replay"])
 Ctx = Annotated[ApiContext, Depends(context)]

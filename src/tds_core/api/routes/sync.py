@@ -20,7 +20,7 @@ from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import MAX_ID, JobOut, job_out
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
-from tds_core.operations import jobs
+from tds_core.jobs import runner as jobs
 from tds_core.operations.sync_plan import SyncPlan, plan_from_database
 from tds_core.source.pull import source_entities
 

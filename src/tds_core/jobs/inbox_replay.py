@@ -40,9 +40,10 @@ from tds_core.domain.states import InboxStatus, Operation
 from tds_core.errors import InvalidRequest
 from tds_core.ingest.bodies import BodyError, parse
 from tds_core.ingest.webhooks import WebhookError, parse_operation
-from tds_core.operations import jobs
-from tds_core.operations.dead_letters import Ring, replay_handler, ring_workers
-from tds_core.operations.jobs import JobContext
+from tds_core.jobs import runner as jobs
+from tds_core.jobs.dlq_replay import replay_handler, ring_workers
+from tds_core.jobs.runner import JobContext
+from tds_core.operations.dead_letters import Ring
 
 REPLAYABLE = (InboxStatus.QUEUED.value, InboxStatus.REJECTED.value)
 SAMPLES = 20

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tds_core.operations.jobs import Handler, JobContext
+from tds_core.jobs.runner import Handler, JobContext
 from tds_core.reconcile.service import Reconciler
 from tds_core.source.pull import Puller
 
