@@ -12,7 +12,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from tds_core.cli.common import settings_problems
+from tds_core.cli.environment import settings_problems
 from tds_core.config.encryption import generate_key
 from tds_core.settings import Settings
 

@@ -9,7 +9,14 @@ import typer
 from rich.table import Table
 
 from tds_core.alerts import commands
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.cli.environment import (
+    JsonOpt,
+    cli_actor,
+    console,
+    print_json,
+    settings_from_env,
+    with_connection,
+)
 
 alerts_app = typer.Typer(help="Alerts: list, show, acknowledge, resolve, silence.", no_args_is_help=True)
 

@@ -14,7 +14,14 @@ import typer
 from rich.table import Table
 
 from tds_core import app as composition
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.cli.environment import (
+    JsonOpt,
+    cli_actor,
+    console,
+    print_json,
+    settings_from_env,
+    with_connection,
+)
 from tds_core.operations import configuration
 from tds_core.operations.configuration import Change, Entry
 

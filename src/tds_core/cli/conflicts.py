@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.cli.environment import (
+    JsonOpt,
+    cli_actor,
+    console,
+    print_json,
+    settings_from_env,
+    with_connection,
+)
 from tds_core.errors import InvalidRequest, NotFound, WrongState
 from tds_core.operations import conflicts
 from tds_core.operations.conflicts import RESOLUTIONS, ConflictFilter

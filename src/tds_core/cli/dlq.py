@@ -14,7 +14,14 @@ import typer
 from rich.table import Table
 
 from tds_core.access.actions import Actor
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.cli.environment import (
+    JsonOpt,
+    cli_actor,
+    console,
+    print_json,
+    settings_from_env,
+    with_connection,
+)
 from tds_core.cli.jobs import progress_bar, run_job_here, with_pool
 from tds_core.errors import InvalidRequest, NotFound
 from tds_core.jobs import dlq_replay as bulk_replay

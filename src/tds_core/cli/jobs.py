@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tds_core import errors
-from tds_core.cli.common import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
+from tds_core.cli.environment import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
 from tds_core.db.pool import create_pool
 from tds_core.jobs import runner as jobs
 from tds_core.jobs.runner import FINISHED, Handler, Job, JobRunner, new_runner_id

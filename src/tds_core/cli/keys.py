@@ -9,7 +9,14 @@ from rich.table import Table
 
 from tds_core import errors
 from tds_core.access import admin
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.cli.environment import (
+    JsonOpt,
+    cli_actor,
+    console,
+    print_json,
+    settings_from_env,
+    with_connection,
+)
 from tds_core.db.queries import QUERIES
 
 keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)

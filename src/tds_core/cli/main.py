@@ -21,7 +21,10 @@ from tds_core.access import admin, api_keys
 from tds_core.access.actions import Actor
 from tds_core.cli import instance
 from tds_core.cli.alerts import alerts_app
-from tds_core.cli.common import (
+from tds_core.cli.config import config_app
+from tds_core.cli.conflicts import conflicts_app
+from tds_core.cli.dlq import dlq_app
+from tds_core.cli.environment import (
     JsonOpt,
     console,
     database_url,
@@ -29,9 +32,6 @@ from tds_core.cli.common import (
     settings_from_env,
     with_connection,
 )
-from tds_core.cli.config import config_app
-from tds_core.cli.conflicts import conflicts_app
-from tds_core.cli.dlq import dlq_app
 from tds_core.cli.jobs import jobs_app
 from tds_core.cli.keys import keys_app
 from tds_core.cli.replay import replay

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env
+from tds_core.cli.environment import JsonOpt, cli_actor, console, print_json, settings_from_env
 from tds_core.cli.jobs import run_job_here, with_pool
 from tds_core.errors import InvalidRequest
 from tds_core.jobs import inbox_replay

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from tds_core import app as composition
 from tds_core.alerts.delivery import DeliveryRunner
-from tds_core.cli.common import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
+from tds_core.cli.environment import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
 from tds_core.config.runtime import load as load_config
 from tds_core.db.pool import create_pool
 from tds_core.reports.digests import (

@@ -18,7 +18,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tds_core import app as composition
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.cli.environment import (
+    JsonOpt,
+    cli_actor,
+    console,
+    print_json,
+    settings_from_env,
+    with_connection,
+)
 from tds_core.config.encryption import generate_key
 from tds_core.operations import secrets
 from tds_core.operations.secrets import RotationResult, SecretSource

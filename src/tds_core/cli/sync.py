@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tds_core import app as composition
-from tds_core.cli.common import (
+from tds_core.cli.environment import (
     JsonOpt,
     console,
     database_url,

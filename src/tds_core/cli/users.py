@@ -12,7 +12,14 @@ from tds_core import errors
 from tds_core.access import admin
 from tds_core.access.roles import Role
 from tds_core.access.users import UserExists
-from tds_core.cli.common import JsonOpt, cli_actor, console, print_json, settings_from_env, with_connection
+from tds_core.cli.environment import (
+    JsonOpt,
+    cli_actor,
+    console,
+    print_json,
+    settings_from_env,
+    with_connection,
+)
 
 users_app = typer.Typer(
     help="Users of the admin API and dashboard (passwords stored as argon2 hashes).", no_args_is_help=True

@@ -1,4 +1,5 @@
-"""What every ``tds`` command shares: settings, a database connection, JSON output, who acts."""
+"""The environment every ``tds`` command runs in: settings, a database connection, JSON output,
+who acts."""
 
 from __future__ import annotations
 
