@@ -10,14 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tds_core import app as composition
-from tds_core.cli.environment import (
-    JsonOpt,
-    console,
-    database_url,
-    print_json,
-    settings_from_env,
-    who,
-)
+from tds_core.cli.environment import JsonOpt, console, database_url, print_json, settings_from_env, who
 from tds_core.db.pool import create_pool
 from tds_core.settings import Settings
 from tds_core.source.pacing import configured_reserve
