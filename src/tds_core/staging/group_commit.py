@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tds_core.db import inbox
 from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
 from tds_core.errors import DataError
 
 MAX_BATCH = 200
@@ -34,19 +34,22 @@ adds connections contending for the same WAL flush."""
 
 @dataclass
 class _Waiting:
-    key: str
-    args: tuple[Any, ...]
+    event: inbox.NewEvent
     future: asyncio.Future[tuple[int, str]]
 
+    @property
+    def key(self) -> str:
+        return self.event.idempotency_key
 
-Single = Callable[[str, tuple[Any, ...]], Awaitable[tuple[int, str]]]
+
+Single = Callable[[inbox.NewEvent], Awaitable[tuple[int, str]]]
 
 
 class GroupCommit:
     """Collects events staged through one pool and writes them in shared statements.
 
-    ``args`` are those of ``inbox_accept_event`` (``$1``..``$14``); ``single`` writes one event
-    the ordinary way (used for the leftovers of a batch and for its per-event retry)."""
+    Each event is a :class:`~tds_core.db.inbox.NewEvent`; ``single`` writes one event the
+    ordinary way (used for the leftovers of a batch and for its per-event retry)."""
 
     def __init__(
         self, pool: Any, single: Single, *, max_batch: int = MAX_BATCH, max_flushes: int = MAX_FLUSHES
@@ -62,12 +65,12 @@ class GroupCommit:
         self.batches = 0
         """Statements written (for tests and the benchmark: events / batches is the batch size)."""
 
-    async def submit(self, key: str, args: tuple[Any, ...]) -> tuple[int, str]:
+    async def submit(self, event: inbox.NewEvent) -> tuple[int, str]:
         """Write one event with whoever else is waiting; ``(event_id, status)`` once committed."""
         future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
         # Its caller may be gone (shielded below): mark a failure as seen so it is not logged.
         future.add_done_callback(_observe)
-        self._waiting.append(_Waiting(key, args, future))
+        self._waiting.append(_Waiting(event, future))
         if self._flushing < self.max_flushes:
             self._flushing += 1
             flusher = asyncio.get_running_loop().create_task(self._flush_all())
@@ -110,17 +113,15 @@ class GroupCommit:
         if len(batch) == 1:
             await self._one(batch[0])
             return
-        columns = [list(column) for column in zip(*(waiting.args for waiting in batch), strict=True)]
         try:
             with translated():
-                rows = await self.pool.fetch(QUERIES.inbox_accept_events, *columns)
+                answered = await inbox.accept_events(self.pool, [waiting.event for waiting in batch])
         except DataError:
             # One event carries a value PostgreSQL refuses: write each alone so only it fails.
             for waiting in batch:
                 await self._one(waiting)
             return
         self.batches += 1
-        answered = {row["ord"]: (row["event_id"], row["status"]) for row in rows}
         for position, waiting in enumerate(batch, start=1):
             result = answered.get(position)
             if result is not None:
@@ -131,7 +132,7 @@ class GroupCommit:
 
     async def _one(self, waiting: _Waiting) -> None:
         try:
-            result = await self.single(waiting.key, waiting.args)
+            result = await self.single(waiting.event)
         except Exception as exc:  # handed to the waiting caller
             waiting.future.set_exception(exc)
         else:

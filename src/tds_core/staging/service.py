@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from tds_core.db import inbox
 from tds_core.db.errors import translated
 from tds_core.db.queries import QUERIES
 from tds_core.domain.entities import ENTITIES
@@ -139,28 +140,28 @@ async def stage_event(
         if envelope.idempotency_key
         else idempotency_key(spec.slug, "delete" if operation.is_delete else "upsert", staged.content_hash)
     )
-    args = (
-        spec.slug,
-        envelope.source,
-        operation.value,
-        staged.zoho_id,
-        key,
-        staged.content_hash,
-        envelope.content_type,
-        envelope.headers,
-        envelope.body,
-        envelope.correlation_id,
-        envelope.received_at,
-        staged.version,
-        staged.content_hash,
-        staged.record,
+    event = inbox.NewEvent(
+        entity=spec.slug,
+        source=envelope.source,
+        operation=operation.value,
+        zoho_id=staged.zoho_id,
+        idempotency_key=key,
+        body_hash=staged.content_hash,
+        content_type=envelope.content_type,
+        headers=envelope.headers,
+        body=envelope.body,
+        correlation_id=envelope.correlation_id,
+        received_at=envelope.received_at,
+        source_version=staged.version,
+        content_hash=staged.content_hash,
+        payload=staged.record,
     )
     try:
         if group is not None:
-            event_id, status = await group.submit(key, args)
+            event_id, status = await group.submit(event)
             return Staged(event_id=event_id, status=status)  # type: ignore[arg-type]
         async with _savepoint(db):
-            return await _enqueue(db, key, args)
+            return await _enqueue(db, event)
     except DataError as exc:
         # A value PostgreSQL itself refuses (validation should have caught it): keep the event
         # as rejected and name the problem, instead of answering with a bare driver error.
@@ -177,21 +178,21 @@ def _savepoint(db: Any) -> AbstractAsyncContextManager[Any]:
 def group_commit(pool: Any) -> GroupCommit:
     """The webhook path's group commit over ``pool``; a leftover goes the single-event way."""
 
-    async def single(key: str, args: tuple[Any, ...]) -> tuple[int, str]:
-        staged = await _enqueue(pool, key, args)
+    async def single(event: inbox.NewEvent) -> tuple[int, str]:
+        staged = await _enqueue(pool, event)
         return staged.event_id, staged.status
 
     return GroupCommit(pool, single)
 
 
-async def _enqueue(db: Any, key: str, args: tuple[Any, ...]) -> Staged:
+async def _enqueue(db: Any, event: inbox.NewEvent) -> Staged:
     with translated():
         for _ in range(3):
-            row = await db.fetchrow(QUERIES.inbox_accept_event, *args)
-            if row is not None:
-                return Staged(event_id=row["event_id"], status=row["status"])
+            answer = await inbox.accept_event(db, event)
+            if answer is not None:
+                return Staged(event_id=answer[0], status=answer[1])  # type: ignore[arg-type]
             # A concurrent repeat committed after this statement's snapshot: read it now.
-            first = await db.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
+            first = await inbox.find_by_idempotency_key(db, event.idempotency_key)
             if first is not None:
                 return Staged(event_id=first, status="duplicate")
     raise RuntimeError("idempotent insert neither inserted nor found the key")  # pragma: no cover

@@ -1,0 +1,80 @@
+"""The inbox's accepting statements, typed: a new event is a :class:`NewEvent`, not fourteen
+positional arguments.
+
+``inbox_accept_event`` stores the raw event and its queue row in one statement (a repeated
+idempotency key inserts nothing and names the first event); ``inbox_accept_events`` does the same
+for many events at once (one array per column: the group commit of the webhook path). Both take
+the fields of :class:`NewEvent` in its declaration order, which :meth:`NewEvent.parameters` and
+:func:`columns` keep in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tds_core.db.queries import QUERIES
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One event to accept: its inbox row (as received) and its queue row (as staged)."""
+
+    entity: str
+    source: str
+    operation: str
+    zoho_id: str
+    idempotency_key: str
+    body_hash: str
+    content_type: str | None
+    headers: dict[str, Any]
+    body: bytes
+    correlation_id: str | None
+    received_at: datetime
+    source_version: datetime
+    content_hash: str
+    payload: dict[str, Any]
+
+    def parameters(self) -> tuple[Any, ...]:
+        """``$1``..``$14`` of ``inbox_accept_event``."""
+        return (
+            self.entity,
+            self.source,
+            self.operation,
+            self.zoho_id,
+            self.idempotency_key,
+            self.body_hash,
+            self.content_type,
+            self.headers,
+            self.body,
+            self.correlation_id,
+            self.received_at,
+            self.source_version,
+            self.content_hash,
+            self.payload,
+        )
+
+
+def columns(events: list[NewEvent]) -> list[list[Any]]:
+    """``$1``..``$14`` of ``inbox_accept_events``: one array per field, one element per event."""
+    return [list(column) for column in zip(*(event.parameters() for event in events), strict=True)]
+
+
+async def accept_event(connection: Any, event: NewEvent) -> tuple[int, str] | None:
+    """``(event_id, "queued" | "duplicate")``; None when a concurrent repeat committed after the
+    statement's snapshot (read it with :func:`find_by_idempotency_key`)."""
+    row = await connection.fetchrow(QUERIES.inbox_accept_event, *event.parameters())
+    return None if row is None else (int(row["event_id"]), str(row["status"]))
+
+
+async def accept_events(connection: Any, events: list[NewEvent]) -> dict[int, tuple[int, str]]:
+    """Per position in ``events`` (from 1): ``(event_id, status)``; a missing position is an
+    event whose concurrent repeat committed after the snapshot."""
+    rows = await connection.fetch(QUERIES.inbox_accept_events, *columns(events))
+    return {int(row["ord"]): (int(row["event_id"]), str(row["status"])) for row in rows}
+
+
+async def find_by_idempotency_key(connection: Any, key: str) -> int | None:
+    found = await connection.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
+    return None if found is None else int(found)
