@@ -474,15 +474,22 @@ class Soak:
                 " FROM tds_audit_trail) a WHERE source_version < prev"
             )
             behind = 0
+            behind_rows: list[dict[str, Any]] = []
             for entity, table in TABLES.items():
-                behind += await connection.fetchval(
-                    f"SELECT count(*) FROM {table} t JOIN ("
+                rows = await connection.fetch(
+                    f"SELECT t.zoho_id, t.source_version AS row_version, t.deleted_at IS NOT NULL AS deleted,"
+                    "  q.newest, (SELECT string_agg(s.status::text || '@' || s.source_version::text, ', '"
+                    "    ORDER BY s.source_version DESC) FROM tds_sync_queue s"
+                    "    WHERE s.entity = $1 AND s.zoho_id = t.zoho_id) AS events"
+                    f" FROM {table} t JOIN ("
                     "  SELECT zoho_id, max(source_version) AS newest FROM tds_sync_queue"
                     "  WHERE entity = $1 AND status::text = ANY($2::text[]) GROUP BY zoho_id"
                     ") q ON q.zoho_id = t.zoho_id WHERE t.source_version < q.newest",
                     entity,
                     list(TERMINAL_OK),
                 )
+                behind += len(rows)
+                behind_rows += [{"entity": entity, **{k: str(v) for k, v in r.items()}} for r in rows[:5]]
             problems = await differences(connection, self.store)
             old_dlq = await connection.fetchval(
                 "SELECT count(*) FROM tds_dead_letter_queue"
@@ -513,7 +520,7 @@ class Soak:
             "accepted_without_event_id": {"value": unanswered, "ok": unanswered == 0},
             "applied_twice": {"value": applied_twice, "ok": applied_twice == 0},
             "stale_overwrites": {"value": stale_overwrites, "ok": stale_overwrites == 0},
-            "rows_behind_newest_event": {"value": behind, "ok": behind == 0},
+            "rows_behind_newest_event": {"value": behind, "ok": behind == 0, "rows": behind_rows},
             "erp_equals_ground_truth": {"value": problems, "ok": not problems},
             "dlq_older_than_24h": {"value": old_dlq, "ok": old_dlq == 0, "open": open_dlq},
             "faults_recovered": {

@@ -141,12 +141,17 @@ async def test_delete_by_header_and_repeat_delete(
     assert first.json()["status"] == "queued"
     await drain()
     assert await pool.fetchval("SELECT deleted_at IS NOT NULL FROM invoices WHERE zoho_id = $1", ID)
-    # a second, different delete body: a new event, which leaves the tombstone as it is
+    # a second, different delete body: a new event, which leaves the tombstone as it is except
+    # its version, which becomes the newer delete's (a row is never older than an event that
+    # ended on it: a reconciliation tombstone after the webhook's delete, in the soak)
     second = await webhook("invoices", {"invoice": {"invoice_id": ID}}, event="delete")
     assert second.json()["status"] == "queued"
     await drain()
     assert await queue_states(ID) == ["completed", "completed", "skipped_unchanged"]
     assert [a for a, _ in await audit(pool)] == ["insert", "delete"]
+    row = await pool.fetchrow("SELECT deleted_at, source_version FROM invoices WHERE zoho_id = $1", ID)
+    newest = await pool.fetchval("SELECT max(source_version) FROM tds_sync_queue WHERE zoho_id = $1", ID)
+    assert row["deleted_at"] is not None and row["source_version"] == newest > version(V2)
 
 
 async def test_delete_and_update_in_one_batch(

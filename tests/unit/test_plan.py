@@ -115,3 +115,20 @@ def test_a_delete_keeps_the_row_marked_deleted_at_the_newer_version() -> None:
     row = write.rows["I5"]
     assert row["deleted_at"] == T0 + timedelta(days=1) and row["source_version"] == T0 + timedelta(minutes=3)
     assert plan.writes.audit[0]["action"] == "delete"
+
+
+def test_a_newer_delete_gives_a_tombstone_its_version_and_nothing_else() -> None:
+    tombstone = current("I6", 3, samples.item(item_id="I6"), deleted=True)
+    plan = planner()
+    write = plan.entity(
+        ITEMS,
+        SOURCE_WINS,
+        [
+            event(10, "I6", 2, {"item_id": "I6"}, "deleted"),
+            event(11, "I6", 9, {"item_id": "I6", "x": 1}, "deleted"),
+        ],
+        [tombstone],
+    )
+    assert plan.states == {10: QueueState.SKIPPED_UNCHANGED, 11: QueueState.SKIPPED_UNCHANGED}
+    assert write.rows == {} and plan.writes.audit == []
+    assert write.advanced == {"I6": T0 + timedelta(minutes=9)}  # the older delete moved nothing

@@ -107,6 +107,8 @@ class ErpStatements:
     """Record the rows of one instance ($1) as they are now as TDS's own (an operator's resolution)."""
     keep_local: str = ""
     """keep_local: acknowledge, and take the held event's version ($2) and content hash ($3)."""
+    advance_tombstones: str = ""
+    """Deleted rows ($1 zoho ids) that a newer delete met take its version ($2), nothing else."""
 
     def upsert_preserving(self, preserved: frozenset[str]) -> str:
         """The upsert that never overwrites the ``preserved`` columns of an existing row."""
@@ -249,6 +251,11 @@ def build(spec: EntitySpec) -> ErpStatements:
         f"WHERE t.zoho_id = $1 "
         f"RETURNING t.zoho_id, {returned} AS row"
     )
+    advance_tombstones = (
+        f"UPDATE {spec.table} t SET source_version = x.version "
+        f"FROM unnest($1::text[], $2::timestamptz[]) AS x(zoho_id, version) "
+        f"WHERE t.zoho_id = x.zoho_id AND t.deleted_at IS NOT NULL AND t.source_version < x.version"
+    )
     return ErpStatements(
         spec,
         select_current,
@@ -260,6 +267,7 @@ def build(spec: EntitySpec) -> ErpStatements:
         all_versions,
         acknowledge,
         keep_local,
+        advance_tombstones,
     )
 
 

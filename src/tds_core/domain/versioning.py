@@ -5,7 +5,8 @@ Rules (DESIGN.md guarantee 3):
   newer of the two versions);
 - older than the row's version → ``skipped_stale``, the row is untouched;
 - the row is a tombstone → any later upsert is ``skipped_stale`` (Zoho never reuses an id,
-  so nothing may resurrect a deleted entity); a second delete is ``skipped_unchanged``;
+  so nothing may resurrect a deleted entity); a second delete is ``skipped_unchanged``, and a
+  newer one gives the tombstone its version (the applier's plan; nothing else changes);
 - same content hash as the row → ``skipped_unchanged``;
 - otherwise the event applies (at an equal version with different content, the newest
   arrival wins).

@@ -153,6 +153,9 @@ class BatchApplier:
     ) -> None:
         statements = STATEMENTS[spec.slug]
         final, line_records = write.rows, write.line_records
+        if write.advanced:
+            ids = sorted(write.advanced)
+            await connection.execute(statements.advance_tombstones, ids, [write.advanced[i] for i in ids])
         if not final:
             return
         upsert = statements.upsert_preserving(policy.preserved)

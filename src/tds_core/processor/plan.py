@@ -90,6 +90,8 @@ class EntityWrite:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     line_records: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Parents whose lines the batch replaces: the newest record carrying the list (None: a delete)."""
+    advanced: dict[str, datetime] = field(default_factory=dict)
+    """Deleted rows a newer delete met: they take its version, and nothing else changes."""
 
 
 @dataclass
@@ -115,6 +117,7 @@ class BatchPlanner:
         writes = self.writes
         now = writes.now
         current: dict[str, Current] = {r["zoho_id"]: current_of(r) for r in rows}
+        advanced: dict[str, datetime] = {}
         final: dict[str, dict[str, Any]] = {}
         line_records: dict[str, dict[str, Any] | None] = {}
         """Parents whose lines the batch replaces: the newest record carrying the list (None: a delete)."""
@@ -131,6 +134,8 @@ class BatchPlanner:
                 self.states[event.id] = QueueState.SKIPPED_STALE
                 continue
             if decision is Decision.UNCHANGED:
+                if existing is not None and existing.version.deleted and event.is_delete:
+                    self._advance_tombstone(event, existing, current, final, advanced)
                 self.states[event.id] = QueueState.SKIPPED_UNCHANGED
                 continue
             source = None if event.is_delete else entity_row(spec, event.payload)
@@ -201,7 +206,7 @@ class BatchPlanner:
             if spec.lines is not None and not keeps_lines:
                 line_records[event.zoho_id] = None if event.is_delete else event.payload
             self.states[event.id] = QueueState.COMPLETED
-        return EntityWrite(final, line_records)
+        return EntityWrite(final, line_records, advanced)
 
     def stock(
         self, spec: EntitySpec, policy: ConflictPolicy, events: list[ClaimedEvent], rows: list[Any]
@@ -308,6 +313,27 @@ class BatchPlanner:
             else:
                 self.states[event.id] = QueueState.SKIPPED_UNCHANGED
         return StockWrite(final, advanced)
+
+    @staticmethod
+    def _advance_tombstone(
+        event: ClaimedEvent,
+        existing: Current,
+        current: dict[str, Current],
+        final: dict[str, dict[str, Any]],
+        advanced: dict[str, datetime],
+    ) -> None:
+        """A delete that meets a tombstone changes nothing but the version: the tombstone keeps the
+        newer of the two (``domain/versioning.py``), so the row is never older than an event that
+        ended on it (a reconciliation tombstone after the webhook's delete, say). No audit row."""
+        if event.source_version <= existing.version.source_version:
+            return
+        current[event.zoho_id] = replace(
+            existing, version=replace(existing.version, source_version=event.source_version)
+        )
+        if event.zoho_id in final:
+            final[event.zoho_id]["source_version"] = event.source_version  # written by this batch
+        else:
+            advanced[event.zoho_id] = event.source_version
 
     @staticmethod
     def _advance(
