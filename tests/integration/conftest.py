@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tds_core import app as composition
 from tds_core.app import simulator_zoho_config
+from tds_core.settings import Settings
 from tds_core.simulator.app import create_app
 from tds_core.simulator.config import Faults, SimulatorConfig
 from tds_core.simulator.store import Store
@@ -103,3 +108,31 @@ async def zoho(pool: Any) -> AsyncIterator[Zoho]:
 async def live_ids(pool: Any, table: str) -> set[str]:
     rows = await pool.fetch(f"SELECT zoho_id FROM {table} WHERE deleted_at IS NULL")
     return {r["zoho_id"] for r in rows}
+
+
+# ---------------------------------------------------------------------------- signed webhooks
+WEBHOOK_SECRET = "abcdefghijkl123"
+"""The Zoho webhook secret of :func:`signed_client`'s app."""
+
+
+@pytest.fixture
+async def signed_client(tmp_path: Path, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app with a Zoho webhook secret configured."""
+    settings = Settings(
+        env="test",
+        home=tmp_path,
+        api_key_cache_seconds=0,
+        log_level="WARNING",
+        zoho_webhook_secret=WEBHOOK_SECRET,
+    )
+    app = composition.build_api(settings, database_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tds.test") as http:
+            yield http
+
+
+def zoho_signature(params: list[tuple[str, str]], raw_body: bytes, secret: str = WEBHOOK_SECRET) -> str:
+    """The recipe, computed here independently: sorted key+value pairs, then the raw body."""
+    message = "".join(k + v for k, v in sorted(params)).encode() + raw_body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()

@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 
-from tds_core import app as composition
 from tds_core.db.queries import QUERIES
-from tds_core.settings import Settings
 
 from . import samples
-from .conftest import Send, sender
+from .conftest import Send, sender, zoho_signature
 
-SECRET = "abcdefghijkl123"
 URL = "/api/v1/webhooks/zoho/invoices"
-
-
-@pytest.fixture
-async def signed_client(tmp_path: Any, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app with a Zoho webhook secret configured."""
-    settings = Settings(
-        env="test", home=tmp_path, api_key_cache_seconds=0, log_level="WARNING", zoho_webhook_secret=SECRET
-    )
-    app = composition.build_api(settings, database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tds.test") as http:
-            yield http
-
-
-def zoho_signature(params: list[tuple[str, str]], raw_body: bytes, secret: str = SECRET) -> str:
-    """The recipe, computed here independently: sorted key+value pairs, then the raw body."""
-    message = "".join(k + v for k, v in sorted(params)).encode() + raw_body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def raw(body: Any) -> bytes:

@@ -9,44 +9,22 @@ versioned by its receipt; and a replay as captured is a ``duplicate`` by its con
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-
-from tds_core import app as composition
-from tds_core.settings import Settings
 
 from . import samples
-from .conftest import Send
+from .conftest import Send, zoho_signature
 
-SECRET = "replay-secret-0123456789"
 INVOICE_ID = "982000000567114"
 URL = "/api/v1/webhooks/zoho/invoices"
-
-
-@pytest.fixture
-async def signed(tmp_path: Path, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        env="test", home=tmp_path, api_key_cache_seconds=0, log_level="WARNING", zoho_webhook_secret=SECRET
-    )
-    app = composition.build_api(settings, database_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tds.test") as http:
-            yield http
 
 
 def capture(record: dict[str, Any], **query: str) -> tuple[bytes, dict[str, str], dict[str, str]]:
     """A request as Zoho signs it: the body, its query and its headers."""
     body = json.dumps({"invoice": record}).encode()
-    message = "".join(f"{k}{v}" for k, v in sorted(query.items())).encode() + body
-    signature = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
+    signature = zoho_signature(list(query.items()), body)
     headers = {"Content-Type": "application/json", "X-Zoho-Webhook-Signature": signature}
     return body, query, headers
 
@@ -58,27 +36,27 @@ async def erp_invoice(pool: Any) -> Any:
 
 
 async def test_unsigned_headers_cannot_turn_a_signed_upsert_into_a_delete_or_a_new_event(
-    signed: httpx.AsyncClient, pool: Any, drain: Any
+    signed_client: httpx.AsyncClient, pool: Any, drain: Any
 ) -> None:
     record = samples.invoice(total=100.0, last_modified_time="2024-01-15T10:00:00+0530")
     body, query, headers = capture(record)  # an upsert: no ?event=
-    first = await signed.post(URL, content=body, params=query, headers=headers)
+    first = await signed_client.post(URL, content=body, params=query, headers=headers)
     assert first.status_code == 202 and first.json()["status"] == "queued", first.text
     await drain()
     before = await erp_invoice(pool)
     assert before["deleted_at"] is None
 
-    as_delete = await signed.post(
+    as_delete = await signed_client.post(
         URL, content=body, params=query, headers={**headers, "X-TDS-Event": "deleted"}
     )
     assert as_delete.status_code == 400
     assert "x-tds-event is not covered by X-Zoho-Webhook-Signature" in as_delete.json()["error"]
-    fresh_key = await signed.post(
+    fresh_key = await signed_client.post(
         URL, content=body, params=query, headers={**headers, "X-Idempotency-Key": "replay-1"}
     )
     assert fresh_key.status_code == 400
     assert "x-idempotency-key is not covered" in fresh_key.json()["error"]
-    as_captured = await signed.post(URL, content=body, params=query, headers=headers)
+    as_captured = await signed_client.post(URL, content=body, params=query, headers=headers)
     assert as_captured.status_code == 202 and as_captured.json()["status"] == "duplicate"
 
     await drain()
@@ -93,16 +71,16 @@ async def test_unsigned_headers_cannot_turn_a_signed_upsert_into_a_delete_or_a_n
 
 
 async def test_a_signed_body_without_zohos_version_is_refused_not_versioned_by_receipt(
-    signed: httpx.AsyncClient, pool: Any, drain: Any
+    signed_client: httpx.AsyncClient, pool: Any, drain: Any
 ) -> None:
     newer = samples.invoice(total=200.0, last_modified_time="2024-02-01T10:00:00+0530")
     body, query, headers = capture(newer, event="updated")
-    assert (await signed.post(URL, content=body, params=query, headers=headers)).status_code == 202
+    assert (await signed_client.post(URL, content=body, params=query, headers=headers)).status_code == 202
     await drain()
     before = await erp_invoice(pool)
     stale = samples.invoice(total=1.0, last_modified_time=None, updated_time=None)
     body, query, headers = capture(stale, event="updated")
-    refused = await signed.post(URL, content=body, params=query, headers=headers)
+    refused = await signed_client.post(URL, content=body, params=query, headers=headers)
     assert refused.status_code == 422
     assert "must carry invoice.last_modified_time" in refused.json()["error"]
     await drain()
@@ -112,30 +90,32 @@ async def test_a_signed_body_without_zohos_version_is_refused_not_versioned_by_r
 
 
 async def test_an_older_signed_body_replayed_later_is_stale_and_changes_nothing(
-    signed: httpx.AsyncClient, pool: Any, drain: Any
+    signed_client: httpx.AsyncClient, pool: Any, drain: Any
 ) -> None:
     old = samples.invoice(total=50.0, last_modified_time="2024-01-15T10:00:00+0530")
     new = samples.invoice(total=75.0, last_modified_time="2024-01-16T10:00:00+0530")
     captured = capture(old, event="updated")
     for record in (old, new):
         body, query, headers = capture(record, event="updated")
-        assert (await signed.post(URL, content=body, params=query, headers=headers)).status_code == 202
+        assert (await signed_client.post(URL, content=body, params=query, headers=headers)).status_code == 202
         await drain()
     before = await erp_invoice(pool)
     body, query, headers = captured
-    replay = await signed.post(URL, content=body, params=query, headers=headers)
+    replay = await signed_client.post(URL, content=body, params=query, headers=headers)
     assert replay.status_code == 202 and replay.json()["status"] == "duplicate"
     await drain()
     assert await erp_invoice(pool) == before
 
 
-async def test_the_signed_url_still_names_a_delete(signed: httpx.AsyncClient, pool: Any, drain: Any) -> None:
+async def test_the_signed_url_still_names_a_delete(
+    signed_client: httpx.AsyncClient, pool: Any, drain: Any
+) -> None:
     record = samples.invoice(last_modified_time="2024-01-15T10:00:00+0530")
     body, query, headers = capture(record)
-    assert (await signed.post(URL, content=body, params=query, headers=headers)).status_code == 202
+    assert (await signed_client.post(URL, content=body, params=query, headers=headers)).status_code == 202
     await drain()
     body, query, headers = capture({"invoice_id": INVOICE_ID}, event="deleted")
-    deleted = await signed.post(URL, content=body, params=query, headers=headers)
+    deleted = await signed_client.post(URL, content=body, params=query, headers=headers)
     assert deleted.status_code == 202, deleted.text
     await drain()
     assert (await erp_invoice(pool))["deleted_at"] is not None

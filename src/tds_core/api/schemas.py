@@ -1,17 +1,14 @@
 """What the admin API's routes share: the error body, id bounds, the entity slugs and the job
-answer. Routes import these from here, never from one another."""
+answer. Routes import these from here, never from one another. A refusal an operation raises
+(:class:`tds_core.errors.Refusal`) is answered by the app's one handler (404 / 409 / 422)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import HTTPException
 from pydantic import BaseModel, Field
 
-from tds_core import errors
 from tds_core.jobs import runner as jobs
 
 MAX_ID = 2**53 - 1  # ids beyond this cannot be told apart in JSON numbers (the dashboard, JSON Schema)
@@ -42,19 +39,6 @@ class JobOut(BaseModel):
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
-
-
-@contextlib.contextmanager
-def answered() -> Iterator[None]:
-    """An operation's refusal as the HTTP answer: 404 not found, 409 wrong state, 422 invalid."""
-    try:
-        yield
-    except errors.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except errors.WrongState as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except errors.InvalidRequest as exc:
-        raise HTTPException(422, "; ".join(exc.reasons)) from exc
 
 
 def job_out(job: jobs.Job) -> JobOut:

@@ -286,7 +286,6 @@ class Worker:
         return retryable_failures < len(events)
 
     async def _record_failure(self, connection: Any, event: ClaimedEvent, error: TDSError) -> None:
-        self.stats.failed += 1
         entry = {
             "attempt": event.attempts,
             "at": datetime.now(UTC).isoformat(),
@@ -344,6 +343,7 @@ class Worker:
                 delay=round(delay, 2),
                 error=str(error),
             )
+        self.stats.failed += 1
         await connection.execute(
             QUERIES.sync_logs_insert_batch,
             [
@@ -364,7 +364,6 @@ class Worker:
         """The event's lease was lost before its failure was recorded (it expired and was rescued,
         or another worker took it): the other owner decides its fate, so nothing is written, no
         dead letter and no sync log for an attempt that is not this worker's any more."""
-        self.stats.failed -= 1
         log.warning(
             "lease lost before the failure was recorded; nothing written",
             queue_id=event.id,

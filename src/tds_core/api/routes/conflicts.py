@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import RequestBody
-from tds_core.api.schemas import MAX_ID, answered
+from tds_core.api.schemas import MAX_ID
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.operations import conflicts, dead_letters
@@ -96,7 +96,7 @@ async def list_conflicts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     selection = ConflictFilter(status=status, entity=entity, zoho_id=zoho_id)
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return await conflicts.list_conflicts(connection, selection, before_id=before_id, limit=limit)
 
@@ -108,7 +108,7 @@ async def list_conflicts(
     responses=NOT_FOUND,
 )
 async def show_conflict(conflict_id: ConflictId, principal: Viewer, ctx: Ctx) -> dict[str, Any]:
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return await conflicts.get_conflict(connection, conflict_id)
 
@@ -122,7 +122,7 @@ async def show_conflict(conflict_id: ConflictId, principal: Viewer, ctx: Ctx) ->
 async def resolve_conflict(
     conflict_id: ConflictId, body: ResolveBody, principal: Operator, ctx: Ctx
 ) -> dict[str, Any]:
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return await conflicts.resolve(
                 connection, conflict_id, body.resolution, principal.actor, body.note

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import RequestBody
-from tds_core.api.schemas import MAX_ID, JobOut, answered, job_out
+from tds_core.api.schemas import MAX_ID, JobOut, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.jobs import dlq_replay
@@ -138,7 +138,7 @@ async def list_letters(
     selection = DeadLetterFilter(
         status=status, entity=entity, zoho_id=zoho_id, error=error, error_class=error_class
     )
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return await dead_letters.list_letters(connection, selection, before_id=before_id, limit=limit)
 
@@ -150,7 +150,7 @@ async def list_letters(
     responses=NOT_FOUND,
 )
 async def show_letter(letter_id: LetterId, principal: Viewer, ctx: Ctx) -> dict[str, Any]:
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return await dead_letters.get_letter(connection, letter_id)
 
@@ -164,7 +164,7 @@ async def show_letter(letter_id: LetterId, principal: Viewer, ctx: Ctx) -> dict[
 async def replay_letter(
     letter_id: LetterId, principal: Operator, ctx: Ctx, body: ReplayOne | None = None
 ) -> dict[str, Any]:
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return await dead_letters.replay_one(
                 connection, letter_id, principal.actor, body.note if body else None
@@ -180,7 +180,7 @@ async def replay_letter(
 async def discard_letter(
     letter_id: LetterId, body: DiscardOne, principal: Operator, ctx: Ctx
 ) -> dict[str, Any]:
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return await dead_letters.discard_one(connection, letter_id, principal.actor, body.note)
 
@@ -193,7 +193,7 @@ async def discard_letter(
 )
 async def replay_bulk(body: BulkReplay, principal: Operator, ctx: Ctx) -> JobOut:
     selection = body.selection()
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             job = await dlq_replay.start_bulk_replay(connection, selection, principal.actor, body.note)
     return job_out(job)
@@ -206,6 +206,6 @@ async def replay_bulk(body: BulkReplay, principal: Operator, ctx: Ctx) -> JobOut
 )
 async def discard_bulk(body: BulkDiscard, principal: Operator, ctx: Ctx) -> BulkDiscarded:
     selection = body.selection()
-    with answered(), translated():
+    with translated():
         discarded = await dead_letters.discard_matching(ctx.pool, selection, principal.actor, body.note)
     return BulkDiscarded(discarded=discarded)

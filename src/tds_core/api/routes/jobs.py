@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from tds_core.api.auth import Operator, Viewer
 from tds_core.api.context import ApiContext, context
-from tds_core.api.schemas import MAX_ID, JobOut, answered, job_out
+from tds_core.api.schemas import MAX_ID, JobOut, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.states import JobKind, JobState
 from tds_core.jobs import runner as jobs
@@ -42,7 +42,7 @@ async def list_jobs(
 
 @router.get("/{job_id}", response_model=JobOut, summary="One job and its progress", responses=NOT_FOUND)
 async def show_job(job_id: JobId, principal: Viewer, ctx: Ctx) -> JobOut:
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return job_out(await jobs.get(connection, job_id))
 
@@ -54,6 +54,6 @@ async def show_job(job_id: JobId, principal: Viewer, ctx: Ctx) -> JobOut:
     responses={**NOT_FOUND, 409: {"description": "The job has already finished"}},
 )
 async def cancel_job(job_id: JobId, principal: Operator, ctx: Ctx) -> JobOut:
-    with answered(), translated():
+    with translated():
         async with ctx.pool.acquire() as connection:
             return job_out(await jobs.cancel(connection, job_id, principal.actor))

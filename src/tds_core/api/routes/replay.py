@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from tds_core.api.auth import Operator
 from tds_core.api.context import ApiContext, context
 from tds_core.api.inputs import Instant, RequestBody
-from tds_core.api.schemas import JobOut, answered, job_out
+from tds_core.api.schemas import JobOut, job_out
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.jobs import inbox_replay
@@ -61,7 +61,7 @@ class ReplayCountOut(BaseModel):
 )
 async def replay(body: ReplayRequest, principal: Operator, ctx: Ctx) -> Any:
     statuses = tuple(body.statuses) if body.statuses else None
-    with answered(), translated():
+    with translated():
         selection = InboxSelection.build(body.start, body.end, body.entity, statuses)
         if body.dry_run:
             config = InboxReplayConfig(max_json_depth=ctx.settings.max_json_depth)
