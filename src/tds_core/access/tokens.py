@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 
 from tds_core.access.roles import Role
+from tds_core.config.home import kept_secret
 
 ALGORITHM = "HS256"
 ISSUER = "tds-core"
@@ -105,11 +106,4 @@ class TokenIssuer:
 def development_secret(home: Path) -> str:
     """A random secret kept in ``TDS_HOME/jwt-secret`` (0600), shared by the processes of one
     development installation. Production sets ``TDS_JWT_SECRET``."""
-    path = home / "jwt-secret"
-    if path.exists():
-        return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(secret)
-    return path.read_text().strip()
+    return kept_secret(home / "jwt-secret", lambda: secrets.token_urlsafe(48))

@@ -12,7 +12,7 @@ a JSON configuration value only the secret positions are encrypted (the fields n
 while the header names stay readable): :func:`seal` encrypts them, :func:`unseal` decrypts them.
 
 This module does no I/O apart from :func:`development_key`, which keeps a generated key in
-``TDS_HOME`` for development installations (like ``jwt-secret``).
+``TDS_HOME`` for development installations (through :mod:`tds_core.config.home`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from tds_core.config.home import kept_secret
 from tds_core.errors import SecretKeyError
 
 ENVELOPE = "enc:v1:"
@@ -148,13 +149,7 @@ class Keyring:
 def development_key(home: Path) -> str:
     """A random key kept in ``TDS_HOME/secret-key`` (0600), shared by the processes of one
     development installation. Production sets ``TDS_SECRET_KEY``."""
-    path = home / "secret-key"
-    if path.exists():
-        return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(generate_key())
-    return path.read_text().strip()
+    return kept_secret(home / "secret-key", generate_key)
 
 
 # ---------------------------------------------------------------------------- JSON values
