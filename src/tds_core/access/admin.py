@@ -13,12 +13,14 @@ from typing import Any
 from tds_core.access import api_keys, passwords, users
 from tds_core.access.actions import Actor, record
 from tds_core.access.roles import Role
+from tds_core.db import api_keys as stored_keys
+from tds_core.db.connection import Connection, Executor, transaction
 from tds_core.db.queries import QUERIES
 from tds_core.errors import NotFound
 
 
-async def create_key(connection: Any, name: str, actor: Actor) -> api_keys.NewKey:
-    async with connection.transaction():
+async def create_key(connection: Connection, name: str, actor: Actor) -> api_keys.NewKey:
+    async with transaction(connection):
         new = await api_keys.create(connection, name, created_by=actor.name)
         await record(
             connection, actor, "key.create", target=str(new.id), details={"name": name, "prefix": new.prefix}
@@ -26,19 +28,18 @@ async def create_key(connection: Any, name: str, actor: Actor) -> api_keys.NewKe
     return new
 
 
-async def revoke_key(connection: Any, key: str, actor: Actor) -> dict[str, Any]:
+async def revoke_key(connection: Connection, key: str, actor: Actor) -> stored_keys.KeyRevoked:
     """Revoke by id or prefix; raises :class:`NotFound` when no active key matches."""
-    async with connection.transaction():
-        rows = await connection.fetch(QUERIES.api_keys_revoke, key, actor.name)
-        if not rows:
+    async with transaction(connection):
+        row = await stored_keys.revoke(connection, key=key, revoked_by=actor.name)
+        if row is None:
             raise NotFound(f"no active API key {key!r}")
-        row = dict(rows[0])
         await record(connection, actor, "key.revoke", target=str(row["id"]), details={"name": row["name"]})
     return row
 
 
-async def list_keys(connection: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in await connection.fetch(QUERIES.api_keys_list)]
+async def list_keys(connection: Executor) -> list[stored_keys.KeyListed]:
+    return await stored_keys.list_all(connection)
 
 
 async def create_user(connection: Any, username: str, password: str, role: Role, actor: Actor) -> users.User:

@@ -14,10 +14,9 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import api_keys as stored_keys
+from tds_core.db.connection import Executor, Pool, connected
 
 KEY_PREFIX = "tds"
 
@@ -47,9 +46,11 @@ def split_prefix(key: str) -> str | None:
     return parts[1]
 
 
-async def create(connection: Any, name: str, created_by: str = "cli") -> NewKey:
+async def create(connection: Executor, name: str, created_by: str = "cli") -> NewKey:
     prefix, key = generate()
-    row = await connection.fetchrow(QUERIES.api_keys_insert, name, prefix, hash_key(key), created_by)
+    row = await stored_keys.insert(
+        connection, name=name, prefix=prefix, key_hash=hash_key(key), created_by=created_by
+    )
     return NewKey(id=row["id"], name=row["name"], prefix=row["prefix"], key=key)
 
 
@@ -60,7 +61,7 @@ class KeyVerifier:
         self.cache_seconds = cache_seconds
         self._valid: dict[str, tuple[int, float]] = {}
 
-    async def verify(self, pool: Any, key: str | None) -> int | None:
+    async def verify(self, pool: Pool, key: str | None) -> int | None:
         """The key's id when valid, else None."""
         if not key:
             return None
@@ -72,13 +73,12 @@ class KeyVerifier:
         now = time.monotonic()
         if cached and cached[1] > now:
             return cached[0]
-        with translated():
-            async with pool.acquire() as connection:
-                row = await connection.fetchrow(QUERIES.api_keys_find_active, prefix)
-                if row is None or not hmac.compare_digest(row["key_hash"], digest):
-                    self._valid.pop(digest, None)
-                    return None
-                if cached is None:
-                    await connection.execute(QUERIES.api_keys_touch, row["id"])
+        async with connected(pool) as connection:
+            row = await stored_keys.find_active(connection, prefix=prefix)
+            if row is None or not hmac.compare_digest(row["key_hash"], digest):
+                self._valid.pop(digest, None)
+                return None
+            if cached is None:
+                await stored_keys.touch(connection, key_id=row["id"])
         self._valid[digest] = (row["id"], now + self.cache_seconds)
         return int(row["id"])

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from tds_core.access.sessions import CurrentUsers
 from tds_core.access.tokens import TokenIssuer
 from tds_core.api.rate_limit import RateLimiter
 from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import ConfigCache
+from tds_core.db.connection import Connection, Pool, connected
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.counters import WebhookOutcomes
 from tds_core.queue.doorbell import Doorbell
@@ -22,7 +24,7 @@ from tds_core.settings import Settings
 class ApiContext:
     settings: Settings
     database_url: str
-    pool: Any
+    pool: Pool
     intake: WebhookIntake
     doorbell: Doorbell
     head_revision: str | None
@@ -53,6 +55,21 @@ async def context(request: Request) -> ApiContext:
     webhook (docs/performance.md)."""
     ctx: ApiContext = request.app.state.context
     return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(context)]
+"""A route's context parameter."""
+
+
+async def database(ctx: Ctx) -> AsyncIterator[Connection]:
+    """A connection for the route, borrowed from the pool for the request and returned after it;
+    a driver error inside is raised translated (answered 503 by the app's one handler)."""
+    async with connected(ctx.pool) as connection:
+        yield connection
+
+
+Db = Annotated[Connection, Depends(database)]
+"""A route's connection parameter: ``async def route(..., db: Db)``."""
 
 
 def keyring(ctx: ApiContext) -> Keyring:

@@ -17,7 +17,6 @@ from tds_core.cli.environment import (
     settings_from_env,
     with_connection,
 )
-from tds_core.db.queries import QUERIES
 
 keys_app = typer.Typer(help="Webhook API keys (stored hashed; a key is shown once).", no_args_is_help=True)
 
@@ -42,8 +41,7 @@ def keys_create(
 def keys_list(as_json: JsonOpt = False) -> None:
     """List keys (never their secrets)."""
     settings = settings_from_env()
-    rows = with_connection(settings, lambda c: c.fetch(QUERIES.api_keys_list))
-    data = [dict(r) for r in rows]
+    data = with_connection(settings, admin.list_keys)
     if as_json:
         print_json(data)
         return

@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tds_core import errors
 from tds_core.access import admin, users
 from tds_core.access.roles import Role
 from tds_core.api.auth import Admin
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Ctx, Db
 from tds_core.api.inputs import RequestBody
+from tds_core.db import api_keys as stored_keys
 from tds_core.db.errors import translated
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
-Ctx = Annotated[ApiContext, Depends(context)]
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 
 
@@ -100,10 +100,8 @@ class OperatorAction(BaseModel):
 
 
 @router.get("/keys", response_model=list[ApiKey], summary="Webhook API keys (never their secrets)")
-async def list_keys(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await admin.list_keys(connection)
+async def list_keys(principal: Admin, db: Db) -> list[stored_keys.KeyListed]:
+    return await admin.list_keys(db)
 
 
 @router.post("/keys", response_model=NewKeyResponse, status_code=201, summary="Create a webhook API key")
@@ -120,13 +118,8 @@ async def create_key(body: NewKeyRequest, principal: Admin, ctx: Ctx) -> NewKeyR
     summary="Revoke a key (by id or prefix)",
     responses={404: {"description": "No active key with that id or prefix"}},
 )
-async def revoke_key(key: str, principal: Admin, ctx: Ctx) -> dict[str, Any]:
-    try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return await admin.revoke_key(connection, key, principal.actor)
-    except errors.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+async def revoke_key(key: str, principal: Admin, db: Db) -> stored_keys.KeyRevoked:
+    return await admin.revoke_key(db, key, principal.actor)
 
 
 @router.get("/users", response_model=list[UserOut], summary="Users and their roles")
