@@ -15,7 +15,7 @@ from tds_core.api.auth import Admin
 from tds_core.api.context import Ctx, Db
 from tds_core.api.inputs import RequestBody
 from tds_core.db import api_keys as stored_keys
-from tds_core.db.errors import translated
+from tds_core.db.connection import connected
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
@@ -105,10 +105,8 @@ async def list_keys(principal: Admin, db: Db) -> list[stored_keys.KeyListed]:
 
 
 @router.post("/keys", response_model=NewKeyResponse, status_code=201, summary="Create a webhook API key")
-async def create_key(body: NewKeyRequest, principal: Admin, ctx: Ctx) -> NewKeyResponse:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            new = await admin.create_key(connection, body.name, principal.actor)
+async def create_key(body: NewKeyRequest, principal: Admin, db: Db) -> NewKeyResponse:
+    new = await admin.create_key(db, body.name, principal.actor)
     return NewKeyResponse(id=new.id, name=new.name, prefix=new.prefix, key=new.key)
 
 
@@ -123,10 +121,8 @@ async def revoke_key(key: str, principal: Admin, db: Db) -> stored_keys.KeyRevok
 
 
 @router.get("/users", response_model=list[UserOut], summary="Users and their roles")
-async def list_users(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await admin.list_users(connection)
+async def list_users(principal: Admin, db: Db) -> list[dict[str, Any]]:
+    return await admin.list_users(db)
 
 
 @router.post(
@@ -136,12 +132,10 @@ async def list_users(principal: Admin, ctx: Ctx) -> list[dict[str, Any]]:
     summary="Create a user",
     responses={409: {"description": "A user with that name exists"}},
 )
-async def create_user(body: NewUserRequest, principal: Admin, ctx: Ctx) -> dict[str, Any]:
+async def create_user(body: NewUserRequest, principal: Admin, db: Db) -> dict[str, Any]:
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                await admin.create_user(connection, body.username, body.password, body.role, principal.actor)
-                return await admin.get_user(connection, body.username)
+        await admin.create_user(db, body.username, body.password, body.role, principal.actor)
+        return await admin.get_user(db, body.username)
     except users.UserExists as exc:
         raise HTTPException(409, str(exc)) from exc
     except ValueError as exc:
@@ -163,16 +157,15 @@ async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ct
     if username == principal.username and (body.disabled or (body.role and body.role != Role.admin)):
         raise HTTPException(409, "you cannot disable or demote yourself; ask another admin")
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return await admin.update_user(
-                    connection,
-                    username,
-                    principal.actor,
-                    role=body.role,
-                    password=body.password,
-                    disabled=body.disabled,
-                )
+        async with connected(ctx.pool) as connection:
+            return await admin.update_user(
+                connection,
+                username,
+                principal.actor,
+                role=body.role,
+                password=body.password,
+                disabled=body.disabled,
+            )
     except errors.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except ValueError as exc:
@@ -182,14 +175,10 @@ async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ct
 @router.get("/actions", response_model=list[OperatorAction], summary="Operator actions: who did what, when")
 async def list_actions(
     principal: Admin,
-    ctx: Ctx,
+    db: Db,
     action: Annotated[str | None, Query(max_length=100)] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await admin.list_actions(
-                connection, action=action, actor=actor, before_id=before_id, limit=limit
-            )
+    return await admin.list_actions(db, action=action, actor=actor, before_id=before_id, limit=limit)

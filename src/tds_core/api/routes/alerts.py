@@ -7,23 +7,20 @@ same transaction (:mod:`tds_core.alerts.commands`, shared with ``tds alerts``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from tds_core.alerts import commands, oncall
 from tds_core.alerts.rules import RULES
 from tds_core.api.auth import Operator, Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Ctx, Db
 from tds_core.api.inputs import RequestBody
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
-Ctx = Annotated[ApiContext, Depends(context)]
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Alert id.")]
 SilenceId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Silence id.")]
 #: printable text without NUL (PostgreSQL text cannot hold it)
@@ -198,19 +195,6 @@ class RuleOut(BaseModel):
     thresholds: dict[str, float]
 
 
-@contextmanager
-def _answers() -> Iterator[None]:
-    """The shared commands' refusals as HTTP answers: 404, 409, 422."""
-    try:
-        yield
-    except commands.AlertNotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except commands.AlertConflict as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except commands.InvalidSilence as exc:
-        raise HTTPException(422, str(exc)) from exc
-
-
 # ---------------------------------------------------------------------------- static paths first
 @router.get("/rules", response_model=list[RuleOut], summary="The rules and their current thresholds")
 async def list_rules(ctx: Ctx, principal: Viewer) -> list[RuleOut]:
@@ -250,13 +234,12 @@ async def on_call(ctx: Ctx, principal: Viewer) -> OnCallOut:
 
 @router.get("/silences", response_model=list[SilenceOut], summary="Silences (those not over yet by default)")
 async def list_silences(
-    ctx: Ctx,
     principal: Viewer,
+    db: Db,
     include_expired: Annotated[bool, Query(description="Also silences that are over.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[SilenceOut]:
-    async with ctx.pool.acquire() as connection:
-        rows = await commands.list_silences(connection, include_expired=include_expired, limit=limit)
+    rows = await commands.list_silences(db, include_expired=include_expired, limit=limit)
     return [SilenceOut.model_validate(r) for r in rows]
 
 
@@ -267,18 +250,16 @@ async def list_silences(
     summary="Silence a rule and/or a fingerprint",
     responses={400: {"description": "The body is not JSON"}},
 )
-async def create_silence(body: SilenceIn, ctx: Ctx, principal: Operator) -> SilenceOut:
-    with _answers():
-        async with ctx.pool.acquire() as connection:
-            row = await commands.create_silence(
-                connection,
-                principal.actor,
-                rule=body.rule,
-                fingerprint=body.fingerprint,
-                minutes=body.minutes,
-                reason=body.reason,
-                starts_at=body.starts_at,
-            )
+async def create_silence(body: SilenceIn, principal: Operator, db: Db) -> SilenceOut:
+    row = await commands.create_silence(
+        db,
+        principal.actor,
+        rule=body.rule,
+        fingerprint=body.fingerprint,
+        minutes=body.minutes,
+        reason=body.reason,
+        starts_at=body.starts_at,
+    )
     return SilenceOut.model_validate(row)
 
 
@@ -288,48 +269,39 @@ async def create_silence(body: SilenceIn, ctx: Ctx, principal: Operator) -> Sile
     summary="End a silence now",
     responses={404: {"description": "No such silence"}, 409: {"description": "The silence is over"}},
 )
-async def end_silence(silence_id: SilenceId, ctx: Ctx, principal: Operator) -> SilenceOut:
-    with _answers():
-        async with ctx.pool.acquire() as connection:
-            row = await commands.end_silence(connection, silence_id, principal.actor)
+async def end_silence(silence_id: SilenceId, principal: Operator, db: Db) -> SilenceOut:
+    row = await commands.end_silence(db, silence_id, principal.actor)
     return SilenceOut.model_validate(row)
 
 
 # ---------------------------------------------------------------------------- alerts
 @router.get("", response_model=list[AlertOut], summary="Alerts, newest first")
 async def list_alerts(
-    ctx: Ctx,
     principal: Viewer,
+    db: Db,
     status: Annotated[StatusName | None, Query(description="Only alerts in this state.")] = None,
     rule: Annotated[RuleName | None, Query(description="Only alerts of this rule.")] = None,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Page: ids below this.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertOut]:
-    async with ctx.pool.acquire() as connection:
-        rows = await commands.list_alerts(connection, status=status, rule=rule, before=before, limit=limit)
+    rows = await commands.list_alerts(db, status=status, rule=rule, before=before, limit=limit)
     return [AlertOut.model_validate(r) for r in rows]
 
 
 @router.get(
     "/{alert_id}", response_model=AlertDetail, summary="One alert with its deliveries", responses=NOT_FOUND
 )
-async def show_alert(alert_id: AlertId, ctx: Ctx, principal: Viewer) -> AlertDetail:
-    with _answers():
-        async with ctx.pool.acquire() as connection:
-            return AlertDetail.model_validate(await commands.show(connection, alert_id))
+async def show_alert(alert_id: AlertId, principal: Viewer, db: Db) -> AlertDetail:
+    return AlertDetail.model_validate(await commands.show(db, alert_id))
 
 
 @router.post(
     "/{alert_id}/ack", response_model=AlertDetail, summary="Acknowledge: escalation stops", responses=CONFLICT
 )
 async def acknowledge(
-    alert_id: AlertId, ctx: Ctx, principal: Operator, body: ActionIn | None = None
+    alert_id: AlertId, principal: Operator, db: Db, body: ActionIn | None = None
 ) -> AlertDetail:
-    with _answers():
-        async with ctx.pool.acquire() as connection:
-            row = await commands.acknowledge(
-                connection, alert_id, principal.actor, body.note if body else None
-            )
+    row = await commands.acknowledge(db, alert_id, principal.actor, body.note if body else None)
     return AlertDetail.model_validate(row)
 
 
@@ -337,12 +309,10 @@ async def acknowledge(
     "/{alert_id}/resolve", response_model=AlertDetail, summary="Resolve a live alert", responses=CONFLICT
 )
 async def resolve(
-    alert_id: AlertId, ctx: Ctx, principal: Operator, body: ActionIn | None = None
+    alert_id: AlertId, principal: Operator, db: Db, body: ActionIn | None = None
 ) -> AlertDetail:
-    with _answers():
-        async with ctx.pool.acquire() as connection:
-            note = body.note if body else None
-            row = await commands.resolve(connection, alert_id, principal.actor, note)
+    note = body.note if body else None
+    row = await commands.resolve(db, alert_id, principal.actor, note)
     return AlertDetail.model_validate(row)
 
 
@@ -352,10 +322,8 @@ async def resolve(
     summary="Silence this alert's fingerprint for a while",
     responses=CONFLICT,
 )
-async def silence(alert_id: AlertId, body: SilenceAlertIn, ctx: Ctx, principal: Operator) -> AlertDetail:
-    with _answers():
-        async with ctx.pool.acquire() as connection:
-            row = await commands.silence_alert(
-                connection, alert_id, principal.actor, minutes=body.minutes, reason=body.reason
-            )
+async def silence(alert_id: AlertId, body: SilenceAlertIn, principal: Operator, db: Db) -> AlertDetail:
+    row = await commands.silence_alert(
+        db, alert_id, principal.actor, minutes=body.minutes, reason=body.reason
+    )
     return AlertDetail.model_validate(row)

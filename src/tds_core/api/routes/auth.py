@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 from tds_core.access import users
 from tds_core.access.tokens import TokenError
 from tds_core.api.auth import Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import ApiContext, Ctx
 from tds_core.api.inputs import RequestBody
 from tds_core.api.rate_limit import retry_after
+from tds_core.db.connection import connected
 from tds_core.db.errors import translated
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -74,7 +75,7 @@ async def _limit_login(request: Request, ctx: ApiContext) -> None:
 async def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    ctx: Annotated[ApiContext, Depends(context)],
+    ctx: Ctx,
 ) -> TokenResponse:
     await _limit_login(request, ctx)
     with translated():
@@ -90,14 +91,13 @@ async def token(
     summary="Trade a refresh token for a new pair (revoked by password, role or account changes)",
     responses={401: {"description": "Invalid, expired or revoked refresh token"}},
 )
-async def refresh(body: RefreshRequest, ctx: Annotated[ApiContext, Depends(context)]) -> TokenResponse:
+async def refresh(body: RefreshRequest, ctx: Ctx) -> TokenResponse:
     try:
         claims = ctx.tokens.decode(body.refresh_token, "refresh")
     except TokenError as exc:
         raise HTTPException(401, f"{exc}: log in again", headers={"WWW-Authenticate": "Bearer"}) from exc
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            user = await users.find_active(connection, claims.username)
+    async with connected(ctx.pool) as connection:
+        user = await users.find_active(connection, claims.username)
     if user is None or user.token_generation != claims.generation:
         raise HTTPException(
             401, "refresh token revoked: log in again", headers={"WWW-Authenticate": "Bearer"}

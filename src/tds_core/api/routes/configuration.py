@@ -10,20 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tds_core.api.auth import Admin, Viewer
-from tds_core.api.context import ApiContext, context, keyring
+from tds_core.api.context import Ctx, Db, keyring
 from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import ErrorBody
-from tds_core.db.errors import translated
 from tds_core.operations import configuration
 from tds_core.operations.configuration import MASK, Entry
 
 router = APIRouter(prefix="/api/v1", tags=["configuration"])
-Ctx = Annotated[ApiContext, Depends(context)]
 Key = Annotated[str, Path(min_length=1, max_length=200, description="Dotted key, e.g. worker.batch_size")]
 NotFound: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such configuration key"}
@@ -60,20 +58,16 @@ def _entry(entry: Entry) -> ConfigEntry:
 
 
 @router.get("/config", response_model=list[ConfigEntry], summary="Every configuration key, current values")
-async def list_config(principal: Viewer, ctx: Ctx) -> list[ConfigEntry]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return [_entry(entry) for entry in await configuration.current(connection)]
+async def list_config(principal: Viewer, db: Db) -> list[ConfigEntry]:
+    return [_entry(entry) for entry in await configuration.current(db)]
 
 
 @router.get(
     "/config/{key}", response_model=ConfigEntry, responses=NotFound, summary="One key's current value"
 )
-async def get_config(key: Key, principal: Viewer, ctx: Ctx) -> ConfigEntry:
+async def get_config(key: Key, principal: Viewer, db: Db) -> ConfigEntry:
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return _entry(await configuration.get(connection, key))
+        return _entry(await configuration.get(db, key))
     except configuration.UnknownKey as exc:
         raise HTTPException(404, f"no configuration key {key!r}") from exc
 
@@ -85,12 +79,10 @@ async def get_config(key: Key, principal: Viewer, ctx: Ctx) -> ConfigEntry:
     summary="Every version of one key, newest first (who, when, why)",
 )
 async def config_history(
-    key: Key, principal: Viewer, ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    key: Key, principal: Viewer, db: Db, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[ConfigEntry]:
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                return [_entry(entry) for entry in await configuration.history(connection, key, limit)]
+        return [_entry(entry) for entry in await configuration.history(db, key, limit)]
     except configuration.UnknownKey as exc:
         raise HTTPException(404, f"no configuration key {key!r}") from exc
 
@@ -106,14 +98,12 @@ async def config_history(
     summary="Change one key (admin): validated, versioned, recorded, live in running workers",
 )
 async def put_config(
-    key: Key, body: ConfigChange, principal: Admin, ctx: Ctx
+    key: Key, body: ConfigChange, principal: Admin, ctx: Ctx, db: Db
 ) -> ConfigChanged | JSONResponse:
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                change = await configuration.set_value(
-                    connection, key, body.value, principal.actor, body.note, keyring=keyring(ctx)
-                )
+        change = await configuration.set_value(
+            db, key, body.value, principal.actor, body.note, keyring=keyring(ctx)
+        )
     except configuration.UnknownKey as exc:
         raise HTTPException(404, f"no configuration key {key!r}") from exc
     except configuration.InvalidChange as exc:

@@ -7,20 +7,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from tds_core.api.auth import Operator, Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Db
 from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import MAX_ID
-from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.operations import conflicts, dead_letters
 from tds_core.operations.conflicts import ConflictFilter
 
 router = APIRouter(prefix="/api/v1/conflicts", tags=["conflicts"])
-Ctx = Annotated[ApiContext, Depends(context)]
 ENTITY_PATTERN = f"^({'|'.join(ENTITY_SLUGS)})$"
 ConflictId = Annotated[int, Path(ge=1, le=MAX_ID)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such conflict"}}
@@ -86,7 +84,7 @@ class ResolveBody(RequestBody):
 @router.get("", response_model=list[ConflictSummary], summary="ERP conflicts, newest first")
 async def list_conflicts(
     principal: Viewer,
-    ctx: Ctx,
+    db: Db,
     status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
     entity: Annotated[str | None, Query(pattern=ENTITY_PATTERN)] = None,
     zoho_id: Annotated[
@@ -96,9 +94,7 @@ async def list_conflicts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     selection = ConflictFilter(status=status, entity=entity, zoho_id=zoho_id)
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await conflicts.list_conflicts(connection, selection, before_id=before_id, limit=limit)
+    return await conflicts.list_conflicts(db, selection, before_id=before_id, limit=limit)
 
 
 @router.get(
@@ -107,10 +103,8 @@ async def list_conflicts(
     summary="One conflict with the event, the rows compared and a column-by-column diff",
     responses=NOT_FOUND,
 )
-async def show_conflict(conflict_id: ConflictId, principal: Viewer, ctx: Ctx) -> dict[str, Any]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await conflicts.get_conflict(connection, conflict_id)
+async def show_conflict(conflict_id: ConflictId, principal: Viewer, db: Db) -> dict[str, Any]:
+    return await conflicts.get_conflict(db, conflict_id)
 
 
 @router.post(
@@ -120,10 +114,6 @@ async def show_conflict(conflict_id: ConflictId, principal: Viewer, ctx: Ctx) ->
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def resolve_conflict(
-    conflict_id: ConflictId, body: ResolveBody, principal: Operator, ctx: Ctx
+    conflict_id: ConflictId, body: ResolveBody, principal: Operator, db: Db
 ) -> dict[str, Any]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await conflicts.resolve(
-                connection, conflict_id, body.resolution, principal.actor, body.note
-            )
+    return await conflicts.resolve(db, conflict_id, body.resolution, principal.actor, body.note)

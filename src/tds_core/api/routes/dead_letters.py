@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tds_core.api.auth import Operator, Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Ctx, Db
 from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import MAX_ID, JobOut, job_out
+from tds_core.db.connection import connected
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.jobs import dlq_replay
@@ -22,7 +23,6 @@ from tds_core.operations import dead_letters
 from tds_core.operations.dead_letters import DeadLetterFilter
 
 router = APIRouter(prefix="/api/v1/dlq", tags=["dead letters"])
-Ctx = Annotated[ApiContext, Depends(context)]
 ENTITY_PATTERN = f"^({'|'.join(ENTITY_SLUGS)})$"
 TEXT = dead_letters.TEXT_PATTERN
 LetterId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -124,7 +124,7 @@ class BulkDiscarded(BaseModel):
 @router.get("", response_model=list[DeadLetterSummary], summary="Dead letters, newest first")
 async def list_letters(
     principal: Viewer,
-    ctx: Ctx,
+    db: Db,
     status: Annotated[Literal["open", "replayed", "discarded"] | None, Query()] = None,
     entity: Annotated[str | None, Query(pattern=ENTITY_PATTERN)] = None,
     zoho_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=TEXT)] = None,
@@ -138,9 +138,7 @@ async def list_letters(
     selection = DeadLetterFilter(
         status=status, entity=entity, zoho_id=zoho_id, error=error, error_class=error_class
     )
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await dead_letters.list_letters(connection, selection, before_id=before_id, limit=limit)
+    return await dead_letters.list_letters(db, selection, before_id=before_id, limit=limit)
 
 
 @router.get(
@@ -149,10 +147,8 @@ async def list_letters(
     summary="One dead letter with payload, error and attempts",
     responses=NOT_FOUND,
 )
-async def show_letter(letter_id: LetterId, principal: Viewer, ctx: Ctx) -> dict[str, Any]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await dead_letters.get_letter(connection, letter_id)
+async def show_letter(letter_id: LetterId, principal: Viewer, db: Db) -> dict[str, Any]:
+    return await dead_letters.get_letter(db, letter_id)
 
 
 @router.post(
@@ -162,13 +158,9 @@ async def show_letter(letter_id: LetterId, principal: Viewer, ctx: Ctx) -> dict[
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def replay_letter(
-    letter_id: LetterId, principal: Operator, ctx: Ctx, body: ReplayOne | None = None
+    letter_id: LetterId, principal: Operator, db: Db, body: ReplayOne | None = None
 ) -> dict[str, Any]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await dead_letters.replay_one(
-                connection, letter_id, principal.actor, body.note if body else None
-            )
+    return await dead_letters.replay_one(db, letter_id, principal.actor, body.note if body else None)
 
 
 @router.post(
@@ -178,11 +170,9 @@ async def replay_letter(
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def discard_letter(
-    letter_id: LetterId, body: DiscardOne, principal: Operator, ctx: Ctx
+    letter_id: LetterId, body: DiscardOne, principal: Operator, db: Db
 ) -> dict[str, Any]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await dead_letters.discard_one(connection, letter_id, principal.actor, body.note)
+    return await dead_letters.discard_one(db, letter_id, principal.actor, body.note)
 
 
 @router.post(
@@ -192,10 +182,9 @@ async def discard_letter(
     summary="Replay open dead letters in bulk (by ids or filter) as a cancellable background job",
 )
 async def replay_bulk(body: BulkReplay, principal: Operator, ctx: Ctx) -> JobOut:
-    selection = body.selection()
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            job = await dlq_replay.start_bulk_replay(connection, selection, principal.actor, body.note)
+    selection = body.selection()  # refused (422) before a connection is borrowed
+    async with connected(ctx.pool) as connection:
+        job = await dlq_replay.start_bulk_replay(connection, selection, principal.actor, body.note)
     return job_out(job)
 
 

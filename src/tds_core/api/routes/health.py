@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from tds_core import __version__
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Ctx
 from tds_core.db.errors import translate
 
 router = APIRouter(tags=["health"])
@@ -30,7 +28,7 @@ async def health() -> dict[str, str]:
         }
     },
 )
-async def ready(ctx: Annotated[ApiContext, Depends(context)]) -> JSONResponse:
+async def ready(ctx: Ctx) -> JSONResponse:
     try:
         async with ctx.pool.acquire(timeout=ctx.settings.db_connect_timeout) as connection:
             revision = await connection.fetchval("SELECT version_num FROM alembic_version")

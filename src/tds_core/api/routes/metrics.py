@@ -6,12 +6,10 @@ server reach it (nginx: ``location = /metrics { allow 10.0.0.5; deny all; }``).
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Ctx
 from tds_core.api.schemas import ErrorBody
 from tds_core.observability import metrics
 
@@ -34,6 +32,6 @@ router = APIRouter(tags=["metrics"])
         503: {"model": ErrorBody, "description": "Database unavailable; retry after Retry-After"},
     },
 )
-async def prometheus_metrics(ctx: Annotated[ApiContext, Depends(context)]) -> Response:
+async def prometheus_metrics(ctx: Ctx) -> Response:
     families = await metrics.collect(ctx.pool, daily_quotas=ctx.daily_quotas)
     return Response(metrics.exposition(families), media_type=metrics.CONTENT_TYPE)

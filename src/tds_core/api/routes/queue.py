@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from tds_core.api.auth import Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Db
 from tds_core.api.schemas import EntitySlug, ErrorBody
-from tds_core.db.errors import translated
 from tds_core.domain.states import QueueState
 from tds_core.operations import history, inspection
 from tds_core.operations.history import EntityHistory
 from tds_core.operations.inspection import EventTrace, QueuePage, QueueSummary
 
 router = APIRouter(prefix="/api/v1", tags=["queue"])
-Ctx = Annotated[ApiContext, Depends(context)]
 
 # The entity slugs (tests check this stays equal to tds_core.domain.entities.ENTITY_SLUGS).
 BIGINT_MAX = 2**63 - 1
@@ -48,7 +46,7 @@ Invalid: dict[int | str, dict[str, Any]] = {
 )
 async def list_queue(
     principal: Viewer,
-    ctx: Ctx,
+    db: Db,
     state: Annotated[QueueState | None, Query(description="Queue state")] = None,
     entity: Annotated[EntitySlug | None, Query(description="Entity type")] = None,
     zoho_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
@@ -56,24 +54,20 @@ async def list_queue(
     before_id: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> QueuePage:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await inspection.queue_page(
-                connection,
-                state=state.value if state else None,
-                entity=entity,
-                zoho_id=zoho_id,
-                search=search,
-                before_id=before_id,
-                limit=limit,
-            )
+    return await inspection.queue_page(
+        db,
+        state=state.value if state else None,
+        entity=entity,
+        zoho_id=zoho_id,
+        search=search,
+        before_id=before_id,
+        limit=limit,
+    )
 
 
 @router.get("/queue/summary", response_model=QueueSummary, summary="Queue rows counted by state and entity")
-async def queue_summary(principal: Viewer, ctx: Ctx) -> QueueSummary:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await inspection.queue_summary(connection)
+async def queue_summary(principal: Viewer, db: Db) -> QueueSummary:
+    return await inspection.queue_summary(db)
 
 
 @router.get(
@@ -82,10 +76,8 @@ async def queue_summary(principal: Viewer, ctx: Ctx) -> QueueSummary:
     responses={**NotFound, **Invalid},
     summary="The trace of the event behind one queue row",
 )
-async def trace_queue_row(queue_id: Id, principal: Viewer, ctx: Ctx) -> EventTrace:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            trace = await inspection.trace_queue_row(connection, queue_id)
+async def trace_queue_row(queue_id: Id, principal: Viewer, db: Db) -> EventTrace:
+    trace = await inspection.trace_queue_row(db, queue_id)
     if trace is None:
         raise HTTPException(404, f"no queue row {queue_id}")
     return trace
@@ -101,10 +93,8 @@ async def trace_queue_row(queue_id: Id, principal: Viewer, ctx: Ctx) -> EventTra
         "without credential headers."
     ),
 )
-async def trace_event(inbox_event_id: Id, principal: Viewer, ctx: Ctx) -> EventTrace:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            trace = await inspection.trace_event(connection, inbox_event_id)
+async def trace_event(inbox_event_id: Id, principal: Viewer, db: Db) -> EventTrace:
+    trace = await inspection.trace_event(db, inbox_event_id)
     if trace is None:
         raise HTTPException(404, f"no event {inbox_event_id}")
     return trace
@@ -126,16 +116,12 @@ async def entity_history(
     entity: Annotated[str, Path(description="Entity type, e.g. invoices")],
     zoho_id: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)],
     principal: Viewer,
-    ctx: Ctx,
+    db: Db,
     before_id: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EntityHistory:
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                found = await history.entity_history(
-                    connection, entity, zoho_id, before_id=before_id, limit=limit
-                )
+        found = await history.entity_history(db, entity, zoho_id, before_id=before_id, limit=limit)
     except history.UnknownEntity as exc:
         raise HTTPException(404, str(exc)) from exc
     if found is None:

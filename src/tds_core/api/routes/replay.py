@@ -8,24 +8,24 @@ go through staging and the one apply path again, so content the ERP already hold
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tds_core.api.auth import Operator
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Ctx
 from tds_core.api.inputs import Instant, RequestBody
 from tds_core.api.schemas import JobOut, job_out
+from tds_core.db.connection import connected
 from tds_core.db.errors import translated
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.jobs import inbox_replay
 from tds_core.jobs.inbox_replay import InboxReplayConfig, InboxSelection
 
 router = APIRouter(prefix="/api/v1", tags=["replay"])
-Ctx = Annotated[ApiContext, Depends(context)]
 ENTITY_PATTERN = f"^({'|'.join(ENTITY_SLUGS)})$"
 
 
@@ -61,12 +61,12 @@ class ReplayCountOut(BaseModel):
 )
 async def replay(body: ReplayRequest, principal: Operator, ctx: Ctx) -> Any:
     statuses = tuple(body.statuses) if body.statuses else None
-    with translated():
-        selection = InboxSelection.build(body.start, body.end, body.entity, statuses)
-        if body.dry_run:
-            config = InboxReplayConfig(max_json_depth=ctx.settings.max_json_depth)
+    selection = InboxSelection.build(body.start, body.end, body.entity, statuses)
+    if body.dry_run:  # counted on the pool; no connection is held for the route
+        config = InboxReplayConfig(max_json_depth=ctx.settings.max_json_depth)
+        with translated():
             counted = await inbox_replay.count(ctx.pool, selection, config)
-            return ReplayCountOut(dry_run=True, **counted.as_dict())
-        async with ctx.pool.acquire() as connection:
-            job = await inbox_replay.start(connection, selection, principal.actor)
+        return ReplayCountOut(dry_run=True, **counted.as_dict())
+    async with connected(ctx.pool) as connection:
+        job = await inbox_replay.start(connection, selection, principal.actor)
     return JSONResponse(jsonable_encoder(job_out(job)), status_code=202)

@@ -12,20 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from tds_core.api.auth import Admin
-from tds_core.api.context import ApiContext, context, keyring
+from tds_core.api.context import ApiContext, Ctx, Db, keyring
 from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import ErrorBody
-from tds_core.db.errors import translated
+from tds_core.db.connection import Connection
 from tds_core.operations import secrets
 from tds_core.operations.secrets import SecretSource
 
 router = APIRouter(prefix="/api/v1", tags=["secrets"])
-Ctx = Annotated[ApiContext, Depends(context)]
 Name = Annotated[
     str,
     Path(
@@ -58,10 +57,8 @@ def _info(source: SecretSource) -> SecretInfo:
     return SecretInfo(**source.as_dict())
 
 
-async def _listing(ctx: ApiContext) -> list[SecretInfo]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return [_info(s) for s in await secrets.sources(connection, ctx.environment_secrets)]
+async def _listing(connection: Connection, ctx: ApiContext) -> list[SecretInfo]:
+    return [_info(s) for s in await secrets.sources(connection, ctx.environment_secrets)]
 
 
 @router.get(
@@ -69,8 +66,8 @@ async def _listing(ctx: ApiContext) -> list[SecretInfo]:
     response_model=list[SecretInfo],
     summary="Storable secrets: where each one's value comes from (admin; never values)",
 )
-async def list_secrets(principal: Admin, ctx: Ctx) -> list[SecretInfo]:
-    return await _listing(ctx)
+async def list_secrets(principal: Admin, ctx: Ctx, db: Db) -> list[SecretInfo]:
+    return await _listing(db, ctx)
 
 
 @router.put(
@@ -82,18 +79,18 @@ async def list_secrets(principal: Admin, ctx: Ctx) -> list[SecretInfo]:
     },
     summary="Store one secret encrypted (admin, write-only); processes use it after a restart",
 )
-async def put_secret(name: Name, body: SecretValue, principal: Admin, ctx: Ctx) -> SecretInfo | JSONResponse:
+async def put_secret(
+    name: Name, body: SecretValue, principal: Admin, ctx: Ctx, db: Db
+) -> SecretInfo | JSONResponse:
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                await secrets.set_secret(
-                    connection, name, body.value.get_secret_value(), principal.actor, keyring=keyring(ctx)
-                )
+        await secrets.set_secret(
+            db, name, body.value.get_secret_value(), principal.actor, keyring=keyring(ctx)
+        )
     except secrets.UnknownSecret as exc:
         raise HTTPException(404, str(exc)) from exc
     except secrets.InvalidSecret as exc:
         return JSONResponse({"error": f"invalid value for {name}", "reasons": [str(exc)]}, status_code=422)
-    return next(info for info in await _listing(ctx) if info.name == name)
+    return next(info for info in await _listing(db, ctx) if info.name == name)
 
 
 @router.delete(
@@ -102,11 +99,9 @@ async def put_secret(name: Name, body: SecretValue, principal: Admin, ctx: Ctx) 
     responses=NotFound,
     summary="Forget a stored secret (admin); the environment's value, if any, is used after a restart",
 )
-async def delete_secret(name: Name, principal: Admin, ctx: Ctx) -> Response:
+async def delete_secret(name: Name, principal: Admin, db: Db) -> Response:
     try:
-        with translated():
-            async with ctx.pool.acquire() as connection:
-                deleted = await secrets.delete_secret(connection, name, principal.actor)
+        deleted = await secrets.delete_secret(db, name, principal.actor)
     except secrets.UnknownSecret as exc:
         raise HTTPException(404, str(exc)) from exc
     if not deleted:

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from tds_core.api.auth import Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import Ctx
 from tds_core.api.inputs import Instant
 from tds_core.api.schemas import EntitySlug, ErrorBody
 from tds_core.observability import stats
 from tds_core.observability.series import SERIES
-from tds_core.observability.stats import History, InvalidRequest, SeriesInfo, WindowStats
+from tds_core.observability.stats import History, SeriesInfo, WindowStats
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
-Ctx = Annotated[ApiContext, Depends(context)]
 Invalid: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "Invalid parameters; reasons name them"}
 }
@@ -73,10 +72,7 @@ async def history(
         int | None, Query(ge=60, le=86_400, multiple_of=60, description="Seconds per point")
     ] = None,
 ) -> History:
-    try:
-        return await stats.history(ctx.pool, name, since=since, until=until, entity=entity, step_seconds=step)
-    except InvalidRequest as exc:
-        raise HTTPException(422, str(exc)) from exc
+    return await stats.history(ctx.pool, name, since=since, until=until, entity=entity, step_seconds=step)
 
 
 @router.get("/stats/names", response_model=list[SeriesInfo], summary="The series the history can chart")

@@ -10,22 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field, StrictBool
 from starlette.convertors import Convertor, register_url_convertor
 
 from tds_core.api.auth import Operator, Viewer
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import ApiContext, Ctx
 from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import MAX_ID, JobOut, job_out
-from tds_core.db.errors import translated
+from tds_core.db.connection import connected
 from tds_core.db.queries import QUERIES
 from tds_core.jobs import runner as jobs
 from tds_core.operations.sync_plan import SyncPlan, plan_from_database
 from tds_core.source.pull import source_entities
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
-Ctx = Annotated[ApiContext, Depends(context)]
 RunKind = Literal["incremental", "full", "reconcile", "manual"]
 RunStatus = Literal["running", "succeeded", "failed", "cancelled", "paused"]
 
@@ -114,11 +113,10 @@ async def trigger_sync(
 ) -> JobOut:
     available = _entities(ctx, entity)
     total = len(available) if entity == "all" else 1
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            job = await jobs.create(
-                connection, "sync", {"entity": entity, "full": full}, principal.actor, total=total
-            )
+    async with connected(ctx.pool) as connection:  # only once the entity is known (404 first)
+        job = await jobs.create(
+            connection, "sync", {"entity": entity, "full": full}, principal.actor, total=total
+        )
     return job_out(job)
 
 
@@ -133,9 +131,8 @@ async def trigger_reconcile(body: ReconcileRequest, principal: Operator, ctx: Ct
     available = _entities(ctx, body.entity)
     total = len(available) if body.entity == "all" else 1
     params = {"entity": body.entity, "heal": body.heal}
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            job = await jobs.create(connection, "reconcile", params, principal.actor, total=total)
+    async with connected(ctx.pool) as connection:  # only once the entity is known (404 first)
+        job = await jobs.create(connection, "reconcile", params, principal.actor, total=total)
     return job_out(job)
 
 
@@ -152,14 +149,13 @@ async def get_sync_plan(
 ) -> SyncPlan:
     available = _entities(ctx, entity)
     quota = next(iter(ctx.daily_quotas.values()), ctx.settings.zoho_daily_quota)
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            return await plan_from_database(
-                connection,
-                available if entity == "all" else [entity],
-                daily_quota=quota,
-                use_inventory=ctx.settings.zoho_use_inventory or ctx.settings.uses_simulator,
-            )
+    async with connected(ctx.pool) as connection:  # only once the entity is known (404 first)
+        return await plan_from_database(
+            connection,
+            available if entity == "all" else [entity],
+            daily_quota=quota,
+            use_inventory=ctx.settings.zoho_use_inventory or ctx.settings.uses_simulator,
+        )
 
 
 @router.get("/sync/runs", response_model=list[SyncRun], summary="Pull and reconciliation runs, newest first")
@@ -172,9 +168,8 @@ async def list_runs(
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page: ids below this")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            rows = await connection.fetch(QUERIES.sync_runs_page, entity, kind, status, before_id, limit)
+    async with connected(ctx.pool) as connection:
+        rows = await connection.fetch(QUERIES.sync_runs_page, entity, kind, status, before_id, limit)
     return [dict(r) for r in rows]
 
 
@@ -187,9 +182,8 @@ async def list_runs(
 async def get_run(
     principal: Viewer, ctx: Ctx, run_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            row = await connection.fetchrow(QUERIES.sync_run_get, run_id)
+    async with connected(ctx.pool) as connection:
+        row = await connection.fetchrow(QUERIES.sync_run_get, run_id)
     if row is None:
         raise HTTPException(404, f"no sync run {run_id}")
     return dict(row)
@@ -199,7 +193,6 @@ async def get_run(
     "/sync/cursors", response_model=list[Cursor], summary="Where each entity's incremental pull stands"
 )
 async def list_cursors(principal: Viewer, ctx: Ctx) -> list[dict[str, Any]]:
-    with translated():
-        async with ctx.pool.acquire() as connection:
-            rows = await connection.fetch(QUERIES.cursors_all)
+    async with connected(ctx.pool) as connection:
+        rows = await connection.fetch(QUERIES.cursors_all)
     return [dict(r) for r in rows]

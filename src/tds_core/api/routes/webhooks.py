@@ -14,16 +14,16 @@ One handler (``accept``) behind two doors:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect
 
-from tds_core.api.context import ApiContext, context
+from tds_core.api.context import ApiContext, Ctx
 from tds_core.api.rate_limit import retry_after
 from tds_core.api.schemas import ErrorBody
 from tds_core.db.errors import UNTRANSLATED_ERRORS, translate
@@ -199,9 +199,7 @@ async def accept(
         "committed."
     ),
 )
-async def receive_webhook(
-    entity: str, request: Request, ctx: Annotated[ApiContext, Depends(context)]
-) -> JSONResponse:
+async def receive_webhook(entity: str, request: Request, ctx: Ctx) -> JSONResponse:
     staged = await accept(
         ctx,
         entity,
