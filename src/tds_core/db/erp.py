@@ -13,14 +13,20 @@ also records ``tds_lines_written``, a digest of its lines as written (:func:`lin
 computed by the upsert from the lines the batch writes); ``select_current`` computes the same
 digest over the lines as they are now and reports ``line_items`` among the changed columns when
 the two differ (a line changed, added or deleted outside TDS).
+
+The fixed statements of ``sql/erp.sql`` (instance locks, stock version advances) are the typed
+functions at the end of this module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from tds_core.db.connection import Executor, statement
+from tds_core.db.queries import QUERIES
 from tds_core.domain.conflicts import LINE_ITEMS
 from tds_core.domain.entities import ENTITIES, Column, EntitySpec, Kind, LineSpec
 
@@ -303,3 +309,26 @@ def _live_versions(spec: EntitySpec) -> str:
 
 LIVE_VERSIONS: dict[str, str] = {slug: _live_versions(spec) for slug, spec in ENTITIES.items()}
 """Per entity: its live ERP records and versions (reconciliation reads them before a scan)."""
+
+
+# ---------------------------------------------------------------------------- erp.sql
+@statement
+async def lock_instances(db: Executor, *, keys: list[int]) -> None:
+    """Take the transaction advisory locks of ``keys`` (pass them sorted: no deadlock), waiting."""
+    await db.execute(QUERIES.erp_lock_instances, keys)
+
+
+@statement
+async def try_lock_instances(db: Executor, *, keys: list[int]) -> list[int]:
+    """Take the locks of ``keys`` that are free now, without waiting; the keys another batch holds."""
+    busy: list[int] = await db.fetchval(QUERIES.erp_try_lock_instances, keys)
+    return busy
+
+
+@statement
+async def stock_advance_versions(
+    db: Executor, *, item_ids: list[str], location_ids: list[str], versions: list[datetime]
+) -> None:
+    """Live stock rows (item, location; one element per row) whose newer event repeats their
+    quantities take its version, nothing else."""
+    await db.execute(QUERIES.erp_stock_advance_versions, item_ids, location_ids, versions)

@@ -6,15 +6,29 @@ idempotency key inserts nothing and names the first event); ``inbox_accept_event
 for many events at once (one array per column: the group commit of the webhook path). Both take
 the fields of :class:`NewEvent` in its declaration order, which :meth:`NewEvent.parameters` and
 :func:`columns` keep in one place.
+
+The other statements keep a rejected event (:func:`insert_rejected`) and the hints of partial
+webhooks (:func:`accept_hint`, :func:`claim_hints`, :func:`mark_fetched`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
+from tds_core.db.connection import Executor, statement
 from tds_core.db.queries import QUERIES
+
+
+class Hint(TypedDict):
+    id: int
+    entity: str
+    operation: str
+    """Never NULL for a hint (:func:`accept_hint` stores it), nor is ``zoho_id``."""
+    zoho_id: str
+    correlation_id: str | None
+    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +75,104 @@ def columns(events: list[NewEvent]) -> list[list[Any]]:
     return [list(column) for column in zip(*(event.parameters() for event in events), strict=True)]
 
 
-async def accept_event(connection: Any, event: NewEvent) -> tuple[int, str] | None:
+@statement
+async def accept_event(connection: Executor, event: NewEvent) -> tuple[int, str] | None:
     """``(event_id, "queued" | "duplicate")``; None when a concurrent repeat committed after the
     statement's snapshot (read it with :func:`find_by_idempotency_key`)."""
     row = await connection.fetchrow(QUERIES.inbox_accept_event, *event.parameters())
     return None if row is None else (int(row["event_id"]), str(row["status"]))
 
 
-async def accept_events(connection: Any, events: list[NewEvent]) -> dict[int, tuple[int, str]]:
+@statement
+async def accept_events(connection: Executor, events: list[NewEvent]) -> dict[int, tuple[int, str]]:
     """Per position in ``events`` (from 1): ``(event_id, status)``; a missing position is an
     event whose concurrent repeat committed after the snapshot."""
     rows = await connection.fetch(QUERIES.inbox_accept_events, *columns(events))
     return {int(row["ord"]): (int(row["event_id"]), str(row["status"])) for row in rows}
 
 
-async def find_by_idempotency_key(connection: Any, key: str) -> int | None:
+@statement
+async def find_by_idempotency_key(connection: Executor, key: str) -> int | None:
     found = await connection.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
     return None if found is None else int(found)
+
+
+@statement
+async def insert_rejected(
+    db: Executor,
+    *,
+    entity: str,
+    source: str,
+    operation: str | None,
+    zoho_id: str | None,
+    body_hash: str | None,
+    content_type: str | None,
+    headers: dict[str, Any],
+    body: bytes,
+    rejection_reasons: list[str],
+    correlation_id: str | None,
+    received_at: datetime,
+) -> int:
+    """Keep an invalid event with its reasons (never queued); its inbox id."""
+    event_id: int = await db.fetchval(
+        QUERIES.inbox_insert_rejected,
+        entity,
+        source,
+        operation,
+        zoho_id,
+        body_hash,
+        content_type,
+        headers,
+        body,
+        rejection_reasons,
+        correlation_id,
+        received_at,
+    )
+    return event_id
+
+
+@statement
+async def accept_hint(
+    db: Executor,
+    *,
+    entity: str,
+    source: str,
+    operation: str,
+    zoho_id: str,
+    idempotency_key: str,
+    body_hash: str,
+    content_type: str | None,
+    headers: dict[str, Any],
+    body: bytes,
+    correlation_id: str | None,
+    received_at: datetime,
+) -> tuple[int, str] | None:
+    """Keep a partial webhook as a hint: ``(event_id, "queued" | "duplicate")``; None when a
+    concurrent repeat committed after the statement's snapshot (see :func:`find_by_idempotency_key`)."""
+    row = await db.fetchrow(
+        QUERIES.inbox_accept_hint,
+        entity,
+        source,
+        operation,
+        zoho_id,
+        idempotency_key,
+        body_hash,
+        content_type,
+        headers,
+        body,
+        correlation_id,
+        received_at,
+    )
+    return None if row is None else (row["event_id"], row["status"])
+
+
+@statement
+async def claim_hints(db: Executor, *, limit: int) -> list[Hint]:
+    """The oldest ``limit`` hints, row-locked (``SKIP LOCKED``) until the caller's transaction ends."""
+    return [cast(Hint, dict(row)) for row in await db.fetch(QUERIES.inbox_claim_hints, limit)]
+
+
+@statement
+async def mark_fetched(db: Executor, *, hint_id: int, event_id: int) -> None:
+    """The hint ``hint_id`` was completed by the staged event ``event_id``."""
+    await db.execute(QUERIES.inbox_mark_fetched, hint_id, event_id)

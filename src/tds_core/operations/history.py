@@ -23,7 +23,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tds_core.db.queries import QUERIES
+from tds_core.db import inspection
+from tds_core.db.connection import Executor
+from tds_core.db.inspection import AuditRow
 from tds_core.domain.entities import ENTITIES, ITEM_TOMBSTONE, STOCK_LOCATION_FIELDS, EntitySpec, Kind
 from tds_core.domain.records import normalize_id
 
@@ -186,7 +188,7 @@ def diff(spec: EntitySpec, before: dict[str, Any] | None, after: dict[str, Any] 
     return changes
 
 
-def audit_entry(row: Any) -> AuditEntry:
+def audit_entry(row: AuditRow) -> AuditEntry:
     """An audit row with its diff (the spec comes from the row's entity)."""
     spec = ENTITIES.get(row["entity"])
     changes = diff(spec, row["before"], row["after"]) if spec is not None else []
@@ -217,12 +219,18 @@ def spec_for(entity: str) -> EntitySpec:
     return spec
 
 
-async def erp_state(connection: Any, spec: EntitySpec, zoho_id: str) -> ErpState:
+async def erp_state(connection: Executor, spec: EntitySpec, zoho_id: str) -> ErpState:
     """The instance's ERP row(s) and lines as they are now (tombstones included)."""
-    rows = [r["row"] for r in await connection.fetch(QUERIES.erp_rows_for_instance, spec.slug, zoho_id)]
+    rows = [
+        r["row"]
+        for r in await inspection.erp_rows_for_instance(connection, entity=spec.slug, zoho_id=zoho_id)
+    ]
     lines: list[dict[str, Any]] = []
     if spec.lines is not None and rows:
-        lines = [r["row"] for r in await connection.fetch(QUERIES.erp_lines_for_instance, spec.slug, zoho_id)]
+        lines = [
+            r["row"]
+            for r in await inspection.erp_lines_for_instance(connection, entity=spec.slug, zoho_id=zoho_id)
+        ]
     if spec.is_stock:
         tombstone = [r for r in rows if r.get("location_id") == ITEM_TOMBSTONE]
         deleted = bool(tombstone and tombstone[0].get("deleted_at") is not None)
@@ -232,13 +240,15 @@ async def erp_state(connection: Any, spec: EntitySpec, zoho_id: str) -> ErpState
 
 
 async def entity_history(
-    connection: Any, entity: str, zoho_id: str, *, before_id: int | None = None, limit: int = 100
+    connection: Executor, entity: str, zoho_id: str, *, before_id: int | None = None, limit: int = 100
 ) -> EntityHistory | None:
     """The current ERP state and one page of audit history (newest first); ``None`` when TDS
     has neither a row nor any audit history for the instance. Raises :class:`UnknownEntity`."""
     spec = spec_for(entity)
     state = await erp_state(connection, spec, zoho_id)
-    rows = await connection.fetch(QUERIES.audit_history_page, spec.slug, zoho_id, before_id, limit)
+    rows = await inspection.audit_history_page(
+        connection, entity=spec.slug, zoho_id=zoho_id, before_id=before_id, limit=limit
+    )
     if not state.exists and not rows and before_id is None:
         return None
     entries = [audit_entry(row) for row in rows]

@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tds_core.db.queries import QUERIES
+from tds_core.db import inspection
+from tds_core.db.connection import Executor
+from tds_core.db.inspection import InboxTraced, QueueTraced
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.states import QueueState
 from tds_core.operations.history import AuditEntry, ErpState, audit_entry, erp_state
@@ -132,7 +134,7 @@ class EventTrace(BaseModel):
 
 # ---------------------------------------------------------------------------- queue
 async def queue_page(
-    connection: Any,
+    connection: Executor,
     *,
     state: str | None = None,
     entity: str | None = None,
@@ -141,19 +143,25 @@ async def queue_page(
     before_id: int | None = None,
     limit: int = 50,
 ) -> QueuePage:
-    rows = await connection.fetch(
-        QUERIES.queue_list_filtered, state, entity, zoho_id, search or None, before_id, limit
+    rows = await inspection.queue_list_filtered(
+        connection,
+        state=state,
+        entity=entity,
+        zoho_id=zoho_id,
+        search=search or None,
+        before_id=before_id,
+        limit=limit,
     )
-    items = [QueueRow.model_validate(dict(row)) for row in rows]
+    items = [QueueRow.model_validate(row) for row in rows]
     return QueuePage(items=items, next_before_id=items[-1].id if len(items) == limit else None)
 
 
-async def queue_summary(connection: Any) -> QueueSummary:
+async def queue_summary(connection: Executor) -> QueueSummary:
     states = [state.value for state in QueueState]
     by_state = dict.fromkeys(states, 0)
     by_entity = {entity: dict.fromkeys(states, 0) for entity in ENTITIES}
     oldest: datetime | None = None
-    for row in await connection.fetch(QUERIES.queue_count_by_entity_state):
+    for row in await inspection.queue_count_by_entity_state(connection):
         by_state[row["status"]] += row["events"]
         by_entity.setdefault(row["entity"], dict.fromkeys(states, 0))[row["status"]] += row["events"]
         if row["status"] == QueueState.PENDING and (oldest is None or row["oldest_enqueued_at"] < oldest):
@@ -174,7 +182,7 @@ def visible_headers(headers: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _inbox(row: Any) -> InboxEvent:
+def _inbox(row: InboxTraced) -> InboxEvent:
     headers = row["headers"] if isinstance(row["headers"], dict) else {}
     completed_by = headers.get("completed_by_event")
     return InboxEvent(
@@ -197,16 +205,16 @@ def _inbox(row: Any) -> InboxEvent:
     )
 
 
-async def _trace(connection: Any, inbox: InboxEvent | None, queue_rows: list[Any]) -> EventTrace:
-    queue = [QueueDetail.model_validate(dict(row)) for row in queue_rows]
+async def _trace(connection: Executor, inbox: InboxEvent | None, queue_rows: list[QueueTraced]) -> EventTrace:
+    queue = [QueueDetail.model_validate(row) for row in queue_rows]
     ids = [row.id for row in queue]
     logs = [
-        SyncLogLine.model_validate(dict(r))
-        for r in await connection.fetch(QUERIES.sync_logs_for_queue_rows, ids)
+        SyncLogLine.model_validate(r)
+        for r in await inspection.sync_logs_for_queue_rows(connection, queue_ids=ids)
     ]
-    audit = [audit_entry(r) for r in await connection.fetch(QUERIES.audit_for_queue_rows, ids)]
+    audit = [audit_entry(r) for r in await inspection.audit_for_queue_rows(connection, queue_ids=ids)]
     letters = [
-        DeadLetter.model_validate(dict(r)) for r in await connection.fetch(QUERIES.dlq_for_queue_rows, ids)
+        DeadLetter.model_validate(r) for r in await inspection.dlq_for_queue_rows(connection, queue_ids=ids)
     ]
     entity = queue[-1].entity if queue else inbox.entity if inbox else None
     zoho_id = queue[-1].zoho_id if queue else inbox.zoho_id if inbox else None
@@ -218,26 +226,30 @@ async def _trace(connection: Any, inbox: InboxEvent | None, queue_rows: list[Any
     )
 
 
-async def trace_event(connection: Any, inbox_event_id: int) -> EventTrace | None:
+async def trace_event(connection: Executor, inbox_event_id: int) -> EventTrace | None:
     """The trace of one inbox event; ``None`` when there is no such event."""
-    row = await connection.fetchrow(QUERIES.inbox_get_for_trace, inbox_event_id, TRACE_BODY_BYTES)
+    row = await inspection.inbox_get_for_trace(
+        connection, inbox_event_id=inbox_event_id, body_bytes=TRACE_BODY_BYTES
+    )
     if row is None:
         return None
-    queue_rows = await connection.fetch(QUERIES.queue_for_inbox_event, inbox_event_id)
+    queue_rows = await inspection.queue_for_inbox_event(connection, inbox_event_id=inbox_event_id)
     return await _trace(connection, _inbox(row), queue_rows)
 
 
-async def trace_queue_row(connection: Any, queue_id: int) -> EventTrace | None:
+async def trace_queue_row(connection: Executor, queue_id: int) -> EventTrace | None:
     """The trace of the event behind one queue row; ``None`` when there is no such row."""
-    row = await connection.fetchrow(QUERIES.queue_get_for_trace, queue_id)
+    row = await inspection.queue_get_for_trace(connection, queue_id=queue_id)
     if row is None:
         return None
     if row["inbox_event_id"] is not None:
-        inbox = await connection.fetchrow(
-            QUERIES.inbox_get_for_trace, row["inbox_event_id"], TRACE_BODY_BYTES
+        inbox = await inspection.inbox_get_for_trace(
+            connection, inbox_event_id=row["inbox_event_id"], body_bytes=TRACE_BODY_BYTES
         )
         if inbox is not None:
             # the whole event: a queue row is one of the (usually one) rows its inbox event produced
-            queue_rows = await connection.fetch(QUERIES.queue_for_inbox_event, row["inbox_event_id"])
+            queue_rows = await inspection.queue_for_inbox_event(
+                connection, inbox_event_id=row["inbox_event_id"]
+            )
             return await _trace(connection, _inbox(inbox), queue_rows)
     return await _trace(connection, None, [row])

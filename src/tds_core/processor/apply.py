@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tds_core.db import audit, erp, sync_logs
+from tds_core.db.connection import Connection, Row
 from tds_core.db.erp import STATEMENTS
 from tds_core.db.queries import QUERIES
 from tds_core.domain.conflicts import (
@@ -68,7 +70,7 @@ class BatchApplier:
         self.policies: Mapping[str, ConflictPolicy] = policies or {}
         """Conflict policy per entity type (none: source_wins); the worker sets it on a config reload."""
 
-    async def apply(self, connection: Any, events: list[ClaimedEvent]) -> BatchResult:
+    async def apply(self, connection: Connection, events: list[ClaimedEvent]) -> BatchResult:
         result = BatchResult()
         started = time.perf_counter()
         owned = await leases.lock_leased(connection, ids=[e.id for e in events], worker=self.worker_id)
@@ -108,7 +110,7 @@ class BatchApplier:
                 }
             )
         if writes.audit:
-            await connection.execute(QUERIES.audit_insert_batch, writes.audit)
+            await audit.insert_batch(connection, rows=writes.audit)
         conflicts = [*writes.conflicts, *writes.held.values()]
         if conflicts:
             await connection.execute(QUERIES.conflicts_record_batch, conflicts)
@@ -119,37 +121,36 @@ class BatchApplier:
         if finished != len(ids):
             # Impossible while we hold the row locks; refuse to commit if it ever happens.
             raise TargetError(f"lease lost during apply ({finished} of {len(ids)} finished)")
-        await connection.execute(QUERIES.sync_logs_insert_batch, logs)
+        await sync_logs.insert_batch(connection, rows=logs)
         return result
 
     async def _lock_instances(
-        self, connection: Any, events: list[ClaimedEvent], result: BatchResult
+        self, connection: Connection, events: list[ClaimedEvent], result: BatchResult
     ) -> list[ClaimedEvent]:
         """Take the instance locks of the batch. An instance another batch is applying right now
         is not waited for: its events go back to pending, ready at once and without spending an
         attempt (``result.deferred``), and the rest of the batch goes on. Only when every instance
         is busy does the batch wait, taking the locks in key order as before (never a deadlock)."""
         keys = {event.id: lock_key(event.entity, event.zoho_id) for event in events}
-        busy = set(await connection.fetchval(QUERIES.erp_try_lock_instances, sorted(set(keys.values()))))
+        busy = set(await erp.try_lock_instances(connection, keys=sorted(set(keys.values()))))
         if not busy:
             return events
         if busy == set(keys.values()):
-            await connection.execute(QUERIES.erp_lock_instances, sorted(busy))
+            await erp.lock_instances(connection, keys=sorted(busy))
             return events
         deferred = [event.id for event in events if keys[event.id] in busy]
         await leases.release(connection, ids=deferred, worker=self.worker_id)
         result.deferred = deferred
         return [event for event in events if keys[event.id] not in busy]
 
-    async def _current(self, connection: Any, spec: EntitySpec, ids: list[str]) -> list[Any]:
-        rows: list[Any] = await connection.fetch(STATEMENTS[spec.slug].select_current, ids)
-        return rows
+    async def _current(self, connection: Connection, spec: EntitySpec, ids: list[str]) -> Sequence[Row]:
+        return await connection.fetch(STATEMENTS[spec.slug].select_current, ids)
 
     def _policy(self, spec: EntitySpec) -> ConflictPolicy:
         return self.policies.get(spec.slug, SOURCE_WINS)
 
     async def _write_entity(
-        self, connection: Any, spec: EntitySpec, policy: ConflictPolicy, write: EntityWrite
+        self, connection: Connection, spec: EntitySpec, policy: ConflictPolicy, write: EntityWrite
     ) -> None:
         statements = STATEMENTS[spec.slug]
         final, line_records = write.rows, write.line_records
@@ -178,7 +179,7 @@ class BatchApplier:
             await connection.execute(statements.insert_lines, lines)
 
     async def _write_stock(
-        self, connection: Any, spec: EntitySpec, policy: ConflictPolicy, write: StockWrite
+        self, connection: Connection, spec: EntitySpec, policy: ConflictPolicy, write: StockWrite
     ) -> None:
         statements = STATEMENTS[spec.slug]
         final, advanced = write.rows, write.advanced
@@ -186,9 +187,9 @@ class BatchApplier:
             await connection.execute(statements.upsert_preserving(policy.preserved), list(final.values()))
         if advanced:
             keys = sorted(advanced)
-            await connection.execute(
-                QUERIES.erp_stock_advance_versions,
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [advanced[k] for k in keys],
+            await erp.stock_advance_versions(
+                connection,
+                item_ids=[k[0] for k in keys],
+                location_ids=[k[1] for k in keys],
+                versions=[advanced[k] for k in keys],
             )

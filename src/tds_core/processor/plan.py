@@ -12,10 +12,12 @@ in the batch's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from tds_core.db.connection import Row
 from tds_core.db.erp import row_key
 from tds_core.domain.conflicts import (
     LINE_ITEMS,
@@ -43,7 +45,7 @@ class Current:
     """The instance's open conflict (policy hold), if any."""
 
 
-def row_version(record: Any) -> RowVersion:
+def row_version(record: Row) -> RowVersion:
     return RowVersion(
         source_version=record["source_version"],
         content_hash=record["content_hash"],
@@ -61,7 +63,7 @@ def leaving_lines(current: Current) -> Current:
     return replace(current, row=row, changed=changed or None, written=current.written if changed else None)
 
 
-def current_of(record: Any) -> Current:
+def current_of(record: Row) -> Current:
     return Current(
         row_version(record),
         record["row"],
@@ -111,7 +113,7 @@ class BatchPlanner:
         self.states: dict[int, QueueState] = {}
 
     def entity(
-        self, spec: EntitySpec, policy: ConflictPolicy, events: list[ClaimedEvent], rows: list[Any]
+        self, spec: EntitySpec, policy: ConflictPolicy, events: list[ClaimedEvent], rows: Sequence[Row]
     ) -> EntityWrite:
         """The writes of ``events`` (one non-stock entity type) against the current ``rows``."""
         writes = self.writes
@@ -209,7 +211,7 @@ class BatchPlanner:
         return EntityWrite(final, line_records, advanced)
 
     def stock(
-        self, spec: EntitySpec, policy: ConflictPolicy, events: list[ClaimedEvent], rows: list[Any]
+        self, spec: EntitySpec, policy: ConflictPolicy, events: list[ClaimedEvent], rows: Sequence[Row]
     ) -> StockWrite:
         """The writes of stock ``events`` against the current location ``rows``."""
         writes = self.writes

@@ -16,15 +16,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
 from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import RuntimeConfig, load
+from tds_core.db import sync_logs, workers
+from tds_core.db.connection import Connection, Pool, connected, transaction
 from tds_core.db.errors import translate
 from tds_core.db.pool import connect
-from tds_core.db.queries import QUERIES
 from tds_core.domain.circuit_breaker import CircuitBreaker
 from tds_core.domain.states import CircuitState
 from tds_core.errors import DatabaseUnavailable, PermanentError, RetryableError, TDSError
@@ -52,7 +52,7 @@ class WorkerStats:
 class Worker:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         database_url: str,
         *,
         concurrency: int = 2,
@@ -111,9 +111,9 @@ class Worker:
     async def _startup(self) -> None:
         while True:
             try:
-                async with self.pool.acquire() as connection:
-                    await connection.execute(
-                        QUERIES.workers_register, self.worker_id, socket.gethostname(), os.getpid()
+                async with connected(self.pool) as connection:
+                    await workers.register(
+                        connection, worker_id=self.worker_id, hostname=socket.gethostname(), pid=os.getpid()
                     )
                     await self._reload_config(connection)
                 return
@@ -125,13 +125,13 @@ class Worker:
 
     async def _shutdown(self) -> None:
         with contextlib.suppress(Exception):
-            async with self.pool.acquire() as connection:
+            async with connected(self.pool) as connection:
                 released = await leases.release_worker(connection, worker=self.worker_id)
-                await connection.execute(QUERIES.workers_stopped, self.worker_id)
+                await workers.stopped(connection, worker_id=self.worker_id)
                 if released:
                     log.info("released leases", count=released)
 
-    async def _reload_config(self, connection: Any) -> None:
+    async def _reload_config(self, connection: Connection) -> None:
         config = await load(connection, self.keyring)
         if config != self.config:
             if config.breaker != self.config.breaker:
@@ -180,7 +180,7 @@ class Worker:
         elif after is CircuitState.CLOSED and applied and self._outage_since is not None:
             since, self._outage_since = self._outage_since, None
             try:
-                async with self.pool.acquire() as connection:
+                async with connected(self.pool) as connection:
                     retried = await leases.retry_now_after_outage(connection, since=since)
             except Exception as exc:
                 log.warning("could not release the outage's backoffs", error=str(translate(exc)))
@@ -195,7 +195,7 @@ class Worker:
 
     async def _claim(self, size: int) -> list[ClaimedEvent]:
         try:
-            async with self.pool.acquire() as connection:
+            async with connected(self.pool) as connection:
                 events = await leases.claim_batch(
                     connection,
                     worker=self.worker_id,
@@ -217,7 +217,7 @@ class Worker:
         renew = asyncio.create_task(self._renew_leases([e.id for e in events]))
         try:
             try:
-                async with self.pool.acquire() as connection, connection.transaction():
+                async with connected(self.pool) as connection, transaction(connection):
                     result = await self.applier.apply(connection, events)
                 self._count(result)
                 return True
@@ -256,7 +256,7 @@ class Worker:
         deadline = time.monotonic() + self.config.worker__lease_seconds
         while time.monotonic() < deadline and not self._stopping.is_set():
             try:
-                async with self.pool.acquire() as connection:
+                async with connected(self.pool) as connection:
                     released = await leases.release(connection, ids=ids, worker=self.worker_id)
             except Exception:
                 await asyncio.sleep(0.25)
@@ -271,10 +271,10 @@ class Worker:
 
         Returns False (a breaker failure) only when every event failed for a retryable reason."""
         retryable_failures = 0
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with connected(self.pool) as connection, transaction(connection):
             for event in events:
                 try:
-                    async with connection.transaction():
+                    async with transaction(connection):
                         result = await self.applier.apply(connection, [event])
                     self._count(result)
                 except Exception as exc:
@@ -285,7 +285,7 @@ class Worker:
                     await self._record_failure(connection, event, error)
         return retryable_failures < len(events)
 
-    async def _record_failure(self, connection: Any, event: ClaimedEvent, error: TDSError) -> None:
+    async def _record_failure(self, connection: Connection, event: ClaimedEvent, error: TDSError) -> None:
         entry = {
             "attempt": event.attempts,
             "at": datetime.now(UTC).isoformat(),
@@ -344,9 +344,9 @@ class Worker:
                 error=str(error),
             )
         self.stats.failed += 1
-        await connection.execute(
-            QUERIES.sync_logs_insert_batch,
-            [
+        await sync_logs.insert_batch(
+            connection,
+            rows=[
                 {
                     "queue_id": event.id,
                     "inbox_event_id": event.inbox_event_id,
@@ -384,7 +384,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.config.worker__lease_seconds / 3)
             with contextlib.suppress(Exception):
-                async with self.pool.acquire() as connection:
+                async with connected(self.pool) as connection:
                     await leases.renew(
                         connection,
                         ids=ids,
@@ -401,7 +401,7 @@ class Worker:
                 connection = await connect(self.database_url, application_name="tds-worker-listen")
                 lost = asyncio.Event()
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await connection.execute(QUERIES.workers_hold_liveness_lock, self.worker_id)
+                await workers.hold_liveness_lock(connection, worker_id=self.worker_id)
                 self._alive.set()
                 await connection.add_listener(QUEUE_CHANNEL, lambda *_: self._doorbell.set())
                 await connection.add_listener(CONFIG_CHANNEL, lambda *_: self._config_changed.set())
@@ -451,13 +451,13 @@ class Worker:
                 continue
             last = time.monotonic()
             with contextlib.suppress(Exception):
-                async with self.pool.acquire() as connection:
-                    await connection.execute(
-                        QUERIES.workers_heartbeat,
-                        self.worker_id,
-                        self.stats.processed,
-                        self.stats.failed,
-                        state.value,
+                async with connected(self.pool) as connection:
+                    await workers.heartbeat(
+                        connection,
+                        worker_id=self.worker_id,
+                        processed=self.stats.processed,
+                        failed=self.stats.failed,
+                        circuit_state=state.value,
                     )
 
     async def _config_loop(self) -> None:
@@ -466,5 +466,5 @@ class Worker:
                 await asyncio.wait_for(self._config_changed.wait(), self.config_refresh_seconds)
             self._config_changed.clear()
             with contextlib.suppress(Exception):
-                async with self.pool.acquire() as connection:
+                async with connected(self.pool) as connection:
                     await self._reload_config(connection)

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
+from tds_core.db.connection import Executor, Pool, connected, statement
 from tds_core.db.queries import QUERIES
 
 
-async def wake_workers(connection: Any) -> None:
+@statement
+async def wake_workers(connection: Executor) -> None:
     """``NOTIFY tds_queue`` on ``connection`` (a pool or a connection; in a transaction it is
-    sent at commit)."""
+    sent at commit). The one user of ``queue_notify``, so it is typed here, not in db/queue.py."""
     await connection.execute(QUERIES.queue_notify)
 
 
 class Doorbell:
-    def __init__(self, pool: Any, interval: float = 0.005) -> None:
+    def __init__(self, pool: Pool, interval: float = 0.005) -> None:
         self.pool = pool
         self.interval = interval
         self._rung = asyncio.Event()
@@ -48,6 +49,6 @@ class Doorbell:
             await self._rung.wait()
             self._rung.clear()
             with contextlib.suppress(Exception):
-                async with self.pool.acquire() as connection:
+                async with connected(self.pool) as connection:
                     await wake_workers(connection)
             await asyncio.sleep(self.interval)

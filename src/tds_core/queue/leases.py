@@ -6,7 +6,8 @@ expired and was rescued (:mod:`tds_core.queue.rescue`) can never overwrite what 
 owner does. Each function says what a zero-row answer means: the callers treat "the lease is
 gone" as "write nothing more about this event".
 
-The statements are in ``db/sql/queue.sql``; this module is the only user of the lease ones.
+The statements are in ``db/sql/queue.sql`` (typed in :mod:`tds_core.db.queue`); this module is
+the only user of the lease ones.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tds_core.db.queries import QUERIES
+from tds_core.db import queue
+from tds_core.db.connection import Executor, Row
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class ClaimedEvent:
     """The inbox event's source (webhook, pull, reconcile, ...); None for a test's own event."""
 
     @classmethod
-    def from_row(cls, row: Any) -> ClaimedEvent:
+    def from_row(cls, row: Row) -> ClaimedEvent:
         return cls(
             id=row["id"],
             inbox_event_id=row["inbox_event_id"],
@@ -56,26 +58,29 @@ class ClaimedEvent:
         return self.operation == "deleted"
 
 
-async def claim_batch(connection: Any, *, worker: str, size: int, lease_seconds: float) -> list[ClaimedEvent]:
+async def claim_batch(
+    connection: Executor, *, worker: str, size: int, lease_seconds: float
+) -> list[ClaimedEvent]:
     """Up to ``size`` ready events (``FOR UPDATE SKIP LOCKED``), leased to ``worker``."""
-    rows = await connection.fetch(QUERIES.queue_claim_batch, worker, size, None, lease_seconds)
+    rows = await queue.claim_batch(
+        connection, worker=worker, size=size, now=None, lease_seconds=lease_seconds
+    )
     return [ClaimedEvent.from_row(row) for row in rows]
 
 
-async def lock_leased(connection: Any, *, ids: list[int], worker: str) -> set[int]:
+async def lock_leased(connection: Executor, *, ids: list[int], worker: str) -> set[int]:
     """Row-lock the events of ``ids`` that ``worker`` still leases (in the apply's transaction);
     the ids missing from the answer were lost (rescued and taken by another worker)."""
-    return {row["id"] for row in await connection.fetch(QUERIES.queue_lock_leased, ids, worker)}
+    return set(await queue.lock_leased(connection, ids=ids, worker=worker))
 
 
-async def finish(connection: Any, *, ids: list[int], states: list[str], worker: str) -> int:
+async def finish(connection: Executor, *, ids: list[int], states: list[str], worker: str) -> int:
     """Mark applied events with their terminal states; the number of rows finished."""
-    status = await connection.execute(QUERIES.queue_finish_if_leased, ids, states, worker)
-    return _count(status)
+    return await queue.finish_if_leased(connection, ids=ids, states=states, worker=worker)
 
 
 async def retry(
-    connection: Any,
+    connection: Executor,
     *,
     queue_id: int,
     worker: str,
@@ -85,43 +90,49 @@ async def retry(
     attempt: dict[str, Any],
 ) -> bool:
     """A retryable failure: back to pending after ``delay_seconds``. False when the lease was lost."""
-    status = await connection.execute(
-        QUERIES.queue_retry_if_leased, queue_id, worker, delay_seconds, error, error_class, [attempt]
+    retried = await queue.retry_if_leased(
+        connection,
+        queue_id=queue_id,
+        worker=worker,
+        delay_seconds=delay_seconds,
+        error=error,
+        error_class=error_class,
+        attempt_history=[attempt],
     )
-    return _count(status) == 1
+    return retried == 1
 
 
 async def dead_letter(
-    connection: Any, *, queue_id: int, worker: str, error: str, error_class: str, attempt: dict[str, Any]
+    connection: Executor, *, queue_id: int, worker: str, error: str, error_class: str, attempt: dict[str, Any]
 ) -> bool:
     """A permanent failure or the last attempt: the row ends dead and a DLQ row is written. False
     when the lease was lost (nothing is written then)."""
-    rows = await connection.fetch(
-        QUERIES.queue_dead_if_leased, queue_id, worker, error, error_class, [attempt]
+    letters = await queue.dead_if_leased(
+        connection,
+        queue_id=queue_id,
+        worker=worker,
+        error=error,
+        error_class=error_class,
+        attempt_history=[attempt],
     )
-    return bool(rows)
+    return bool(letters)
 
 
-async def renew(connection: Any, *, ids: list[int], worker: str, lease_seconds: float) -> None:
+async def renew(connection: Executor, *, ids: list[int], worker: str, lease_seconds: float) -> None:
     """Extend ``worker``'s leases on ``ids`` (rows its own apply has locked are skipped)."""
-    await connection.execute(QUERIES.queue_renew_leases, ids, worker, lease_seconds)
+    await queue.renew_leases(connection, ids=ids, worker=worker, lease_seconds=lease_seconds)
 
 
-async def release(connection: Any, *, ids: list[int], worker: str) -> int:
+async def release(connection: Executor, *, ids: list[int], worker: str) -> int:
     """Hand back ``worker``'s leases on ``ids``, ready at once and without spending an attempt."""
-    return len(await connection.fetch(QUERIES.queue_release_leased, ids, worker))
+    return len(await queue.release_leased(connection, ids=ids, worker=worker))
 
 
-async def release_worker(connection: Any, *, worker: str) -> int:
+async def release_worker(connection: Executor, *, worker: str) -> int:
     """Hand back every lease ``worker`` holds (a graceful stop)."""
-    return len(await connection.fetch(QUERIES.queue_release_worker, worker))
+    return len(await queue.release_worker(connection, worker=worker))
 
 
-async def retry_now_after_outage(connection: Any, *, since: datetime) -> int:
+async def retry_now_after_outage(connection: Executor, *, since: datetime) -> int:
     """Make the events that failed for a retryable reason since ``since`` ready now."""
-    return len(await connection.fetch(QUERIES.queue_retry_now_after_outage, since))
-
-
-def _count(status: str) -> int:
-    """The row count of a command tag (``UPDATE 3``)."""
-    return int(status.rsplit(" ", 1)[-1])
+    return len(await queue.retry_now_after_outage(connection, since=since))

@@ -10,12 +10,11 @@ while no worker is up to do it (and the queue says the truth to the dashboard an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import queue
+from tds_core.db.connection import Pool, connected
 
 log = structlog.get_logger("tds.queue")
 BATCH = 1000
@@ -30,11 +29,10 @@ class RescueResult:
         return bool(self.rescued or self.dead_lettered)
 
 
-async def run_once(pool: Any, max_attempts: int) -> RescueResult:
-    with translated():
-        async with pool.acquire() as connection:
-            dead = await connection.fetch(QUERIES.queue_dead_exhausted, None, BATCH, max_attempts)
-            rows = await connection.fetch(QUERIES.queue_rescue_expired, None, BATCH, max_attempts)
+async def run_once(pool: Pool, max_attempts: int) -> RescueResult:
+    async with connected(pool) as connection:
+        dead = await queue.dead_exhausted(connection, now=None, limit=BATCH, max_attempts=max_attempts)
+        rows = await queue.rescue_expired(connection, now=None, limit=BATCH, max_attempts=max_attempts)
     if dead:
         log.warning("dead-lettered events whose last attempt was lost", count=len(dead))
     if rows:

@@ -17,11 +17,10 @@ list is refused too, the URL is wrong, no delete is staged, the hints wait, and 
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
-from tds_core.db.queries import QUERIES
+from tds_core.db import inbox
+from tds_core.db.connection import Pool, connected, transaction
 from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.states import Operation
@@ -37,7 +36,7 @@ log = structlog.get_logger("tds.hints")
 
 class HintCompleter:
     def __init__(
-        self, pool: Any, client: ZohoClient, *, batch: int = 20, use_inventory: bool = False
+        self, pool: Pool, client: ZohoClient, *, batch: int = 20, use_inventory: bool = False
     ) -> None:
         self.pool = pool
         self.client = client
@@ -48,8 +47,8 @@ class HintCompleter:
         """Complete up to ``batch`` waiting hints; returns how many were completed."""
         completed = 0
         misconfigured: InvalidURL | None = None
-        async with self.pool.acquire() as connection, connection.transaction():
-            for hint in await connection.fetch(QUERIES.inbox_claim_hints, self.batch):
+        async with connected(self.pool) as connection, transaction(connection):
+            for hint in await inbox.claim_hints(connection, limit=self.batch):
                 spec = ENTITIES[hint["entity"]]
                 module = plan_for(hint["entity"], use_inventory=self.use_inventory).module
                 try:
@@ -83,7 +82,7 @@ class HintCompleter:
                     staged_id = (await stage_event(connection, envelope, record, operation)).event_id
                 except Rejected as exc:
                     staged_id = exc.event_id or 0
-                await connection.execute(QUERIES.inbox_mark_fetched, hint["id"], staged_id)
+                await inbox.mark_fetched(connection, hint_id=hint["id"], event_id=staged_id)
                 completed += 1
         if completed:
             await wake_workers(self.pool)

@@ -14,8 +14,7 @@ from typing import Any, Literal
 import asyncpg
 
 from tds_core.db import inbox
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db.connection import Executor, Pool, transaction
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.hashing import content_hash, idempotency_key
 from tds_core.domain.records import RecordError, extract_record, is_partial, normalize_id, stage
@@ -56,32 +55,30 @@ class Envelope:
 
 
 async def store_rejected(
-    db: Any,
+    db: Executor,
     envelope: Envelope,
     reasons: list[str],
     operation: Operation | None = None,
     zoho_id: str | None = None,
 ) -> int:
     """Keep an invalid event with its reasons (never queued). Returns its inbox id."""
-    with translated():
-        event_id: int = await db.fetchval(
-            QUERIES.inbox_insert_rejected,
-            envelope.entity,
-            envelope.source,
-            operation.value if operation else None,
-            zoho_id,
-            None,
-            envelope.content_type,
-            envelope.headers,
-            envelope.body,
-            reasons,
-            envelope.correlation_id,
-            envelope.received_at,
-        )
-    return event_id
+    return await inbox.insert_rejected(
+        db,
+        entity=envelope.entity,
+        source=envelope.source,
+        operation=operation.value if operation else None,
+        zoho_id=zoho_id,
+        body_hash=None,
+        content_type=envelope.content_type,
+        headers=envelope.headers,
+        body=envelope.body,
+        rejection_reasons=reasons,
+        correlation_id=envelope.correlation_id,
+        received_at=envelope.received_at,
+    )
 
 
-async def stage_hint(db: Any, envelope: Envelope, document: Any, operation: Operation) -> Staged | None:
+async def stage_hint(db: Executor, envelope: Envelope, document: Any, operation: Operation) -> Staged | None:
     """Keep a partial webhook as a hint for the completer (None when the body is complete, or a
     delete, which needs only the id): the full record is fetched later and staged then."""
     spec = ENTITIES[envelope.entity]
@@ -100,29 +97,28 @@ async def stage_hint(db: Any, envelope: Envelope, document: Any, operation: Oper
         if envelope.idempotency_key
         else idempotency_key(spec.slug, "hint", body_hash)
     )
-    with translated():
-        row = await db.fetchrow(
-            QUERIES.inbox_accept_hint,
-            spec.slug,
-            envelope.source,
-            operation.value,
-            zoho_id,
-            key,
-            body_hash,
-            envelope.content_type,
-            envelope.headers,
-            envelope.body,
-            envelope.correlation_id,
-            envelope.received_at,
-        )
-        if row is None:  # a concurrent repeat committed after this statement's snapshot
-            first = await db.fetchval(QUERIES.inbox_find_by_idempotency_key, key)
-            return Staged(event_id=first, status="duplicate")
-    return Staged(event_id=row["event_id"], status=row["status"])
+    answer = await inbox.accept_hint(
+        db,
+        entity=spec.slug,
+        source=envelope.source,
+        operation=operation.value,
+        zoho_id=zoho_id,
+        idempotency_key=key,
+        body_hash=body_hash,
+        content_type=envelope.content_type,
+        headers=envelope.headers,
+        body=envelope.body,
+        correlation_id=envelope.correlation_id,
+        received_at=envelope.received_at,
+    )
+    if answer is None:  # a concurrent repeat committed after this statement's snapshot
+        first = await inbox.find_by_idempotency_key(db, key)
+        return Staged(event_id=first, status="duplicate")  # type: ignore[arg-type]
+    return Staged(event_id=answer[0], status=answer[1])  # type: ignore[arg-type]
 
 
 async def stage_event(
-    db: Any, envelope: Envelope, document: Any, operation: Operation, *, group: GroupCommit | None = None
+    db: Executor, envelope: Envelope, document: Any, operation: Operation, *, group: GroupCommit | None = None
 ) -> Staged:
     """Validate and enqueue; raises :class:`Rejected` (422) after storing an invalid event.
 
@@ -170,12 +166,15 @@ async def stage_event(
         raise Rejected(422, "invalid record", reasons, event_id) from exc
 
 
-def _savepoint(db: Any) -> AbstractAsyncContextManager[Any]:
-    """Inside a caller's transaction, a refused insert must not abort the whole transaction."""
-    return db.transaction() if isinstance(db, asyncpg.Connection) else nullcontext()
+def _savepoint(db: Executor) -> AbstractAsyncContextManager[Any]:
+    """Inside a caller's transaction, a refused insert must not abort the whole transaction.
+
+    A pool has no transaction to protect (each statement commits on its own), and opening one
+    would cost the webhook path two round trips, so only a connection gets the savepoint."""
+    return transaction(db) if isinstance(db, asyncpg.Connection) else nullcontext()
 
 
-def group_commit(pool: Any) -> GroupCommit:
+def group_commit(pool: Pool) -> GroupCommit:
     """The webhook path's group commit over ``pool``; a leftover goes the single-event way."""
 
     async def single(event: inbox.NewEvent) -> tuple[int, str]:
@@ -185,14 +184,13 @@ def group_commit(pool: Any) -> GroupCommit:
     return GroupCommit(pool, single)
 
 
-async def _enqueue(db: Any, event: inbox.NewEvent) -> Staged:
-    with translated():
-        for _ in range(3):
-            answer = await inbox.accept_event(db, event)
-            if answer is not None:
-                return Staged(event_id=answer[0], status=answer[1])  # type: ignore[arg-type]
-            # A concurrent repeat committed after this statement's snapshot: read it now.
-            first = await inbox.find_by_idempotency_key(db, event.idempotency_key)
-            if first is not None:
-                return Staged(event_id=first, status="duplicate")
+async def _enqueue(db: Executor, event: inbox.NewEvent) -> Staged:
+    for _ in range(3):
+        answer = await inbox.accept_event(db, event)
+        if answer is not None:
+            return Staged(event_id=answer[0], status=answer[1])  # type: ignore[arg-type]
+        # A concurrent repeat committed after this statement's snapshot: read it now.
+        first = await inbox.find_by_idempotency_key(db, event.idempotency_key)
+        if first is not None:
+            return Staged(event_id=first, status="duplicate")
     raise RuntimeError("idempotent insert neither inserted nor found the key")  # pragma: no cover
