@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tds_core.db.queries import QUERIES
+from tds_core.db import operator_actions
+from tds_core.db.connection import Executor
 
 Via = Literal["api", "cli", "scheduler"]
 
@@ -23,14 +24,20 @@ class Actor:
 
 
 async def record(
-    connection: Any,
+    connection: Executor,
     actor: Actor,
     action: str,
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> int:
     """Append one action row on ``connection`` (inside the action's own transaction when it has one)."""
-    row = await connection.fetchrow(
-        QUERIES.operator_actions_insert, actor.name, actor.role, actor.via, action, target, details
+    row = await operator_actions.insert(
+        connection,
+        actor=actor.name,
+        role=actor.role,
+        via=actor.via,
+        action=action,
+        target=target,
+        details=details,
     )
-    return int(row["id"])
+    return row["id"]

@@ -14,8 +14,9 @@ from tds_core.access import api_keys, passwords, users
 from tds_core.access.actions import Actor, record
 from tds_core.access.roles import Role
 from tds_core.db import api_keys as stored_keys
+from tds_core.db import operator_actions as stored_actions
+from tds_core.db import users as stored_users
 from tds_core.db.connection import Connection, Executor, transaction
-from tds_core.db.queries import QUERIES
 from tds_core.errors import NotFound
 
 
@@ -42,27 +43,33 @@ async def list_keys(connection: Executor) -> list[stored_keys.KeyListed]:
     return await stored_keys.list_all(connection)
 
 
-async def create_user(connection: Any, username: str, password: str, role: Role, actor: Actor) -> users.User:
-    async with connection.transaction():
+async def create_user(
+    connection: Connection, username: str, password: str, role: Role, actor: Actor
+) -> users.User:
+    async with transaction(connection):
         user = await users.create(connection, username, password, role, actor.name)
         await record(connection, actor, "user.create", target=username, details={"role": role.value})
     return user
 
 
 async def update_user(
-    connection: Any,
+    connection: Connection,
     username: str,
     actor: Actor,
     *,
     role: Role | None = None,
     password: str | None = None,
     disabled: bool | None = None,
-) -> dict[str, Any]:
+) -> stored_users.UserListed:
     """Change a user's role, password or enabled state; every change revokes their refresh tokens."""
     password_hash = await passwords.hash_password_async(password) if password is not None else None
-    async with connection.transaction():
-        row = await connection.fetchrow(
-            QUERIES.users_update, username, role.value if role else None, password_hash, disabled
+    async with transaction(connection):
+        row = await stored_users.update(
+            connection,
+            username=username,
+            role=role.value if role else None,
+            password_hash=password_hash,
+            disabled=disabled,
         )
         if row is None:
             raise NotFound(f"no user {username!r}")
@@ -74,31 +81,32 @@ async def update_user(
         if disabled is not None:
             changes["disabled"] = disabled
         await record(connection, actor, "user.update", target=username, details=changes)
-    return dict(row)
+    return row
 
 
-async def get_user(connection: Any, username: str) -> dict[str, Any]:
-    row = await connection.fetchrow(QUERIES.users_get, username)
+async def get_user(connection: Executor, username: str) -> stored_users.UserListed:
+    row = await stored_users.get(connection, username=username)
     if row is None:
         raise NotFound(f"no user {username!r}")
-    return dict(row)
+    return row
 
 
-async def list_users(connection: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in await connection.fetch(QUERIES.users_list)]
+async def list_users(connection: Executor) -> list[stored_users.UserListed]:
+    return await stored_users.list_all(connection)
 
 
 async def list_actions(
-    connection: Any, *, action: str | None, actor: str | None, before_id: int | None, limit: int
-) -> list[dict[str, Any]]:
-    rows = await connection.fetch(QUERIES.operator_actions_list, action, actor, before_id, limit)
-    return [dict(r) for r in rows]
+    connection: Executor, *, action: str | None, actor: str | None, before_id: int | None, limit: int
+) -> list[stored_actions.OperatorAction]:
+    return await stored_actions.list_all(
+        connection, action=action, actor=actor, before_id=before_id, limit=limit
+    )
 
 
-async def bootstrap_admin(connection: Any) -> str | None:
+async def bootstrap_admin(connection: Connection) -> str | None:
     """Development convenience for ``tds up``: with no users at all, create ``admin`` with a random
     password and return it (None when users exist)."""
-    if await connection.fetchval(QUERIES.users_count):
+    if await stored_users.count(connection):
         return None
     password = secrets.token_urlsafe(18)
     await create_user(connection, "admin", password, Role.admin, Actor(name="tds up", via="cli"))

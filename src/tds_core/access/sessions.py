@@ -17,9 +17,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from tds_core.access.users import User, find_active
+from tds_core.db.connection import Executor
 
 MAX_CACHED_USERS = 1024
 
@@ -32,7 +32,7 @@ class CurrentUsers:
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, User | None]] = OrderedDict()
 
-    async def current(self, db: Any, username: str) -> User | None:
+    async def current(self, db: Executor, username: str) -> User | None:
         now = self._clock()
         cached = self._cache.get(username)
         if cached is not None and cached[0] > now:

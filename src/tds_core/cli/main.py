@@ -39,8 +39,10 @@ from tds_core.cli.reports import reports_app
 from tds_core.cli.secrets import secrets_app
 from tds_core.cli.sync import reconcile, sync
 from tds_core.cli.users import users_app
+from tds_core.db import api_keys as stored_keys
 from tds_core.db import migrate as migrations
-from tds_core.db.queries import QUERIES
+from tds_core.db import status as stored_status
+from tds_core.db.connection import Connection, Executor
 from tds_core.errors import ConfigurationError
 from tds_core.operations import initial_sync
 from tds_core.settings import Settings
@@ -166,7 +168,7 @@ def _initial_sync(settings: Settings) -> None:
     """Queue the full pull of every entity never pulled, and say how to follow it."""
     available = composition.source_entities(settings)
 
-    async def ensure(connection: Any) -> int | None:
+    async def ensure(connection: Connection) -> int | None:
         return await initial_sync.ensure(connection, available, Actor(name="tds up", via="cli"))
 
     job_id = with_connection(settings, ensure)
@@ -187,21 +189,21 @@ def simulator_key_name(port: int) -> str:
     return f"{SIMULATOR_KEY_NAME} :{port}"
 
 
-def _simulator_key(port: int) -> Callable[[Any], Awaitable[str]]:
-    async def issue(connection: Any) -> str:
+def _simulator_key(port: int) -> Callable[[Executor], Awaitable[str]]:
+    async def issue(connection: Executor) -> str:
         """A fresh key for the simulator's webhook traffic. The port was free (checked first),
         so an earlier key for it belongs to a run that has ended: it is revoked."""
-        for row in await connection.fetch(QUERIES.api_keys_list):
+        for row in await stored_keys.list_all(connection):
             if row["name"] == simulator_key_name(port) and row["revoked_at"] is None:
-                await connection.fetch(QUERIES.api_keys_revoke, str(row["id"]), "tds up")
+                await stored_keys.revoke(connection, key=str(row["id"]), revoked_by="tds up")
         return (await api_keys.create(connection, simulator_key_name(port), created_by="tds up")).key
 
     return issue
 
 
-def _revoke_key(prefix: str) -> Callable[[Any], Awaitable[None]]:
-    async def revoke(connection: Any) -> None:
-        await connection.fetch(QUERIES.api_keys_revoke, prefix, "tds up (stopped)")
+def _revoke_key(prefix: str) -> Callable[[Executor], Awaitable[None]]:
+    async def revoke(connection: Executor) -> None:
+        await stored_keys.revoke(connection, key=prefix, revoked_by="tds up (stopped)")
 
     return revoke
 
@@ -357,7 +359,7 @@ def simulate(
 def status(as_json: JsonOpt = False) -> None:
     """Events by state, DLQ size, oldest pending age, workers."""
     settings = settings_from_env()
-    summary = with_connection(settings, lambda c: c.fetchval(QUERIES.status_health_summary, None))
+    summary = with_connection(settings, lambda c: stored_status.health_summary(c, now=None))
     if as_json:
         print_json(summary)
         return

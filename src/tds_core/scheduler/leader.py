@@ -11,9 +11,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from tds_core.db import status
 from tds_core.db.errors import translate
 from tds_core.db.pool import connect
-from tds_core.db.queries import QUERIES
 from tds_core.errors import RetryableError
 
 
@@ -22,7 +22,7 @@ async def _try_lead(database_url: str) -> Any | None:
     connection = None
     try:
         connection = await connect(database_url, application_name="tds-scheduler")
-        if await connection.fetchval(QUERIES.scheduler_try_lead):
+        if await status.scheduler_try_lead(connection):
             return connection
     except Exception as exc:
         if not isinstance(translate(exc), RetryableError):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from tds_core.db.queries import QUERIES
+from tds_core.db import status
+from tds_core.db.connection import Executor
 
 
 @dataclass(frozen=True)
@@ -31,18 +31,18 @@ class RetentionResult:
 
 
 async def run_once(
-    db: Any, config: RetentionConfig = RetentionConfig(), now: datetime | None = None
+    db: Executor, config: RetentionConfig = RetentionConfig(), now: datetime | None = None
 ) -> RetentionResult:
     result = RetentionResult()
     while result.passes < config.max_passes:
-        rows = await db.fetch(
-            QUERIES.retention_cleanup,
-            now,
-            config.inbox_days,
-            config.queue_days,
-            config.logs_days,
-            config.metrics_days,
-            config.batch,
+        rows = await status.retention_cleanup(
+            db,
+            now=now,
+            inbox_days=config.inbox_days,
+            queue_days=config.queue_days,
+            logs_days=config.logs_days,
+            metrics_days=config.metrics_days,
+            batch=config.batch,
         )
         result.passes += 1
         for row in rows:

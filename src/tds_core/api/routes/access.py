@@ -15,6 +15,8 @@ from tds_core.api.auth import Admin
 from tds_core.api.context import Ctx, Db
 from tds_core.api.inputs import RequestBody
 from tds_core.db import api_keys as stored_keys
+from tds_core.db import operator_actions as stored_actions
+from tds_core.db import users as stored_users
 from tds_core.db.connection import connected
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
@@ -121,7 +123,7 @@ async def revoke_key(key: str, principal: Admin, db: Db) -> stored_keys.KeyRevok
 
 
 @router.get("/users", response_model=list[UserOut], summary="Users and their roles")
-async def list_users(principal: Admin, db: Db) -> list[dict[str, Any]]:
+async def list_users(principal: Admin, db: Db) -> list[stored_users.UserListed]:
     return await admin.list_users(db)
 
 
@@ -132,7 +134,7 @@ async def list_users(principal: Admin, db: Db) -> list[dict[str, Any]]:
     summary="Create a user",
     responses={409: {"description": "A user with that name exists"}},
 )
-async def create_user(body: NewUserRequest, principal: Admin, db: Db) -> dict[str, Any]:
+async def create_user(body: NewUserRequest, principal: Admin, db: Db) -> stored_users.UserListed:
     try:
         await admin.create_user(db, body.username, body.password, body.role, principal.actor)
         return await admin.get_user(db, body.username)
@@ -151,7 +153,7 @@ async def create_user(body: NewUserRequest, principal: Admin, db: Db) -> dict[st
         409: {"description": "An admin cannot disable or demote themself"},
     },
 )
-async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ctx) -> dict[str, Any]:
+async def update_user(username: str, body: UserChange, principal: Admin, ctx: Ctx) -> stored_users.UserListed:
     if body.role is None and body.password is None and body.disabled is None:
         raise HTTPException(422, "nothing to change: send role, password and/or disabled")
     if username == principal.username and (body.disabled or (body.role and body.role != Role.admin)):
@@ -180,5 +182,5 @@ async def list_actions(
     actor: Annotated[str | None, Query(max_length=100)] = None,
     before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[stored_actions.OperatorAction]:
     return await admin.list_actions(db, action=action, actor=actor, before_id=before_id, limit=limit)
