@@ -68,4 +68,18 @@ def test_duplicate_names_are_refused(tmp_path: Path) -> None:
 
 def test_every_wake_up_of_the_workers_goes_through_the_doorbell_module() -> None:
     """Issue 17: NOTIFY was sent by the Doorbell and by seven direct executes elsewhere."""
-    assert used_names()["queue_notify"] == ["queue/doorbell.py"]
+    assert used_names()["queue_notify"] == ["db/queue.py"]
+    callers = [
+        str(path.relative_to(SOURCE))
+        for path in sorted(SOURCE.rglob("*.py"))
+        if re.search(r"\bqueue\.notify\(", path.read_text())
+    ]
+    assert callers == ["queue/doorbell.py"]
+
+
+def test_only_the_db_package_reads_the_statements() -> None:
+    """Issue 17: services call the typed functions of ``db/<table>.py``, never the registry."""
+    outside = sorted(
+        {where for places in used_names().values() for where in places if not where.startswith("db/")}
+    )
+    assert outside == []

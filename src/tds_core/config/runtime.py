@@ -15,8 +15,8 @@ from croniter import croniter
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tds_core.config.encryption import Keyring, unseal
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import configuration as configuration_db
+from tds_core.db.connection import Executor, Pool, connected
 from tds_core.domain.backoff import BackoffPolicy
 from tds_core.domain.circuit_breaker import BreakerConfig
 from tds_core.domain.conflicts import ConflictPolicy, Policy, policy_problems
@@ -261,10 +261,10 @@ def opened(rows: list[Any], keyring: Keyring | None) -> list[dict[str, Any]]:
     ]
 
 
-async def load(connection: Any, keyring: Keyring | None = None) -> RuntimeConfig:
+async def load(connection: Executor, keyring: Keyring | None = None) -> RuntimeConfig:
     """The current configuration, its secrets decrypted with ``keyring`` (an encrypted secret
     without a keyring raises :class:`~tds_core.errors.SecretKeyError`)."""
-    rows = await connection.fetch(QUERIES.configuration_current)
+    rows = await configuration_db.current(connection)
     return RuntimeConfig.from_rows(opened(rows, keyring))
 
 
@@ -279,12 +279,11 @@ class ConfigCache:
         self._config = RuntimeConfig()
         self._loaded_at = float("-inf")
 
-    async def current(self, pool: Any) -> RuntimeConfig:
+    async def current(self, pool: Pool) -> RuntimeConfig:
         now = time.monotonic()
         if now - self._loaded_at >= self.max_age:
-            with translated():
-                async with pool.acquire() as connection:
-                    self._config = await load(connection, self.keyring)
+            async with connected(pool) as connection:
+                self._config = await load(connection, self.keyring)
             self._loaded_at = now
         return self._config
 

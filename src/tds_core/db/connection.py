@@ -41,7 +41,9 @@ class Executor(Protocol):
 class Connection(Executor, Protocol):
     """One connection: statements and transactions."""
 
-    def transaction(self, *, isolation: str | None = None) -> AbstractAsyncContextManager[Any]: ...
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False
+    ) -> AbstractAsyncContextManager[Any]: ...
 
 
 class Pool(Executor, Protocol):

@@ -136,3 +136,10 @@ async def release_worker(db: Executor, *, worker: str) -> list[int]:
 async def release_leased(db: Executor, *, ids: list[int], worker: str) -> list[int]:
     """``worker``'s leases on ``ids``, handed back; their ids."""
     return [row["id"] for row in await db.fetch(QUERIES.queue_release_leased, ids, worker)]
+
+
+@statement
+async def notify(db: Executor) -> None:
+    """``NOTIFY tds_queue`` (sent at commit inside a transaction); called only through
+    :func:`tds_core.queue.doorbell.wake_workers`."""
+    await db.execute(QUERIES.queue_notify)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tds_core.access.actions import Actor
+from tds_core.db.connection import Connection, Pool
 from tds_core.db.errors import translated
 from tds_core.jobs import runner as jobs
 from tds_core.jobs.runner import JobContext
@@ -19,7 +20,7 @@ from tds_core.queue.doorbell import wake_workers
 
 
 async def start_bulk_replay(
-    connection: Any, selection: dead_letters.DeadLetterFilter, actor: Actor, note: str | None = None
+    connection: Connection, selection: dead_letters.DeadLetterFilter, actor: Actor, note: str | None = None
 ) -> jobs.Job:
     """Queue a ``dlq_replay`` job for the open letters matching ``selection`` now (later arrivals,
     including letters of events that fail again, are not part of it)."""
@@ -31,17 +32,16 @@ async def start_bulk_replay(
     return await jobs.create(connection, "dlq_replay", params, actor, total=total)
 
 
-async def ring_workers(pool: Any, ring: dead_letters.Ring | None) -> None:
+async def ring_workers(pool: Pool, ring: dead_letters.Ring | None) -> None:
     """Wake the workers after a commit: the caller's doorbell, or a NOTIFY of our own."""
     if ring is not None:
         ring()
     else:
-        with translated():
-            await wake_workers(pool)
+        await wake_workers(pool)
 
 
 def replay_handler(
-    pool: Any, ring: dead_letters.Ring | None = None, *, batch_size: int = 500
+    pool: Pool, ring: dead_letters.Ring | None = None, *, batch_size: int = 500
 ) -> jobs.Handler:
     """The ``dlq_replay`` job: replay the selected letters in keyset batches; each batch commits
     with the job's progress and checkpoint, and the job stops between batches when cancelled."""

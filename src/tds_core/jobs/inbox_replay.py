@@ -32,8 +32,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tds_core.access.actions import Actor
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import replay as replay_db
+from tds_core.db.connection import Connection, Executor, Pool, connected
+from tds_core.db.replay import Bounds, InboxEvent
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.records import RecordError, stage
 from tds_core.domain.states import InboxStatus, Operation
@@ -108,8 +109,24 @@ class InboxSelection:
             statuses=tuple(params.get("statuses") or (InboxStatus.QUEUED.value,)),
         )
 
-    def _sql_args(self) -> tuple[Any, ...]:
-        return (self.start, self.end, self.entity, list(self.statuses))
+    async def bounds(self, db: Executor) -> Bounds:
+        """How many events match now, and their id range."""
+        return await replay_db.inbox_bounds(
+            db, received_from=self.start, received_until=self.end, entity=self.entity, statuses=self.statuses
+        )
+
+    async def batch(self, db: Executor, after: int, last: int, size: int) -> list[InboxEvent]:
+        """The next ``size`` matching events after id ``after``, up to id ``last``."""
+        return await replay_db.inbox_batch(
+            db,
+            received_from=self.start,
+            received_until=self.end,
+            entity=self.entity,
+            statuses=self.statuses,
+            after=after,
+            last=last,
+            limit=size,
+        )
 
 
 @dataclass
@@ -190,7 +207,7 @@ def _operation(event: Mapping[str, Any]) -> Operation:
         raise RecordError([exc.message]) from exc
 
 
-def plan_batch(events: list[Any], max_json_depth: int) -> BatchPlan:
+def plan_batch(events: list[InboxEvent], max_json_depth: int) -> BatchPlan:
     plan = BatchPlan(matched=len(events))
     for event in events:
         try:
@@ -202,45 +219,38 @@ def plan_batch(events: list[Any], max_json_depth: int) -> BatchPlan:
 
 # ---------------------------------------------------------------------------- dry run
 async def count(
-    pool: Any, selection: InboxSelection, config: InboxReplayConfig = InboxReplayConfig()
+    pool: Pool, selection: InboxSelection, config: InboxReplayConfig = InboxReplayConfig()
 ) -> ReplayCount:
     """The dry run: what a replay of ``selection`` would queue now, from one consistent snapshot."""
     selection.check()
     counted = ReplayCount()
-    with translated():
-        async with (
-            pool.acquire() as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            bounds = await connection.fetchrow(QUERIES.replay_inbox_bounds, *selection._sql_args())
-            after, last = bounds["first_id"] - 1, bounds["last_id"]
-            while True:
-                events = await _next_batch(connection, selection, after, last, config.batch_size)
-                if not events:
-                    break
-                counted.add(plan_batch(events, config.max_json_depth))
-                after = events[-1]["id"]
+    async with (
+        connected(pool) as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        bounds = await selection.bounds(connection)
+        after, last = bounds["first_id"] - 1, bounds["last_id"]
+        while True:
+            events = await selection.batch(connection, after, last, config.batch_size)
+            if not events:
+                break
+            counted.add(plan_batch(events, config.max_json_depth))
+            after = events[-1]["id"]
     return counted
 
 
-async def _next_batch(db: Any, selection: InboxSelection, after: int, last: int, size: int) -> list[Any]:
-    rows: list[Any] = await db.fetch(QUERIES.replay_inbox_batch, *selection._sql_args(), after, last, size)
-    return rows
-
-
 # ---------------------------------------------------------------------------- the replay job
-async def start(connection: Any, selection: InboxSelection, actor: Actor) -> jobs.Job:
+async def start(connection: Connection, selection: InboxSelection, actor: Actor) -> jobs.Job:
     """Queue an ``inbox_replay`` job for the events matching ``selection`` now (its id range is
     fixed here: events stored later are not part of it)."""
     selection.check()
-    with translated():
-        bounds = await connection.fetchrow(QUERIES.replay_inbox_bounds, *selection._sql_args())
+    bounds = await selection.bounds(connection)
     params = {**selection.to_params(), "first_id": bounds["first_id"], "last_id": bounds["last_id"]}
     return await jobs.create(connection, "inbox_replay", params, actor, total=bounds["matched"])
 
 
 def handler(
-    pool: Any, ring: Ring | None = None, config: InboxReplayConfig = InboxReplayConfig()
+    pool: Pool, ring: Ring | None = None, config: InboxReplayConfig = InboxReplayConfig()
 ) -> jobs.Handler:
     """The ``inbox_replay`` job: re-stage and queue the selected events in keyset batches; each
     batch commits with the job's progress and checkpoint; it stops between batches when cancelled."""
@@ -259,12 +269,12 @@ def handler(
         )
         while not await ctx.cancelled():
             async with ctx.step() as step:
-                events = await _next_batch(step.connection, selection, after, last, config.batch_size)
+                events = await selection.batch(step.connection, after, last, config.batch_size)
                 if events:
                     plan = plan_batch(events, config.max_json_depth)
                     if plan.queue:
-                        await step.connection.fetch(
-                            QUERIES.replay_enqueue_batch, plan.queue, ctx.created_by, ctx.job_id
+                        await replay_db.enqueue_batch(
+                            step.connection, events=plan.queue, replayed_by=ctx.created_by, job_id=ctx.job_id
                         )
                     totals.add(plan)
                     after = events[-1]["id"]
@@ -289,7 +299,7 @@ def handler(
 
 
 def replay_handlers(
-    pool: Any, ring: Ring | None = None, *, config: InboxReplayConfig = InboxReplayConfig()
+    pool: Pool, ring: Ring | None = None, *, config: InboxReplayConfig = InboxReplayConfig()
 ) -> dict[str, jobs.Handler]:
     """The job handlers of both replays (``dlq_replay``, ``inbox_replay``), for a :class:`JobRunner`."""
     return {

@@ -36,8 +36,9 @@ from typing import Any
 import structlog
 
 from tds_core.access.actions import Actor, record
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import jobs as jobs_db
+from tds_core.db.connection import Connection, Executor, Pool, connected, transaction
+from tds_core.db.jobs import JobRow
 from tds_core.domain.states import FINISHED_JOB_STATES, JobKind, JobState
 from tds_core.errors import InvalidRequest, NotFound, WrongState
 
@@ -72,8 +73,9 @@ class Job:
     error: str | None
 
     @classmethod
-    def from_row(cls, row: Any) -> Job:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+    def from_row(cls, row: JobRow) -> Job:
+        columns: Mapping[str, Any] = row
+        return cls(**{name: columns[name] for name in cls.__dataclass_fields__})
 
     @property
     def checkpoint(self) -> dict[str, Any] | None:
@@ -85,35 +87,35 @@ class Job:
 
 
 # ---------------------------------------------------------------------------- operator actions
-async def create(connection: Any, kind: str, params: dict[str, Any], actor: Actor, *, total: int = 0) -> Job:
+async def create(
+    connection: Connection, kind: str, params: dict[str, Any], actor: Actor, *, total: int = 0
+) -> Job:
     """Queue a job (recorded as ``job.create``); the runners are woken when this commits."""
     if kind not in KINDS:
         raise InvalidRequest([f"kind: unknown job kind {kind!r}: one of {', '.join(KINDS)}"])
-    with translated():
-        async with connection.transaction():
-            job = Job.from_row(
-                await connection.fetchrow(QUERIES.jobs_insert, kind, params, total, actor.name)
-            )
-            await record(
-                connection,
-                actor,
-                "job.create",
-                target=str(job.id),
-                details={"kind": kind, "params": params, "total": total},
-            )
+    async with transaction(connection):
+        job = Job.from_row(
+            await jobs_db.insert(connection, kind=kind, params=params, total=total, created_by=actor.name)
+        )
+        await record(
+            connection,
+            actor,
+            "job.create",
+            target=str(job.id),
+            details={"kind": kind, "params": params, "total": total},
+        )
     return job
 
 
-async def get(connection: Any, job_id: int) -> Job:
-    with translated():
-        row = await connection.fetchrow(QUERIES.jobs_get, job_id)
+async def get(connection: Executor, job_id: int) -> Job:
+    row = await jobs_db.get(connection, job_id=job_id)
     if row is None:
         raise NotFound(f"no job {job_id}")
     return Job.from_row(row)
 
 
 async def list_jobs(
-    connection: Any,
+    connection: Executor,
     *,
     status: str | None = None,
     kind: str | None = None,
@@ -121,25 +123,23 @@ async def list_jobs(
     limit: int = 100,
 ) -> list[Job]:
     """Jobs, newest first; ``before_id`` pages (keyset)."""
-    with translated():
-        rows = await connection.fetch(QUERIES.jobs_page, status, kind, before_id, limit)
+    rows = await jobs_db.page(connection, status=status, kind=kind, before_id=before_id, limit=limit)
     return [Job.from_row(r) for r in rows]
 
 
-async def cancel(connection: Any, job_id: int, actor: Actor) -> Job:
+async def cancel(connection: Connection, job_id: int, actor: Actor) -> Job:
     """A queued job ends ``cancelled`` at once; a running one stops after its current batch.
     Raises :class:`NotFound`, or :class:`WrongState` when the job has already finished."""
-    with translated():
-        async with connection.transaction():
-            current = await connection.fetchrow(QUERIES.jobs_lock_one, job_id)
-            if current is None:
-                raise NotFound(f"no job {job_id}")
-            if current["status"] in FINISHED:
-                raise WrongState(f"job {job_id} is already {current['status']}")
-            job = Job.from_row(await connection.fetchrow(QUERIES.jobs_request_cancel, job_id))
-            await record(
-                connection, actor, "job.cancel", target=str(job_id), details={"was": current["status"]}
-            )
+    async with transaction(connection):
+        current = await jobs_db.lock_one(connection, job_id=job_id)
+        if current is None:
+            raise NotFound(f"no job {job_id}")
+        if current["status"] in FINISHED:
+            raise WrongState(f"job {job_id} is already {current['status']}")
+        cancelled = await jobs_db.request_cancel(connection, job_id=job_id)
+        assert cancelled is not None  # locked above while queued or running
+        job = Job.from_row(cancelled)
+        await record(connection, actor, "job.cancel", target=str(job_id), details={"was": current["status"]})
     return job
 
 
@@ -162,7 +162,7 @@ class Step:
     """One batch's transaction: write on ``connection``; ``progress`` is written at the end of the
     step, in the same transaction, guarded by the runner."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.staged: tuple[int, int | None, int, dict[str, Any] | None] | None = None
 
@@ -176,7 +176,7 @@ class JobContext:
     """What a handler gets: the job's parameters, where a predecessor stopped, and the means to
     report progress and learn about cancellation."""
 
-    def __init__(self, pool: Any, job: Job, runner_id: str, listener: ProgressListener | None) -> None:
+    def __init__(self, pool: Pool, job: Job, runner_id: str, listener: ProgressListener | None) -> None:
         self.job = job
         self.job_id = job.id
         self.kind = job.kind
@@ -193,8 +193,7 @@ class JobContext:
 
     async def progress(self, done: int, total: int | None = None, skipped: int = 0) -> None:
         """Report progress (absolute counters) on its own; also a heartbeat. Raises :class:`JobLost`."""
-        with translated():
-            await self._write(self._pool, done, total, skipped, None)
+        await self._write(self._pool, done, total, skipped, None)
         await self._committed(done, total, skipped)
 
     async def cancelled(self) -> bool:
@@ -202,36 +201,40 @@ class JobContext:
         also a heartbeat. Raises :class:`JobLost` when another runner took the job over."""
         if self.lost:
             raise JobLost(f"job {self.job_id} was taken over by another runner")
-        with translated():
-            row = await self._pool.fetchrow(QUERIES.jobs_heartbeat, self.job_id, self._runner_id)
-        if row is None:
+        cancel_requested = await jobs_db.heartbeat(self._pool, job_id=self.job_id, runner=self._runner_id)
+        if cancel_requested is None:
             self.lost = True
             raise JobLost(f"job {self.job_id} was taken over by another runner")
-        if row["cancel_requested"]:
+        if cancel_requested:
             self.cancel_seen = True
         return self.cancel_seen
 
     @contextlib.asynccontextmanager
     async def step(self) -> AsyncIterator[Step]:
         """A transaction for one batch; the batch and its progress commit together or not at all."""
-        async with self._pool.acquire() as connection:
+        async with connected(self._pool) as connection:
             step = Step(connection)
-            with translated():
-                async with connection.transaction():
-                    yield step
-                    if step.staged is not None:
-                        await self._write(connection, *step.staged)
+            async with transaction(connection):
+                yield step
+                if step.staged is not None:
+                    await self._write(connection, *step.staged)
         if step.staged is not None:
             done, total, skipped, _ = step.staged
             await self._committed(done, total, skipped)
 
     async def _write(
-        self, db: Any, done: int, total: int | None, skipped: int, checkpoint: dict[str, Any] | None
+        self, db: Executor, done: int, total: int | None, skipped: int, checkpoint: dict[str, Any] | None
     ) -> None:
-        row = await db.fetchrow(
-            QUERIES.jobs_progress, self.job_id, self._runner_id, done, total, skipped, checkpoint
+        written = await jobs_db.progress(
+            db,
+            job_id=self.job_id,
+            runner=self._runner_id,
+            done=done,
+            total=total,
+            skipped=skipped,
+            checkpoint=checkpoint,
         )
-        if row is None:
+        if written is None:
             self.lost = True
             raise JobLost(f"job {self.job_id} was taken over by another runner")
 
@@ -265,7 +268,7 @@ class JobRunner:
 
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         handlers: Mapping[str, Handler],
         *,
         runner_id: str | None = None,
@@ -282,15 +285,14 @@ class JobRunner:
         """Claim one job (``job_id``: only that one) and run it to its end; False when there was none.
 
         ``now`` pins the clock that decides whether a running job's heartbeat is stale."""
-        with translated():
-            row = await self.pool.fetchrow(
-                QUERIES.jobs_claim,
-                self.runner_id,
-                now,
-                job_id,
-                self.config.stale_after_seconds,
-                list(self.handlers),
-            )
+        row = await jobs_db.claim(
+            self.pool,
+            runner=self.runner_id,
+            now=now,
+            job_id=job_id,
+            stale_after_seconds=self.config.stale_after_seconds,
+            kinds=list(self.handlers),
+        )
         if row is None:
             return False
         job = Job.from_row(row)
@@ -305,7 +307,7 @@ class JobRunner:
         except asyncio.CancelledError:
             # This process is stopping (or lost leadership): hand the job back for another runner.
             with contextlib.suppress(Exception):
-                await self.pool.execute(QUERIES.jobs_release, job.id, self.runner_id)
+                await jobs_db.release(self.pool, job_id=job.id, runner=self.runner_id)
             raise
         except Exception as exc:
             log.warning("job failed", job_id=job.id, kind=job.kind, error=str(exc)[:500])
@@ -333,8 +335,9 @@ class JobRunner:
                     await asyncio.wait_for(stop.wait(), self.config.poll_seconds)
 
     async def _finish(self, job: Job, status: str, result: dict[str, Any], error: str | None) -> None:
-        with translated():
-            row = await self.pool.fetchrow(QUERIES.jobs_finish, job.id, self.runner_id, status, result, error)
+        row = await jobs_db.finish(
+            self.pool, job_id=job.id, runner=self.runner_id, status=status, result=result, error=error
+        )
         if row is None:
             log.warning(
                 "job taken over before it finished here; its result is the successor's", job_id=job.id
@@ -345,11 +348,12 @@ class JobRunner:
         while True:
             await asyncio.sleep(self.config.heartbeat_seconds)
             try:
-                with translated():
-                    row = await self.pool.fetchrow(QUERIES.jobs_heartbeat, ctx.job_id, self.runner_id)
+                cancel_requested = await jobs_db.heartbeat(
+                    self.pool, job_id=ctx.job_id, runner=self.runner_id
+                )
             except Exception as exc:
                 log.warning("job heartbeat failed", job_id=ctx.job_id, error=str(exc)[:300])
                 continue
-            if row is None:
+            if cancel_requested is None:
                 ctx.lost = True
                 return

@@ -29,7 +29,8 @@ from pydantic import ValidationError
 from tds_core.access.actions import Actor, record
 from tds_core.config.encryption import Keyring, seal
 from tds_core.config.runtime import SECRET_FIELDS, RuntimeConfig, is_secret_key, opened
-from tds_core.db.queries import QUERIES
+from tds_core.db import configuration as configuration_db
+from tds_core.db.connection import Connection, Executor, transaction
 
 MASK = "********"
 HISTORY_LIMIT = 1000
@@ -238,36 +239,36 @@ def _entry(row: Any) -> Entry:
     )
 
 
-async def current(connection: Any) -> list[Entry]:
+async def current(connection: Executor) -> list[Entry]:
     """Every key's current version, masked, by key."""
-    return [_entry(row) for row in await connection.fetch(QUERIES.configuration_current)]
+    return [_entry(row) for row in await configuration_db.current(connection)]
 
 
-async def get(connection: Any, key: str) -> Entry:
+async def get(connection: Executor, key: str) -> Entry:
     """The current version of ``key``, masked; :class:`UnknownKey` when there is none."""
-    row = await connection.fetchrow(QUERIES.configuration_history, key, 1)
-    if row is None:
+    rows = await configuration_db.history(connection, key=key, limit=1)
+    if not rows:
         raise UnknownKey(key)
-    return _entry(row)
+    return _entry(rows[0])
 
 
-async def history(connection: Any, key: str, limit: int = HISTORY_LIMIT) -> list[Entry]:
+async def history(connection: Executor, key: str, limit: int = HISTORY_LIMIT) -> list[Entry]:
     """Every version of ``key``, newest first, masked; :class:`UnknownKey` when it has none."""
-    rows = await connection.fetch(QUERIES.configuration_history, key, limit)
+    rows = await configuration_db.history(connection, key=key, limit=limit)
     if not rows:
         raise UnknownKey(key)
     return [_entry(row) for row in rows]
 
 
 async def set_value(
-    connection: Any, key: str, value: Any, actor: Actor, note: str | None = None, *, keyring: Keyring
+    connection: Connection, key: str, value: Any, actor: Actor, note: str | None = None, *, keyring: Keyring
 ) -> Change:
     """Validate and store a new version of ``key`` (one transaction), its secrets encrypted with
     ``keyring``; record the operator action (masked values only), and ring ``tds_config``. An
     unchanged value stores nothing."""
-    async with connection.transaction():
-        await connection.execute(QUERIES.configuration_lock)
-        rows = opened(await connection.fetch(QUERIES.configuration_current), keyring)
+    async with transaction(connection):
+        await configuration_db.lock(connection)
+        rows = opened(await configuration_db.current(connection), keyring)
         stored = {row["key"]: row for row in rows}
         if key not in stored:
             raise UnknownKey(key)
@@ -280,8 +281,8 @@ async def set_value(
         if value == before["value"]:
             return Change(entry=_entry(before), changed=False, previous_version=before["version"])
         sealed = seal(value, keyring, SECRET_FIELDS, secret=is_secret_key(key))
-        stored_row = await connection.fetchrow(
-            QUERIES.configuration_set, key, orjson.dumps(sealed).decode(), actor.name, note
+        stored_row = await configuration_db.set_value(
+            connection, key=key, value=orjson.dumps(sealed).decode(), updated_by=actor.name, note=note
         )
         await record(
             connection,
@@ -296,6 +297,6 @@ async def set_value(
                 "note": note,
             },
         )
-        await connection.execute(QUERIES.configuration_notify, key)
-        row = await connection.fetchrow(QUERIES.configuration_history, key, 1)
+        await configuration_db.notify(connection, key=key)
+        (row,) = await configuration_db.history(connection, key=key, limit=1)
     return Change(entry=_entry(row), changed=True, previous_version=before["version"])

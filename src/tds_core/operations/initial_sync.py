@@ -12,12 +12,12 @@ an entity until its first pull finished (``db/sql/alerts.sql``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from tds_core.access.actions import Actor
-from tds_core.db.queries import QUERIES
+from tds_core.db import cursors
+from tds_core.db import jobs as jobs_db
+from tds_core.db.connection import Connection
 from tds_core.jobs import runner as jobs
 
 log = structlog.get_logger("tds.initial_sync")
@@ -26,13 +26,13 @@ INITIAL = "initial"
 """The job parameter that marks the initial sync."""
 
 
-async def ensure(connection: Any, available: list[str], actor: Actor) -> int | None:
+async def ensure(connection: Connection, available: list[str], actor: Actor) -> int | None:
     """The id of the initial sync job (queued now, or already open), or None when every
     entity of ``available`` has been pulled (or waits for the quota)."""
-    open_job = await connection.fetchval(QUERIES.jobs_initial_sync_open)
+    open_job = await jobs_db.initial_sync_open(connection)
     if open_job is not None:
-        return int(open_job)
-    never = [row["entity"] for row in await connection.fetch(QUERIES.entities_never_pulled, available)]
+        return open_job
+    never = await cursors.entities_never_pulled(connection, entities=available)
     if not never:
         return None
     job = await jobs.create(

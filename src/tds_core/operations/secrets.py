@@ -33,7 +33,10 @@ from tds_core.config.encryption import (
     unseal,
 )
 from tds_core.config.runtime import SECRET_FIELDS, is_secret_key
-from tds_core.db.queries import QUERIES
+from tds_core.db import configuration as configuration_db
+from tds_core.db import secrets as secrets_db
+from tds_core.db.configuration import StoredValue
+from tds_core.db.connection import Connection, Executor, transaction
 from tds_core.errors import SecretKeyError
 
 #: The secrets that may be stored in ``tds_secrets``, with the environment variable that wins.
@@ -139,33 +142,35 @@ def validate(name: str, value: str) -> str:
 
 # ---------------------------------------------------------------------------- store and list
 async def set_secret(
-    connection: Any, name: str, value: str, actor: Actor, *, keyring: Keyring
+    connection: Connection, name: str, value: str, actor: Actor, *, keyring: Keyring
 ) -> StoredSecret:
     """Encrypt and store one secret (replacing a stored one) and record who did it (not the value)."""
     value = validate(name, value)
-    async with connection.transaction():
-        await connection.execute(QUERIES.secrets_lock)
-        row = await connection.fetchrow(QUERIES.secrets_upsert, name, keyring.encrypt(value), actor.name)
+    async with transaction(connection):
+        await secrets_db.lock(connection)
+        row = await secrets_db.upsert(
+            connection, name=name, ciphertext=keyring.encrypt(value), updated_by=actor.name
+        )
         await record(connection, actor, "secret.set", target=name, details={"created": row["created"]})
     return StoredSecret(row["name"], row["updated_at"], row["updated_by"], row["created"])
 
 
-async def delete_secret(connection: Any, name: str, actor: Actor) -> bool:
+async def delete_secret(connection: Connection, name: str, actor: Actor) -> bool:
     """Forget a stored secret; False when none was stored."""
     if name not in SECRET_NAMES:
         raise UnknownSecret(name)
-    async with connection.transaction():
-        await connection.execute(QUERIES.secrets_lock)
-        deleted = await connection.fetchrow(QUERIES.secrets_delete, name)
-        if deleted is not None:
+    async with transaction(connection):
+        await secrets_db.lock(connection)
+        deleted = await secrets_db.delete(connection, name=name)
+        if deleted:
             await record(connection, actor, "secret.delete", target=name)
-    return deleted is not None
+    return deleted
 
 
-async def sources(connection: Any, environment: Collection[str]) -> list[SecretSource]:
+async def sources(connection: Executor, environment: Collection[str]) -> list[SecretSource]:
     """Each known secret with where its effective value comes from; ``environment`` names the
     secrets the process's environment sets (they win over a stored value)."""
-    stored = {row["name"]: row for row in await connection.fetch(QUERIES.secrets_list)}
+    stored = {row["name"]: row for row in await secrets_db.list_all(connection)}
     result = []
     for name, variable in SECRET_NAMES.items():
         row = stored.get(name)
@@ -183,12 +188,12 @@ async def sources(connection: Any, environment: Collection[str]) -> list[SecretS
     return result
 
 
-async def stored_values(connection: Any, keyring: Keyring) -> dict[str, str]:
+async def stored_values(connection: Executor, keyring: Keyring) -> dict[str, str]:
     """The stored secrets, decrypted (for the composition root only; never shown or logged)."""
-    if not await connection.fetchval(QUERIES.secrets_table_exists):
+    if not await secrets_db.table_exists(connection):
         return {}
     values = {}
-    for row in await connection.fetch(QUERIES.secrets_all):
+    for row in await secrets_db.all_ciphertexts(connection):
         if row["name"] in SECRET_NAMES:
             values[row["name"]] = _open(keyring, row["ciphertext"], row["name"])
     return values
@@ -206,18 +211,20 @@ def _open(keyring: Keyring, ciphertext: str, name: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the start-up check
-async def verify(connection: Any, keyring: Keyring, *, by: str = "tds") -> KeyCheck:
+async def verify(connection: Connection, keyring: Keyring, *, by: str = "tds") -> KeyCheck:
     """Refuse a key that cannot read what is stored (:class:`SecretKeyError`, one clear message);
     write the canary on the first start; encrypt clear secrets left in configuration versions."""
-    if not await connection.fetchval(QUERIES.secrets_table_exists):
+    if not await secrets_db.table_exists(connection):
         return KeyCheck(skipped=True)
-    await connection.execute(QUERIES.secrets_insert_missing, KEY_CHECK, keyring.encrypt(KEY_CHECK_TEXT), by)
+    await secrets_db.insert_missing(
+        connection, name=KEY_CHECK, ciphertext=keyring.encrypt(KEY_CHECK_TEXT), updated_by=by
+    )
     check = KeyCheck()
     unreadable: list[str] = []
-    for row in await connection.fetch(QUERIES.secrets_all):
-        if row["name"] == KEY_CHECK:
+    for stored_secret in await secrets_db.all_ciphertexts(connection):
+        if stored_secret["name"] == KEY_CHECK:
             try:
-                readable = keyring.decrypt(row["ciphertext"]) == KEY_CHECK_TEXT
+                readable = keyring.decrypt(stored_secret["ciphertext"]) == KEY_CHECK_TEXT
             except UnreadableSecret:
                 readable = False
             if not readable:
@@ -225,12 +232,14 @@ async def verify(connection: Any, keyring: Keyring, *, by: str = "tds") -> KeyCh
             continue
         check.secrets += 1
         try:
-            keyring.decrypt(row["ciphertext"])
+            keyring.decrypt(stored_secret["ciphertext"])
         except UnreadableSecret:
-            unreadable.append(row["name"])
+            unreadable.append(stored_secret["name"])
     after: tuple[str, int] = ("", 0)
     while True:
-        rows = await connection.fetch(QUERIES.configuration_versions_page, *after, PAGE)
+        rows = await configuration_db.versions_page(
+            connection, after_key=after[0], after_version=after[1], limit=PAGE
+        )
         if not rows:
             break
         after = (rows[-1]["key"], rows[-1]["version"])
@@ -256,7 +265,9 @@ async def verify(connection: Any, keyring: Keyring, *, by: str = "tds") -> KeyCh
     return check
 
 
-async def _reseal_version(connection: Any, row: Any, keyring: Keyring, *, rotate: bool) -> tuple[int, int]:
+async def _reseal_version(
+    connection: Connection, row: StoredValue, keyring: Keyring, *, rotate: bool
+) -> tuple[int, int]:
     """Rewrite one configuration version with its secrets under the first key (``rotate``) or
     with only its clear secrets encrypted; returns how many values were (encrypted, rotated),
     (0, 0) when nothing needed doing or a concurrent rewrite won the guarded UPDATE."""
@@ -268,39 +279,44 @@ async def _reseal_version(connection: Any, row: Any, keyring: Keyring, *, rotate
         encrypted, rotated = count_secrets(row["value"], SECRET_FIELDS, secret=secret)[1], 0
     if not encrypted and not rotated:
         return 0, 0
-    async with connection.transaction():
-        await connection.execute(QUERIES.configuration_lock)
-        status = await connection.execute(
-            QUERIES.configuration_reseal_version,
-            row["key"],
-            row["version"],
-            orjson.dumps(value).decode(),
-            orjson.dumps(row["value"]).decode(),
+    async with transaction(connection):
+        await configuration_db.lock(connection)
+        resealed = await configuration_db.reseal_version(
+            connection,
+            key=row["key"],
+            version=row["version"],
+            value=orjson.dumps(value).decode(),
+            read_value=orjson.dumps(row["value"]).decode(),
         )
-    return (encrypted, rotated) if status.endswith(" 1") else (0, 0)
+    return (encrypted, rotated) if resealed else (0, 0)
 
 
 # ---------------------------------------------------------------------------- rotation
 async def rotate(
-    connection: Any, keyring: Keyring, actor: Actor, progress: Progress | None = None
+    connection: Connection, keyring: Keyring, actor: Actor, progress: Progress | None = None
 ) -> RotationResult:
     """Re-encrypt every ciphertext (``tds_secrets`` and every configuration version) under the
     first key, and encrypt any secret still in clear. Idempotent: a second run rewrites nothing.
     The key must read everything first (:func:`verify`), so a rotation never half-fails."""
     await verify(connection, keyring, by=actor.name)
     result = RotationResult()
-    for row in await connection.fetch(QUERIES.secrets_all):
+    for stored_secret in await secrets_db.all_ciphertexts(connection):
         result.secrets += 1
-        if not keyring.is_current(row["ciphertext"]):
-            status = await connection.execute(
-                QUERIES.secrets_reencrypt, row["name"], row["ciphertext"], keyring.rotate(row["ciphertext"])
+        if not keyring.is_current(stored_secret["ciphertext"]):
+            replaced = await secrets_db.reencrypt(
+                connection,
+                name=stored_secret["name"],
+                ciphertext=stored_secret["ciphertext"],
+                new_ciphertext=keyring.rotate(stored_secret["ciphertext"]),
             )
-            result.secrets_rotated += int(status.endswith(" 1"))
+            result.secrets_rotated += int(replaced)
         if progress:
             progress(result)
     after: tuple[str, int] = ("", 0)
     while True:
-        rows = await connection.fetch(QUERIES.configuration_versions_page, *after, PAGE)
+        rows = await configuration_db.versions_page(
+            connection, after_key=after[0], after_version=after[1], limit=PAGE
+        )
         if not rows:
             break
         after = (rows[-1]["key"], rows[-1]["version"])

@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tds_core.db import sync_plan as sync_plan_db
+from tds_core.db.connection import Executor
 from tds_core.db.erp import LIVE_COUNTS
-from tds_core.db.queries import QUERIES
 from tds_core.source import estimate
 from tds_core.source.pacing import configured_reserve
 from tds_core.source.plans import plan_for
@@ -68,9 +69,9 @@ Counted = dict[str, tuple[int | None, CountSource, datetime | None, int | None]]
 """entity → (records, source, counted_at, run_id)."""
 
 
-async def counted_records(connection: Any, entities: list[str]) -> Counted:
+async def counted_records(connection: Executor, entities: list[str]) -> Counted:
     """Each entity's record count from its runs, else from the ERP, else unknown."""
-    runs = {r["entity"]: r for r in await connection.fetch(QUERIES.sync_runs_latest_counts, entities)}
+    runs = {r["entity"]: r for r in await sync_plan_db.latest_counts(connection, entities=entities)}
     counted: Counted = {}
     for entity in entities:
         run = runs.get(entity)
@@ -156,7 +157,7 @@ def sync_plan(
 
 
 async def plan_from_database(
-    connection: Any,
+    connection: Executor,
     entities: list[str],
     *,
     daily_quota: int,

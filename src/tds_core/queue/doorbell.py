@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tds_core.db.connection import Executor, Pool, connected, statement
-from tds_core.db.queries import QUERIES
+from tds_core.db import queue
+from tds_core.db.connection import Executor, Pool, connected
 
 
-@statement
 async def wake_workers(connection: Executor) -> None:
     """``NOTIFY tds_queue`` on ``connection`` (a pool or a connection; in a transaction it is
-    sent at commit). The one user of ``queue_notify``, so it is typed here, not in db/queue.py."""
-    await connection.execute(QUERIES.queue_notify)
+    sent at commit). Every wake-up of the workers goes through here."""
+    await queue.notify(connection)
 
 
 class Doorbell:

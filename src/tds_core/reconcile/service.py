@@ -36,8 +36,9 @@ from typing import Any
 
 import structlog
 
+from tds_core.db import sync_runs
+from tds_core.db.connection import Pool
 from tds_core.db.erp import LIVE_VERSIONS, STATEMENTS
-from tds_core.db.queries import QUERIES
 from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES
 from tds_core.domain.records import RecordError, normalize_id, record_version, stock_rows
@@ -107,7 +108,7 @@ class ReconcileResult:
 
 
 class Reconciler:
-    def __init__(self, pool: Any, client: ZohoClient, *, use_inventory: bool = False) -> None:
+    def __init__(self, pool: Pool, client: ZohoClient, *, use_inventory: bool = False) -> None:
         self.pool = pool
         self.client = client
         self.use_inventory = use_inventory
@@ -119,7 +120,9 @@ class Reconciler:
     ) -> ReconcileResult:
         plan = plan_for(entity, use_inventory=self.use_inventory)
         self._proof, self._found = {}, {}
-        run_id = await self.pool.fetchval(QUERIES.sync_run_start, entity, "reconcile", triggered_by, None)
+        run_id = await sync_runs.start(
+            self.pool, entity=entity, kind="reconcile", triggered_by=triggered_by, cursor_from=None
+        )
         result = ReconcileResult(run_id=run_id, entity=entity)
         calls_before = self.client.calls_made
         try:
@@ -143,16 +146,16 @@ class Reconciler:
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
             log.warning("reconciliation failed", entity=entity, run_id=run_id, error=result.error)
         result.api_calls = self.client.calls_made - calls_before
-        await self.pool.execute(
-            QUERIES.sync_run_finish_reconcile,
-            run_id,
-            result.status,
-            result.checked,
-            result.healed,
-            result.api_calls,
-            result.drift.total,
-            result.drift.report(),
-            result.error,
+        await sync_runs.finish_reconcile(
+            self.pool,
+            run_id=run_id,
+            status=result.status,
+            fetched=result.checked,
+            queued=result.healed,
+            api_calls=result.api_calls,
+            drift=result.drift.total,
+            details=result.drift.report(),
+            error=result.error,
         )
         if result.drift.total:
             await wake_workers(self.pool)

@@ -16,15 +16,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tds_core.config.runtime import RuntimeConfig
-from tds_core.db.queries import QUERIES
+from tds_core.db import configuration as configuration_db
+from tds_core.db.connection import Executor
 from tds_core.source.zoho.rate_limit import RateLimiter, utc_now
 
 RESERVE_KEY = "sync.quota_reserve"
 
 
-async def configured_reserve(connection: Any) -> float:
+async def configured_reserve(connection: Executor) -> float:
     """``sync.quota_reserve`` as configured (only that key is read: no secrets are opened)."""
-    rows = await connection.fetch(QUERIES.configuration_current)
+    rows = await configuration_db.current(connection)
     mine = [row for row in rows if row["key"] == RESERVE_KEY]
     return RuntimeConfig.from_rows(mine).sync__quota_reserve
 

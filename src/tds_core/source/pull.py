@@ -36,8 +36,9 @@ from typing import Any
 
 import structlog
 
+from tds_core.db import cursors, sync_runs
+from tds_core.db.connection import Executor, Pool, connected, transaction
 from tds_core.db.erp import STATEMENTS
-from tds_core.db.queries import QUERIES
 from tds_core.domain import exact_json
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.records import RecordError, extract_record, record_version
@@ -91,7 +92,7 @@ Progress = Callable[[PullResult], None]
 class Puller:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         client: ZohoClient,
         config: PullConfig = PullConfig(),
         *,
@@ -115,18 +116,18 @@ class Puller:
         """Pull one entity. ``full`` ignores the watermark (a full resync)."""
         plan = plan_for(entity, use_inventory=self.config.use_inventory)
         kind = "full" if full or plan.strategy == "full_scan" else "incremental"
-        async with self.pool.acquire() as connection:
-            cursor = await connection.fetchrow(QUERIES.cursor_get, entity)
+        async with connected(self.pool) as connection:
+            cursor = await cursors.get(connection, entity=entity)
             watermark: datetime | None = cursor["watermark"] if cursor else None
             reserve = self.config.quota_reserve
             if reserve is None:
                 reserve = await configured_reserve(connection)
-            run_id = await connection.fetchval(
-                QUERIES.sync_run_start,
-                entity,
-                kind,
-                triggered_by,
-                watermark.isoformat() if watermark else None,
+            run_id = await sync_runs.start(
+                connection,
+                entity=entity,
+                kind=kind,
+                triggered_by=triggered_by,
+                cursor_from=watermark.isoformat() if watermark else None,
             )
         budget = QuotaBudget(self.limiter, reserve, clock=self.clock)
         result = PullResult(run_id=run_id, entity=entity, kind=kind, watermark=watermark)
@@ -162,7 +163,7 @@ class Puller:
                 else:
                     records = list(rows)
                 stop = False
-                async with self.pool.acquire() as connection, connection.transaction():
+                async with connected(self.pool) as connection, transaction(connection):
                     for row, record in zip(rows, records, strict=False):
                         staged_version = await self._stage(connection, plan, record, result)
                         version = staged_version or _list_version(ENTITIES[plan.entity], row)
@@ -259,7 +260,7 @@ class Puller:
         return complete
 
     async def _stage(
-        self, connection: Any, plan: PullPlan, record: dict[str, Any] | None, result: PullResult
+        self, connection: Executor, plan: PullPlan, record: dict[str, Any] | None, result: PullResult
     ) -> datetime | None:
         result.fetched += 1
         if record is None:
@@ -294,13 +295,23 @@ class Puller:
         return version if version != received else None
 
     async def _finish(
-        self, connection: Any, result: PullResult, plan: PullPlan, newest: datetime | None, full_scan: bool
+        self,
+        connection: Executor,
+        result: PullResult,
+        plan: PullPlan,
+        newest: datetime | None,
+        full_scan: bool,
     ) -> None:
         """The cursor and the run end in the same transaction as the last page's records."""
         result.status = "succeeded"
         result.watermark = newest
-        await connection.execute(
-            QUERIES.cursor_advance, plan.entity, plan.strategy, newest, result.run_id, full_scan
+        await cursors.advance(
+            connection,
+            entity=plan.entity,
+            strategy=plan.strategy,
+            watermark=newest,
+            run_id=result.run_id,
+            full_scan=full_scan,
         )
         await self._record(result, "succeeded", newest, connection)
 
@@ -319,20 +330,20 @@ class Puller:
         )
 
     async def _record(
-        self, result: PullResult, status: str, newest: datetime | None, connection: Any = None
+        self, result: PullResult, status: str, newest: datetime | None, connection: Executor | None = None
     ) -> None:
-        await (connection or self.pool).execute(
-            QUERIES.sync_run_finish,
-            result.run_id,
-            status,
-            result.fetched,
-            result.queued,
-            result.unchanged,
-            result.failed,
-            result.api_calls,
-            newest.isoformat() if newest else None,
-            result.error,
-            result.details,
+        await sync_runs.finish(
+            connection or self.pool,
+            run_id=result.run_id,
+            status=status,
+            fetched=result.fetched,
+            queued=result.queued,
+            unchanged=result.unchanged,
+            failed=result.failed,
+            api_calls=result.api_calls,
+            cursor_to=newest.isoformat() if newest else None,
+            error=result.error,
+            details=result.details,
         )
 
 

@@ -15,11 +15,11 @@ from pydantic import BaseModel, Field, StrictBool
 from starlette.convertors import Convertor, register_url_convertor
 
 from tds_core.api.auth import Operator, Viewer
-from tds_core.api.context import ApiContext, Ctx
+from tds_core.api.context import ApiContext, Ctx, Db
 from tds_core.api.inputs import RequestBody
 from tds_core.api.schemas import MAX_ID, JobOut, job_out
+from tds_core.db import cursors, sync_runs
 from tds_core.db.connection import connected
-from tds_core.db.queries import QUERIES
 from tds_core.jobs import runner as jobs
 from tds_core.operations.sync_plan import SyncPlan, plan_from_database
 from tds_core.source.pull import source_entities
@@ -161,16 +161,14 @@ async def get_sync_plan(
 @router.get("/sync/runs", response_model=list[SyncRun], summary="Pull and reconciliation runs, newest first")
 async def list_runs(
     principal: Viewer,
-    ctx: Ctx,
+    db: Db,
     entity: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[RunKind | None, Query()] = None,
     status: Annotated[RunStatus | None, Query()] = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page: ids below this")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[dict[str, Any]]:
-    async with connected(ctx.pool) as connection:
-        rows = await connection.fetch(QUERIES.sync_runs_page, entity, kind, status, before_id, limit)
-    return [dict(r) for r in rows]
+) -> list[sync_runs.Run]:
+    return await sync_runs.page(db, entity=entity, kind=kind, status=status, before_id=before_id, limit=limit)
 
 
 @router.get(
@@ -180,19 +178,16 @@ async def list_runs(
     responses={404: {"description": "No such run"}},
 )
 async def get_run(
-    principal: Viewer, ctx: Ctx, run_id: Annotated[int, Path(ge=1, le=MAX_ID)]
-) -> dict[str, Any]:
-    async with connected(ctx.pool) as connection:
-        row = await connection.fetchrow(QUERIES.sync_run_get, run_id)
+    principal: Viewer, db: Db, run_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> sync_runs.RunDetail:
+    row = await sync_runs.get(db, run_id=run_id)
     if row is None:
         raise HTTPException(404, f"no sync run {run_id}")
-    return dict(row)
+    return row
 
 
 @router.get(
     "/sync/cursors", response_model=list[Cursor], summary="Where each entity's incremental pull stands"
 )
-async def list_cursors(principal: Viewer, ctx: Ctx) -> list[dict[str, Any]]:
-    async with connected(ctx.pool) as connection:
-        rows = await connection.fetch(QUERIES.cursors_all)
-    return [dict(r) for r in rows]
+async def list_cursors(principal: Viewer, db: Db) -> list[cursors.CursorListed]:
+    return await cursors.list_all(db)
