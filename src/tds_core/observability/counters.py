@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from typing import Any
 
 import structlog
 
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import metrics
+from tds_core.db.connection import Executor
 from tds_core.domain.entities import ENTITIES
 from tds_core.observability.cumulative import WEBHOOK_REFUSALS, ZOHO_THROTTLED
 
@@ -61,25 +60,24 @@ class WebhookOutcomes:
     def pending(self) -> int:
         return sum(self._counts.values())
 
-    async def flush(self, pool: Any) -> int:
+    async def flush(self, pool: Executor) -> int:
         """Add the counts so far to the totals; returns how many answers were added. On a
         database error the counts are kept for the next flush."""
         counts, self._counts = self._counts, Counter()
         if not counts:
             return 0
-        rows = [
+        rows: list[metrics.TotalAddition] = [
             {"name": WEBHOOK_REFUSALS, "labels": {"entity": entity, "outcome": outcome}, "value": n}
             for (entity, outcome), n in counts.items()
         ]
         try:
-            with translated():
-                await pool.execute(QUERIES.metrics_totals_add, rows)
+            await metrics.totals_add(pool, additions=rows)
         except Exception:
             self._counts.update(counts)
             raise
         return sum(counts.values())
 
-    async def run(self, pool: Any, every: float = 5.0) -> None:
+    async def run(self, pool: Executor, every: float = 5.0) -> None:
         try:
             while True:
                 await asyncio.sleep(every)
@@ -95,18 +93,17 @@ class WebhookOutcomes:
 class ZohoThrottles:
     """The ``on_throttled`` hook of :class:`tds_core.source.zoho.client.ZohoClient`."""
 
-    def __init__(self, pool: Any, organization_id: str) -> None:
+    def __init__(self, pool: Executor, organization_id: str) -> None:
         self.pool = pool
         self.organization_id = organization_id
 
     async def __call__(self, reason: str) -> None:
-        row = {
+        row: metrics.TotalAddition = {
             "name": ZOHO_THROTTLED,
             "labels": {"organization": self.organization_id, "reason": reason},
             "value": 1,
         }
         try:
-            with translated():
-                await self.pool.execute(QUERIES.metrics_totals_add, [row])
+            await metrics.totals_add(self.pool, additions=[row])
         except Exception as exc:  # a metric must never fail a Zoho call
             log.warning("zoho 429 not counted", error=str(exc)[:300])

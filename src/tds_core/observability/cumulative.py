@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tds_core.db.queries import QUERIES
+from tds_core.db import metrics
+from tds_core.db.connection import Executor
 from tds_core.observability.histogram import BOUNDS_MS, Histogram
 
 Labels = tuple[tuple[str, str], ...]
@@ -70,23 +71,25 @@ class Cumulative:
         return series[labels]
 
 
-async def read(connection: Any) -> Cumulative:
+async def read(connection: Executor) -> Cumulative:
     """Totals plus live rows. Run it inside a repeatable-read transaction: every statement
     must see the same snapshot, or a roll-up committing in between would count a minute twice
     (or not at all)."""
     result = Cumulative()
-    result.rolled_through = await connection.fetchval(QUERIES.metrics_rollup_state)
-    for row in await connection.fetch(QUERIES.metrics_totals):
+    result.rolled_through = await metrics.rollup_state(connection)
+    for row in await metrics.totals(connection):
         labels = labels_of(row["labels"])
         if row["counts"] is not None:
             result.histogram(row["name"], labels).merge(Histogram.from_array(row["counts"], row["value"]))
         else:
             result.add_counter(row["name"], labels, float(row["value"]))
     since = result.rolled_through
-    for row in await connection.fetch(QUERIES.metrics_events_by_minute, since, None):
-        name, labels = event_key(row["stream"], row["entity"], row["kind"], row["origin"])
-        result.add_counter(name, labels, float(row["n"]))
-    for row in await connection.fetch(QUERIES.metrics_samples_by_minute, since, None, list(BOUNDS_MS), None):
-        name, labels = sample_key(row["name"], row["entity"])
-        result.histogram(name, labels).add(row["bucket"], int(row["n"]), float(row["total"]))
+    for event in await metrics.events_by_minute(connection, since=since, until=None):
+        name, labels = event_key(event["stream"], event["entity"], event["kind"], event["origin"])
+        result.add_counter(name, labels, float(event["n"]))
+    for sample in await metrics.samples_by_minute(
+        connection, since=since, until=None, bounds=list(BOUNDS_MS), names=None
+    ):
+        name, labels = sample_key(sample["name"], sample["entity"])
+        result.histogram(name, labels).add(sample["bucket"], int(sample["n"]), float(sample["total"]))
     return result

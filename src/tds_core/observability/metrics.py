@@ -35,8 +35,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import api_usage, metrics
+from tds_core.db.connection import Pool, connected
 from tds_core.domain.conflicts import Policy
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.domain.states import CircuitState
@@ -57,21 +57,22 @@ HISTOGRAMS = {
 
 
 async def collect(
-    pool: Any, *, daily_quotas: Mapping[str, int] | None = None, now: datetime | None = None
+    pool: Pool, *, daily_quotas: Mapping[str, int] | None = None, now: datetime | None = None
 ) -> list[Metric]:
     """Every metric family, from one snapshot of the database (``now`` pins the gauges' clock)."""
-    with translated():
-        async with (
-            pool.acquire() as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            counts = await cumulative.read(connection)
-            gauges = await connection.fetch(QUERIES.metrics_gauges, now, list(ENTITY_SLUGS))
-            quotas: dict[str, tuple[int, int]] = {}
-            for organization, configured in (daily_quotas or {}).items():
-                # the organization's day and Zoho's quota once an answer named them
-                usage = await connection.fetchrow(QUERIES.api_usage_today, organization, now, configured)
-                quotas[organization] = (int(usage["calls"]), int(usage["daily_quota"]))
+    async with (
+        connected(pool) as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        counts = await cumulative.read(connection)
+        gauges = await metrics.gauges(connection, now=now, entities=list(ENTITY_SLUGS))
+        quotas: dict[str, tuple[int, int]] = {}
+        for organization, configured in (daily_quotas or {}).items():
+            # the organization's day and Zoho's quota once an answer named them
+            usage = await api_usage.today(
+                connection, organization_id=organization, now=now, daily_quota=configured
+            )
+            quotas[organization] = (int(usage["calls"]), int(usage["daily_quota"]))
     return [
         *counter_families(counts),
         *histogram_families(counts),

@@ -28,12 +28,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import metrics
+from tds_core.db.connection import Connection, Pool, connected, transaction
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.observability.cumulative import Labels, event_key, labels_of, sample_key
 from tds_core.observability.histogram import BOUNDS_MS, Histogram
@@ -77,29 +76,28 @@ def floor_minute(value: datetime) -> datetime:
 
 
 class MetricsRollup:
-    def __init__(self, pool: Any, config: RollupConfig | None = None) -> None:
+    def __init__(self, pool: Pool, config: RollupConfig | None = None) -> None:
         self.pool = pool
         self.config = config or RollupConfig()
 
     async def run_once(self, now: datetime | None = None) -> RollupResult:
-        with translated():
-            async with self.pool.acquire() as connection:
-                return await self._run(connection, now)
+        async with connected(self.pool) as connection:
+            return await self._run(connection, now)
 
-    async def _run(self, connection: Any, pinned: datetime | None) -> RollupResult:
+    async def _run(self, connection: Connection, pinned: datetime | None) -> RollupResult:
         config = self.config
-        now: datetime = await connection.fetchval(QUERIES.metrics_clock, pinned)
+        now = await metrics.clock(connection, now=pinned)
         target = floor_minute(now - timedelta(seconds=config.settle_seconds))
         cutoff = floor_minute(now) - timedelta(days=config.retention_days)
         result = RollupResult()
         while result.steps < config.max_steps:
-            async with connection.transaction():
-                rolled = await connection.fetchval(QUERIES.metrics_rollup_lock)
+            async with transaction(connection):
+                rolled = await metrics.rollup_lock(connection)
                 if rolled is None:
                     # first run: start at the oldest counted row (nothing before it to count)
-                    earliest = await connection.fetchval(QUERIES.metrics_earliest)
+                    earliest = await metrics.earliest(connection)
                     start = min(floor_minute(earliest), target) if earliest is not None else target
-                    await connection.execute(QUERIES.metrics_rollup_advance, start)
+                    await metrics.rollup_advance(connection, rolled_through=start)
                     log.info("metrics roll-up starts", rolled_through=start.isoformat())
                     continue
                 if rolled >= target:
@@ -111,15 +109,15 @@ class MetricsRollup:
                 else:
                     end, minutes = min(rolled + config.step_minutes * MINUTE, target), True
                 await self._fold(connection, rolled, end, minutes=minutes)
-                await connection.execute(QUERIES.metrics_rollup_advance, end)
+                await metrics.rollup_advance(connection, rolled_through=end)
             result.steps += 1
             result.rolled_through = end
             if minutes:
                 result.minutes += int((end - rolled) / MINUTE)
-        async with connection.transaction():
+        async with transaction(connection):
             await self._sample_gauges(connection, now)
-        result.histograms_deleted = await connection.fetchval(
-            QUERIES.metrics_histograms_delete_before, cutoff, config.delete_batch
+        result.histograms_deleted = await metrics.histograms_delete_before(
+            connection, before=cutoff, limit=config.delete_batch
         )
         if not result.caught_up:
             log.info(
@@ -127,25 +125,25 @@ class MetricsRollup:
             )
         return result
 
-    async def _fold(self, connection: Any, start: datetime, end: datetime, *, minutes: bool) -> None:
+    async def _fold(self, connection: Connection, start: datetime, end: datetime, *, minutes: bool) -> None:
         """Add ``[start, end)`` to the totals and, with ``minutes``, write its per-minute rows."""
         totals: dict[tuple[str, Labels], float] = defaultdict(float)
         series: dict[tuple[str, Labels, datetime], float] = defaultdict(float)
-        for row in await connection.fetch(QUERIES.metrics_events_by_minute, start, end):
+        for row in await metrics.events_by_minute(connection, since=start, until=end):
             totals[event_key(row["stream"], row["entity"], row["kind"], row["origin"])] += row["n"]
             for name in count_series(row["stream"], row["kind"]):
                 labels = ALL if SERIES[name].scope == "total" else labels_of({"entity": row["entity"]})
                 series[(name, labels, row["minute"])] += row["n"]
         histogram_totals: dict[tuple[str, Labels], Histogram] = defaultdict(Histogram)
         per_minute: dict[tuple[str, str, datetime], Histogram] = defaultdict(Histogram)
-        for row in await connection.fetch(
-            QUERIES.metrics_samples_by_minute, start, end, list(BOUNDS_MS), None
+        for sample in await metrics.samples_by_minute(
+            connection, since=start, until=end, bounds=list(BOUNDS_MS), names=None
         ):
-            n, total = int(row["n"]), float(row["total"])
-            histogram_totals[sample_key(row["name"], row["entity"])].add(row["bucket"], n, total)
-            per_minute[(row["name"], row["entity"], row["minute"])].add(row["bucket"], n, total)
+            n, total = int(sample["n"]), float(sample["total"])
+            histogram_totals[sample_key(sample["name"], sample["entity"])].add(sample["bucket"], n, total)
+            per_minute[(sample["name"], sample["entity"], sample["minute"])].add(sample["bucket"], n, total)
 
-        additions: list[dict[str, Any]] = [
+        additions: list[metrics.TotalAddition] = [
             {"name": name, "labels": dict(labels), "value": value} for (name, labels), value in totals.items()
         ]
         additions += [
@@ -153,7 +151,7 @@ class MetricsRollup:
             for (name, labels), h in histogram_totals.items()
         ]
         if additions:
-            await connection.execute(QUERIES.metrics_totals_add, additions)
+            await metrics.totals_add(connection, additions=additions)
         if not minutes:
             return
         all_entities: dict[datetime, Histogram] = defaultdict(Histogram)
@@ -166,16 +164,16 @@ class MetricsRollup:
         for minute, histogram in all_entities.items():
             for q, series_name in PERCENTILE_SERIES.items():
                 series[(series_name, ALL, minute)] = histogram.quantile(q) or 0.0
-        rows = [
+        rows: list[metrics.MinuteValue] = [
             {"name": name, "labels": dict(labels), "bucket_start": minute.isoformat(), "value": value}
             for (name, labels, minute), value in series.items()
         ]
         if rows:
-            await connection.execute(QUERIES.metrics_minutes_upsert, rows)
+            await metrics.minutes_upsert(connection, minutes=rows)
         if per_minute:
-            await connection.execute(
-                QUERIES.metrics_histograms_upsert,
-                [
+            await metrics.histograms_upsert(
+                connection,
+                histograms=[
                     {
                         "name": name,
                         "entity": entity,
@@ -187,10 +185,10 @@ class MetricsRollup:
                 ],
             )
 
-    async def _sample_gauges(self, connection: Any, now: datetime) -> None:
+    async def _sample_gauges(self, connection: Connection, now: datetime) -> None:
         """The current state into the current minute (the last sample of a minute wins)."""
         values = {name: 0.0 for name, s in SERIES.items() if s.kind == "gauge"}
-        for row in await connection.fetch(QUERIES.metrics_gauges, now, list(ENTITY_SLUGS)):
+        for row in await metrics.gauges(connection, now=now, entities=list(ENTITY_SLUGS)):
             name, labels, value = row["name"], row["labels"], float(row["value"])
             if name == "queue_depth":
                 values[f"queue_{labels['state']}"] += value
@@ -203,9 +201,9 @@ class MetricsRollup:
                 if labels["circuit_state"] != "closed":
                     values["breakers_open"] += value
         minute = floor_minute(now).isoformat()
-        await connection.execute(
-            QUERIES.metrics_minutes_upsert,
-            [
+        await metrics.minutes_upsert(
+            connection,
+            minutes=[
                 {"name": name, "labels": {}, "bucket_start": minute, "value": value}
                 for name, value in values.items()
             ],

@@ -27,8 +27,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tds_core import errors
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import metrics
+from tds_core.db import stats as rolled_stats
+from tds_core.db.connection import Executor, Pool, connected
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.observability.histogram import BOUNDS_MS, BUCKETS, QUANTILES, Histogram
 from tds_core.observability.series import SERIES, Series, count_series
@@ -176,26 +177,25 @@ def _entity_stats(entity: str, counts: dict[str, float], latency: Histogram, sec
 
 
 async def window_stats(
-    pool: Any, window: str, *, now: datetime | None = None, daily_quotas: dict[str, int] | None = None
+    pool: Pool, window: str, *, now: datetime | None = None, daily_quotas: dict[str, int] | None = None
 ) -> WindowStats:
     if window not in WINDOWS:
         raise InvalidRequest(f"window must be one of {', '.join(WINDOWS)}")
-    with translated():
-        async with (
-            pool.acquire() as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            return await _window_stats(connection, window, now, daily_quotas or {})
+    async with (
+        connected(pool) as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        return await _window_stats(connection, window, now, daily_quotas or {})
 
 
 async def _window_stats(
-    connection: Any, window: str, pinned: datetime | None, daily_quotas: dict[str, int]
+    connection: Executor, window: str, pinned: datetime | None, daily_quotas: dict[str, int]
 ) -> WindowStats:
-    until: datetime = (await connection.fetchval(QUERIES.metrics_clock, pinned)).astimezone(UTC)
+    until = (await metrics.clock(connection, now=pinned)).astimezone(UTC)
     since = until - WINDOWS[window]
-    rolled: datetime | None = await connection.fetchval(QUERIES.metrics_rollup_state)
+    rolled = await metrics.rollup_state(connection)
     span = await _span(connection, since, until, rolled, _ceil_minute(since))
-    gauges = await connection.fetch(QUERIES.metrics_gauges, until, list(ENTITY_SLUGS))
+    gauges = await metrics.gauges(connection, now=until, entities=list(ENTITY_SLUGS))
     return WindowStats(
         window=window,
         since=since,
@@ -226,7 +226,7 @@ class PeriodStats(BaseModel):
 
 
 async def period_stats(
-    pool: Any,
+    pool: Pool,
     since: datetime,
     until: datetime,
     *,
@@ -239,16 +239,15 @@ async def period_stats(
     since, until = _utc(since), _utc(until)
     if until <= since:
         raise InvalidRequest("the period must end after it starts")
-    with translated():
-        async with (
-            pool.acquire() as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            clock: datetime = (await connection.fetchval(QUERIES.metrics_clock, now)).astimezone(UTC)
-            rolled: datetime | None = await connection.fetchval(QUERIES.metrics_rollup_state)
-            horizon = _ceil_minute(clock - retention)
-            rolled_from = min(max(_ceil_minute(since), horizon), until)
-            span = await _span(connection, since, until, rolled, rolled_from)
+    async with (
+        connected(pool) as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        clock = (await metrics.clock(connection, now=now)).astimezone(UTC)
+        rolled = await metrics.rollup_state(connection)
+        horizon = _ceil_minute(clock - retention)
+        rolled_from = min(max(_ceil_minute(since), horizon), until)
+        span = await _span(connection, since, until, rolled, rolled_from)
     return PeriodStats(
         since=since,
         until=until,
@@ -271,39 +270,44 @@ class _Span:
 
 
 async def _span(
-    connection: Any, since: datetime, until: datetime, rolled: datetime | None, rolled_from: datetime
+    connection: Executor, since: datetime, until: datetime, rolled: datetime | None, rolled_from: datetime
 ) -> _Span:
     """Counts and latency over ``[since, until)``: whole minutes the roll-up wrote in
     ``[rolled_from, rolled_to)``, the rest read live through the views the roll-up counts."""
     rolled_to = max(rolled_from, min(rolled or rolled_from, until.replace(second=0, microsecond=0)))
     live = [(since, rolled_from), (rolled_to, until)]
 
-    counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    # a series kept in total only has no entity (None): counted, never reported per entity
+    counts: dict[str | None, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     latency: dict[str, Histogram] = defaultdict(Histogram)
     names = [*COUNTS, FAILED]
-    for row in await connection.fetch(QUERIES.stats_rolled_counts, rolled_from, rolled_to, names):
-        counts[row["entity"]][row["name"]] += row["value"]
-    for row in await connection.fetch(
-        QUERIES.stats_rolled_histogram, rolled_from, rolled_to, "latency", BUCKETS
+    for total in await rolled_stats.rolled_counts(
+        connection, since=rolled_from, until=rolled_to, names=names
     ):
-        latency[row["entity"]].add(row["bucket"], int(row["n"]), 0.0)
+        counts[total["entity"]][total["name"]] += total["value"]
+    for bucket in await rolled_stats.rolled_histogram(
+        connection, since=rolled_from, until=rolled_to, name="latency", buckets=BUCKETS
+    ):
+        latency[bucket["entity"]].add(bucket["bucket"], int(bucket["n"]), 0.0)
     finished_by_minute: dict[datetime, float] = defaultdict(float)
     if rolled_from < rolled_to:
-        for row in await connection.fetch(QUERIES.stats_rolled_minutes, rolled_from, rolled_to, FINISHED):
-            finished_by_minute[row["minute"]] += row["value"]
+        for minute in await rolled_stats.rolled_minutes(
+            connection, since=rolled_from, until=rolled_to, names=FINISHED
+        ):
+            finished_by_minute[minute["minute"]] += minute["value"]
     for start, end in live:
         if start >= end:
             continue
-        for row in await connection.fetch(QUERIES.metrics_events_by_minute, start, end):
-            for name in count_series(row["stream"], row["kind"]):
+        for event in await metrics.events_by_minute(connection, since=start, until=end):
+            for name in count_series(event["stream"], event["kind"]):
                 if name in names:
-                    counts[row["entity"]][name] += row["n"]
+                    counts[event["entity"]][name] += event["n"]
                 if name in FINISHED:
-                    finished_by_minute[row["minute"]] += row["n"]
-        for row in await connection.fetch(
-            QUERIES.metrics_samples_by_minute, start, end, list(BOUNDS_MS), ["latency"]
+                    finished_by_minute[event["minute"]] += event["n"]
+        for sample in await metrics.samples_by_minute(
+            connection, since=start, until=end, bounds=list(BOUNDS_MS), names=["latency"]
         ):
-            latency[row["entity"]].add(row["bucket"], int(row["n"]), float(row["total"]))
+            latency[sample["entity"]].add(sample["bucket"], int(sample["n"]), float(sample["total"]))
 
     seconds = (until - since).total_seconds()
     entities = [_entity_stats(e, counts[e], latency[e], seconds) for e in ENTITY_SLUGS]
@@ -366,7 +370,7 @@ def _utc(value: datetime) -> datetime:
 
 
 async def history(
-    pool: Any,
+    pool: Pool,
     name: str,
     *,
     since: datetime | None = None,
@@ -377,22 +381,23 @@ async def history(
     """One series of ``tds_metrics`` for a chart: ``until`` defaults to now, ``since`` to an hour
     before; counts are zero where no minute was written, other series are ``None`` there."""
     series = _series(name, entity)
-    with translated():
-        async with pool.acquire() as connection:
-            now: datetime = await connection.fetchval(QUERIES.metrics_clock, None)
-            end = _utc(until) if until is not None else now.astimezone(UTC)
-            try:
-                start = _utc(since) if since is not None else end - timedelta(hours=1)
-            except OverflowError as exc:
-                raise InvalidRequest("until is too early to take an hour before it") from exc
-            step = _step(start, end, step_seconds)
-            if series.scope == "total":
-                labels: dict[str, str] | None = {}
-            elif entity is not None:
-                labels = {"entity": entity}
-            else:
-                labels = None if series.scope == "entity" else {}
-            rows = await connection.fetch(QUERIES.stats_history, name, labels, start, end, step)
+    async with connected(pool) as connection:
+        now = await metrics.clock(connection, now=None)
+        end = _utc(until) if until is not None else now.astimezone(UTC)
+        try:
+            start = _utc(since) if since is not None else end - timedelta(hours=1)
+        except OverflowError as exc:
+            raise InvalidRequest("until is too early to take an hour before it") from exc
+        step = _step(start, end, step_seconds)
+        if series.scope == "total":
+            labels: dict[str, str] | None = {}
+        elif entity is not None:
+            labels = {"entity": entity}
+        else:
+            labels = None if series.scope == "entity" else {}
+        rows = await rolled_stats.history(
+            connection, name=name, labels=labels, since=start, until=end, step_seconds=step
+        )
     by_step = {r["step"]: (r["total"] if series.aggregate == "sum" else r["peak"]) for r in rows}
     count = math.ceil((end - start).total_seconds() / step)
     empty = 0.0 if series.kind == "count" else None

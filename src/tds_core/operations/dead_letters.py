@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tds_core.access.actions import Actor, record
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import dead_letters as letters
+from tds_core.db.connection import Connection, Executor, Pool, connected, transaction
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.domain.states import DlqStatus
 from tds_core.errors import InvalidRequest, NotFound, WrongState
@@ -98,9 +98,9 @@ class DeadLetterFilter:
             limit=params.get("limit"),
         )
 
-    def _sql_args(self) -> tuple[Any, ...]:
-        ids = list(self.ids) if self.ids is not None else None  # an empty list selects nothing, not all
-        return (self.entity, self.zoho_id, self.error, self.error_class, ids)
+    def _ids(self) -> list[int] | None:
+        """``ids`` as the statements take them."""
+        return list(self.ids) if self.ids is not None else None  # an empty list selects nothing, not all
 
 
 @dataclass
@@ -125,28 +125,26 @@ def check_note(note: str | None, *, required: bool) -> str | None:
 
 # ---------------------------------------------------------------------------- reading
 async def list_letters(
-    connection: Any, selection: DeadLetterFilter, *, before_id: int | None = None, limit: int = 100
+    connection: Executor, selection: DeadLetterFilter, *, before_id: int | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Dead letters matching ``selection``, newest first; ``before_id`` pages (keyset)."""
     selection.check()
-    with translated():
-        rows = await connection.fetch(
-            QUERIES.dlq_page,
-            selection.status,
-            selection.entity,
-            selection.zoho_id,
-            selection.error,
-            selection.error_class,
-            before_id,
-            limit,
-        )
+    rows = await letters.page(
+        connection,
+        status=selection.status,
+        entity=selection.entity,
+        zoho_id=selection.zoho_id,
+        error=selection.error,
+        error_class=selection.error_class,
+        before_id=before_id,
+        limit=limit,
+    )
     return [dict(r) for r in rows]
 
 
-async def get_letter(connection: Any, letter_id: int) -> dict[str, Any]:
+async def get_letter(connection: Executor, letter_id: int) -> dict[str, Any]:
     """One dead letter with its payload, error and attempt history; raises :class:`NotFound`."""
-    with translated():
-        row = await connection.fetchrow(QUERIES.dlq_get, letter_id)
+    row = await letters.get(connection, letter_id=letter_id)
     if row is None:
         raise NotFound(f"no dead letter {letter_id}")
     return dict(row)
@@ -154,46 +152,44 @@ async def get_letter(connection: Any, letter_id: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- one letter
 async def replay_one(
-    connection: Any, letter_id: int, actor: Actor, note: str | None = None
+    connection: Connection, letter_id: int, actor: Actor, note: str | None = None
 ) -> dict[str, Any]:
     """Re-queue one open letter; raises :class:`NotFound`, or :class:`WrongState` when it is not open."""
     note = check_note(note, required=False)
-    with translated():
-        async with connection.transaction():
-            await _lock_open(connection, letter_id)
-            rows = await connection.fetch(QUERIES.dlq_requeue, [letter_id], actor.name, note)
-            if not rows:
-                raise WrongState(f"dead letter {letter_id} cannot be replayed: its queue row is not dead")
-            await record(
-                connection,
-                actor,
-                "dlq.replay",
-                target=str(letter_id),
-                details={"queue_id": rows[0]["queue_id"], "note": note},
-            )
-        await wake_workers(connection)
+    async with transaction(connection):
+        await _lock_open(connection, letter_id)
+        rows = await letters.requeue(connection, letter_ids=[letter_id], by=actor.name, note=note)
+        if not rows:
+            raise WrongState(f"dead letter {letter_id} cannot be replayed: its queue row is not dead")
+        await record(
+            connection,
+            actor,
+            "dlq.replay",
+            target=str(letter_id),
+            details={"queue_id": rows[0]["queue_id"], "note": note},
+        )
+    await wake_workers(connection)
     return await get_letter(connection, letter_id)
 
 
-async def discard_one(connection: Any, letter_id: int, actor: Actor, note: str) -> dict[str, Any]:
+async def discard_one(connection: Connection, letter_id: int, actor: Actor, note: str) -> dict[str, Any]:
     """Dismiss one open letter with a note; raises :class:`NotFound` or :class:`WrongState`."""
     checked = check_note(note, required=True)
-    with translated():
-        async with connection.transaction():
-            await _lock_open(connection, letter_id)
-            rows = await connection.fetch(QUERIES.dlq_discard_open, [letter_id], actor.name, checked)
-            await record(
-                connection,
-                actor,
-                "dlq.discard",
-                target=str(letter_id),
-                details={"queue_id": rows[0]["queue_id"], "note": checked},
-            )
+    async with transaction(connection):
+        await _lock_open(connection, letter_id)
+        rows = await letters.discard_open(connection, letter_ids=[letter_id], by=actor.name, note=checked)
+        await record(
+            connection,
+            actor,
+            "dlq.discard",
+            target=str(letter_id),
+            details={"queue_id": rows[0]["queue_id"], "note": checked},
+        )
     return await get_letter(connection, letter_id)
 
 
-async def _lock_open(connection: Any, letter_id: int) -> None:
-    current = await connection.fetchrow(QUERIES.dlq_lock_one, letter_id)
+async def _lock_open(connection: Executor, letter_id: int) -> None:
+    current = await letters.lock_one(connection, letter_id=letter_id)
     if current is None:
         raise NotFound(f"no dead letter {letter_id}")
     if current["status"] != DlqStatus.OPEN:
@@ -204,44 +200,44 @@ async def _lock_open(connection: Any, letter_id: int) -> None:
 
 
 # ---------------------------------------------------------------------------- several letters
-async def replay_ids(connection: Any, ids: list[int], actor: Actor, note: str | None = None) -> Resolution:
+async def replay_ids(
+    connection: Connection, ids: list[int], actor: Actor, note: str | None = None
+) -> Resolution:
     """Re-queue the open letters among ``ids`` in one transaction (the others are skipped)."""
     DeadLetterFilter(ids=tuple(ids)).check()
     note = check_note(note, required=False)
-    with translated():
-        async with connection.transaction():
-            outcome = await replay_batch(connection, sorted(set(ids)), actor.name, note)
-            await record(
-                connection,
-                actor,
-                "dlq.replay",
-                details={"ids": outcome.resolved, "skipped": outcome.skipped, "note": note},
-            )
-        if outcome.resolved:
-            await wake_workers(connection)
+    async with transaction(connection):
+        outcome = await replay_batch(connection, sorted(set(ids)), actor.name, note)
+        await record(
+            connection,
+            actor,
+            "dlq.replay",
+            details={"ids": outcome.resolved, "skipped": outcome.skipped, "note": note},
+        )
+    if outcome.resolved:
+        await wake_workers(connection)
     return outcome
 
 
-async def discard_ids(connection: Any, ids: list[int], actor: Actor, note: str) -> Resolution:
+async def discard_ids(connection: Connection, ids: list[int], actor: Actor, note: str) -> Resolution:
     """Dismiss the open letters among ``ids`` with a note, in one transaction."""
     DeadLetterFilter(ids=tuple(ids)).check()
     checked = check_note(note, required=True)
     wanted = sorted(set(ids))
-    with translated():
-        async with connection.transaction():
-            rows = await connection.fetch(QUERIES.dlq_discard_open, wanted, actor.name, checked)
-            outcome = _outcome(wanted, rows)
-            await record(
-                connection,
-                actor,
-                "dlq.discard",
-                details={"ids": outcome.resolved, "skipped": outcome.skipped, "note": checked},
-            )
+    async with transaction(connection):
+        rows = await letters.discard_open(connection, letter_ids=wanted, by=actor.name, note=checked)
+        outcome = _outcome(wanted, rows)
+        await record(
+            connection,
+            actor,
+            "dlq.discard",
+            details={"ids": outcome.resolved, "skipped": outcome.skipped, "note": checked},
+        )
     return outcome
 
 
 async def discard_matching(
-    pool: Any,
+    pool: Pool,
     selection: DeadLetterFilter,
     actor: Actor,
     note: str,
@@ -255,44 +251,62 @@ async def discard_matching(
     selection.check()
     checked = check_note(note, required=True)
     discarded = 0
-    with translated():
-        total, upto = await open_bounds(pool, selection)
-        after = 0
-        while True:
-            async with pool.acquire() as connection, connection.transaction():
-                ids = await next_open_ids(connection, selection, after, upto, batch_size)
-                if not ids:
-                    break
-                rows = await connection.fetch(QUERIES.dlq_discard_open, ids, actor.name, checked)
-                outcome = _outcome(ids, rows)
-                await record(
-                    connection,
-                    actor,
-                    "dlq.discard",
-                    details={"ids": outcome.resolved, "filter": selection.to_params(), "note": checked},
-                )
-            after = ids[-1]
-            discarded += len(outcome.resolved)
-            if on_batch is not None:
-                on_batch(discarded, total)
+    total, upto = await open_bounds(pool, selection)
+    after = 0
+    while True:
+        async with connected(pool) as connection, transaction(connection):
+            ids = await next_open_ids(connection, selection, after, upto, batch_size)
+            if not ids:
+                break
+            rows = await letters.discard_open(connection, letter_ids=ids, by=actor.name, note=checked)
+            outcome = _outcome(ids, rows)
+            await record(
+                connection,
+                actor,
+                "dlq.discard",
+                details={"ids": outcome.resolved, "filter": selection.to_params(), "note": checked},
+            )
+        after = ids[-1]
+        discarded += len(outcome.resolved)
+        if on_batch is not None:
+            on_batch(discarded, total)
     return discarded
 
 
-async def replay_batch(connection: Any, ids: list[int], by: str, note: str | None) -> Resolution:
-    rows = await connection.fetch(QUERIES.dlq_requeue, ids, by, note)
+async def replay_batch(connection: Executor, ids: list[int], by: str, note: str | None) -> Resolution:
+    rows = await letters.requeue(connection, letter_ids=ids, by=by, note=note)
     return _outcome(ids, rows)
 
 
-def _outcome(asked: list[int], rows: list[Any]) -> Resolution:
+def _outcome(asked: list[int], rows: list[letters.Resolved]) -> Resolution:
     done = {r["id"] for r in rows}
     return Resolution(resolved=sorted(done), skipped=[i for i in asked if i not in done])
 
 
-async def open_bounds(db: Any, selection: DeadLetterFilter) -> tuple[int, int]:
-    row = await db.fetchrow(QUERIES.dlq_open_bounds, *selection._sql_args(), selection.limit)
+async def open_bounds(db: Executor, selection: DeadLetterFilter) -> tuple[int, int]:
+    row = await letters.open_bounds(
+        db,
+        entity=selection.entity,
+        zoho_id=selection.zoho_id,
+        error=selection.error,
+        error_class=selection.error_class,
+        ids=selection._ids(),
+        limit=selection.limit,
+    )
     return int(row["total"]), int(row["upto"])
 
 
-async def next_open_ids(db: Any, selection: DeadLetterFilter, after: int, upto: int, size: int) -> list[int]:
-    rows = await db.fetch(QUERIES.dlq_open_after, *selection._sql_args(), after, upto, size)
-    return [r["id"] for r in rows]
+async def next_open_ids(
+    db: Executor, selection: DeadLetterFilter, after: int, upto: int, size: int
+) -> list[int]:
+    return await letters.open_after(
+        db,
+        entity=selection.entity,
+        zoho_id=selection.zoho_id,
+        error=selection.error,
+        error_class=selection.error_class,
+        ids=selection._ids(),
+        after=after,
+        upto=upto,
+        limit=size,
+    )

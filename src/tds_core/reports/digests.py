@@ -34,8 +34,9 @@ from tds_core.access.actions import Actor, record
 from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import RuntimeConfig
 from tds_core.config.runtime import load as load_config
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import metrics
+from tds_core.db import reports as stored_reports
+from tds_core.db.connection import Connection, Executor, Pool, connected, transaction
 from tds_core.errors import NotFound
 from tds_core.reports import figures
 from tds_core.reports.figures import Period, Rendered
@@ -157,7 +158,7 @@ def targets(config: RuntimeConfig) -> list[tuple[str, str]]:
 class Digests:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         *,
         daily_quota: int | None,
         config: DigestConfig | None = None,
@@ -171,11 +172,10 @@ class Digests:
     async def _clock_and_config(
         self, now: datetime | None, config: RuntimeConfig | None
     ) -> tuple[datetime, RuntimeConfig]:
-        with translated():
-            async with self.pool.acquire() as connection:
-                if config is None:
-                    config = await load_config(connection, self.keyring)
-                at: datetime = await connection.fetchval(QUERIES.metrics_clock, now)
+        async with connected(self.pool) as connection:
+            if config is None:
+                config = await load_config(connection, self.keyring)
+            at = await metrics.clock(connection, now=now)
         return at.astimezone(UTC), config
 
     def period(self, kind: ReportKind, now: datetime, config: RuntimeConfig) -> Period:
@@ -192,23 +192,22 @@ class Digests:
         """The report of ``period`` as of ``now`` (nothing is recorded or sent)."""
         at, config = await self._clock_and_config(now, config)
         url = str(config.reports__dashboard_url) if config.reports__dashboard_url else None
-        with translated():
-            if kind == ReportKind.DLQ_DIGEST:
-                async with (
-                    self.pool.acquire() as connection,
-                    connection.transaction(isolation="repeatable_read", readonly=True),
-                ):
-                    return await figures.dlq_digest(
-                        connection, period, now=at, top_errors=config.reports__top_errors, dashboard_url=url
-                    )
-            return await figures.performance(
-                self.pool,
-                period,
-                now=at,
-                daily_quota=self.daily_quota,
-                dashboard_url=url,
-                retention=self.config.metrics_retention,
-            )
+        if kind == ReportKind.DLQ_DIGEST:
+            async with (
+                connected(self.pool) as connection,
+                connection.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                return await figures.dlq_digest(
+                    connection, period, now=at, top_errors=config.reports__top_errors, dashboard_url=url
+                )
+        return await figures.performance(
+            self.pool,
+            period,
+            now=at,
+            daily_quota=self.daily_quota,
+            dashboard_url=url,
+            retention=self.config.metrics_retention,
+        )
 
     async def run_once(
         self,
@@ -224,38 +223,36 @@ class Digests:
         at, config = await self._clock_and_config(now, config)
         period = period or self.period(kind, at, config)
         result = DigestResult(kind=kind.value, period_start=period.start)
-        with translated():
-            existing = await self.pool.fetchrow(QUERIES.reports_find, kind.value, period.start)
+        existing = await stored_reports.find(self.pool, kind=kind.value, period_start=period.start)
         if existing is not None:
             result.report_id, result.existing = existing["id"], 1
             return result
         rendered = await self.build(kind, period, now=at, config=config)
         channels = targets(config)
-        with translated():
-            async with self.pool.acquire() as connection, connection.transaction():
-                report_id = await connection.fetchval(
-                    QUERIES.reports_insert,
-                    kind.value,
-                    period.start,
-                    period.end,
-                    at,
-                    actor.name,
-                    rendered.subject,
-                    rendered.text,
-                    rendered.chat,
-                    rendered.data,
+        async with connected(self.pool) as connection, transaction(connection):
+            report_id = await stored_reports.insert(
+                connection,
+                kind=kind.value,
+                period_start=period.start,
+                period_end=period.end,
+                created_at=at,
+                created_by=actor.name,
+                subject=rendered.subject,
+                text_body=rendered.text,
+                chat_body=rendered.chat,
+                data=rendered.data,
+            )
+            if report_id is None:  # a concurrent run recorded it between our look and now
+                found = await stored_reports.find(connection, kind=kind.value, period_start=period.start)
+                result.report_id, result.existing = (found["id"] if found else None), 1
+                return result
+            result.report_id, result.created = report_id, 1
+            result.deliveries = await self._queue(connection, report_id, channels, at)
+            result.channels = [name for name, _ in channels]
+            if actor.via != "scheduler":
+                await record(
+                    connection, actor, "report.send", target=str(report_id), details={"kind": kind.value}
                 )
-                if report_id is None:  # a concurrent run recorded it between our look and now
-                    found = await connection.fetchrow(QUERIES.reports_find, kind.value, period.start)
-                    result.report_id, result.existing = (found["id"] if found else None), 1
-                    return result
-                result.report_id, result.created = report_id, 1
-                result.deliveries = await self._queue(connection, report_id, channels, at)
-                result.channels = [name for name, _ in channels]
-                if actor.via != "scheduler":
-                    await record(
-                        connection, actor, "report.send", target=str(report_id), details={"kind": kind.value}
-                    )
         log.info(
             "report made",
             kind=kind.value,
@@ -276,56 +273,53 @@ class Digests:
         """Queue new deliveries of a stored report (same text) to today's target channels."""
         at, config = await self._clock_and_config(now, config)
         channels = targets(config)
-        with translated():
-            async with self.pool.acquire() as connection, connection.transaction():
-                report = await connection.fetchrow(QUERIES.reports_get, report_id)
-                if report is None:
-                    raise ReportNotFound(f"no report {report_id}")
-                result = DigestResult(
-                    kind=report["kind"], period_start=report["period_start"], report_id=report_id
-                )
-                result.deliveries = await self._queue(connection, report_id, channels, at)
-                result.channels = [name for name, _ in channels]
-                await record(
-                    connection,
-                    actor,
-                    "report.resend",
-                    target=str(report_id),
-                    details={"channels": result.channels},
-                )
+        async with connected(self.pool) as connection, transaction(connection):
+            report = await stored_reports.get(connection, report_id=report_id)
+            if report is None:
+                raise ReportNotFound(f"no report {report_id}")
+            result = DigestResult(
+                kind=report["kind"], period_start=report["period_start"], report_id=report_id
+            )
+            result.deliveries = await self._queue(connection, report_id, channels, at)
+            result.channels = [name for name, _ in channels]
+            await record(
+                connection,
+                actor,
+                "report.resend",
+                target=str(report_id),
+                details={"channels": result.channels},
+            )
         log.info("report queued again", report_id=report_id, deliveries=result.deliveries, by=actor.name)
         return result
 
     async def _queue(
-        self, connection: Any, report_id: int, channels: list[tuple[str, str]], at: datetime
+        self, connection: Connection, report_id: int, channels: list[tuple[str, str]], at: datetime
     ) -> int:
         if not channels:
             return 0
-        rows = await connection.fetch(
-            QUERIES.reports_deliveries_insert,
-            at,
-            report_id,
-            [name for name, _ in channels],
-            [kind for _, kind in channels],
+        ids = await stored_reports.deliveries_insert(
+            connection,
+            now=at,
+            report_id=report_id,
+            channels=[name for name, _ in channels],
+            channel_types=[kind for _, kind in channels],
         )
-        return len(rows)
+        return len(ids)
 
 
 # ---------------------------------------------------------------------------- reading
 async def list_reports(
-    connection: Any, *, kind: str | None = None, before: int | None = None, limit: int = 50
+    connection: Executor, *, kind: str | None = None, before: int | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Reports newest first, with how their deliveries stand."""
-    with translated():
-        rows = await connection.fetch(QUERIES.reports_list, kind, before, limit)
+    rows = await stored_reports.list_all(connection, kind=kind, before=before, limit=limit)
     return [dict(r) for r in rows]
 
 
-async def get_report(connection: Any, report_id: int) -> dict[str, Any]:
+async def get_report(connection: Executor, report_id: int) -> dict[str, Any]:
     """One report with its bodies, figures and deliveries; raises :class:`ReportNotFound`."""
-    with translated():
-        row = await connection.fetchrow(QUERIES.reports_get, report_id)
-        if row is None:
-            raise ReportNotFound(f"no report {report_id}")
-        deliveries = await connection.fetch(QUERIES.reports_deliveries, report_id)
+    row = await stored_reports.get(connection, report_id=report_id)
+    if row is None:
+        raise ReportNotFound(f"no report {report_id}")
+    deliveries = await stored_reports.deliveries(connection, report_id=report_id)
     return dict(row) | {"deliveries": [dict(d) for d in deliveries]}

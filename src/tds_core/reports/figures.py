@@ -26,7 +26,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tds_core.alerts.rules import duration
-from tds_core.db.queries import QUERIES
+from tds_core.db import dead_letters, metrics
+from tds_core.db import reports as stored_reports
+from tds_core.db.connection import Executor, Pool, connected
 from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.observability import stats
 
@@ -79,23 +81,23 @@ def _ms(value: float | None) -> str:
 
 # ---------------------------------------------------------------------------- weekly DLQ digest
 async def dlq_digest(
-    connection: Any, period: Period, *, now: datetime, top_errors: int, dashboard_url: str | None
+    connection: Executor, period: Period, *, now: datetime, top_errors: int, dashboard_url: str | None
 ) -> Rendered:
     """The weekly dead-letter digest of ``period``, with what is open as of ``now``.
     Reads in the caller's transaction (one snapshot: run it in a repeatable-read one)."""
-    moved = [dict(r) for r in await connection.fetch(QUERIES.dlq_period_by_entity, period.start, period.end)]
-    gauges = await connection.fetch(QUERIES.metrics_gauges, now, list(ENTITY_SLUGS))
+    moved = await dead_letters.period_by_entity(connection, since=period.start, until=period.end)
+    gauges = await metrics.gauges(connection, now=now, entities=list(ENTITY_SLUGS))
     open_by_entity = {
         r["labels"]["entity"]: int(r["value"]) for r in gauges if r["name"] == "dlq_open" and r["value"]
     }
-    by_class = {r["error_class"]: r["letters"] for r in await connection.fetch(QUERIES.dlq_open_by_class)}
-    top = await connection.fetch(QUERIES.dlq_open_top_errors, top_errors)
-    oldest = await connection.fetchrow(QUERIES.dlq_oldest_open)
+    by_class = {r["error_class"]: r["letters"] for r in await dead_letters.open_by_class(connection)}
+    top = await dead_letters.open_top_errors(connection, limit=top_errors)
+    oldest = await dead_letters.oldest_open(connection)
     oldest_age = max(
         (float(r["value"]) for r in gauges if r["name"] == "dlq_oldest_age_seconds"), default=None
     )
 
-    per_entity = {m["entity"]: m for m in moved}
+    per_entity: dict[str, dict[str, Any]] = {m["entity"]: dict(m) for m in moved}
     entities = [
         {
             "entity": entity,
@@ -224,7 +226,7 @@ def _dlq_chat(data: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------- monthly summary
 async def performance(
-    pool: Any,
+    pool: Pool,
     period: Period,
     *,
     now: datetime,
@@ -234,14 +236,10 @@ async def performance(
 ) -> Rendered:
     """The performance summary of ``period`` (the previous calendar month)."""
     span = await stats.period_stats(pool, period.start, period.end, now=now, retention=retention)
-    async with pool.acquire() as connection:
-        alerts = [
-            dict(r) for r in await connection.fetch(QUERIES.reports_alerts_opened, period.start, period.end)
-        ]
-        runs = [
-            dict(r) for r in await connection.fetch(QUERIES.reports_reconciliations, period.start, period.end)
-        ]
-        days = await connection.fetch(QUERIES.reports_zoho_calls_by_day, period.start, period.end)
+    async with connected(pool) as connection:
+        alerts = await stored_reports.alerts_opened(connection, since=period.start, until=period.end)
+        runs = await stored_reports.reconciliations(connection, since=period.start, until=period.end)
+        days = await stored_reports.zoho_calls_by_day(connection, since=period.start, until=period.end)
 
     total = span.total
     busiest_day = max(days, key=lambda r: r["calls"], default=None)  # the first of equals

@@ -49,8 +49,8 @@ from typing import Any
 
 import structlog
 
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import api_usage
+from tds_core.db.connection import Pool, connected, transaction
 from tds_core.source.zoho.config import ZohoConfig
 from tds_core.source.zoho.errors import QuotaExhausted
 
@@ -279,12 +279,12 @@ class RateLimiter(ABC):
 class PostgresRateLimiter(RateLimiter):
     """Counts in ``tds_api_usage``: the limits hold across every TDS process on the database."""
 
-    def __init__(self, pool: Any, organization_id: str, **options: Any) -> None:
+    def __init__(self, pool: Pool, organization_id: str, **options: Any) -> None:
         super().__init__(organization_id, **options)
         self._pool = pool
 
     @classmethod
-    def for_config(cls, pool: Any, config: ZohoConfig, **options: Any) -> PostgresRateLimiter:
+    def for_config(cls, pool: Pool, config: ZohoConfig, **options: Any) -> PostgresRateLimiter:
         return cls(
             pool,
             config.organization_id,
@@ -295,17 +295,16 @@ class PostgresRateLimiter(RateLimiter):
         )
 
     async def _take(self, now: datetime | None) -> Slot:
-        with translated():
-            async with self._pool.acquire() as connection, connection.transaction():
-                await connection.execute(QUERIES.api_usage_lock, self.organization_id)
-                row = await connection.fetchrow(
-                    QUERIES.api_usage_take_slot,
-                    self.organization_id,
-                    self.requests_per_minute,
-                    self.daily_quota,
-                    now,
-                    self.window_seconds,
-                )
+        async with connected(self._pool) as connection, transaction(connection):
+            await api_usage.lock(connection, organization_id=self.organization_id)
+            row = await api_usage.take_slot(
+                connection,
+                organization_id=self.organization_id,
+                calls_per_window=self.requests_per_minute,
+                daily_quota=self.daily_quota,
+                now=now,
+                window_seconds=self.window_seconds,
+            )
         return Slot(
             taken=row["calls"] is not None,
             now=row["now"],
@@ -316,41 +315,41 @@ class PostgresRateLimiter(RateLimiter):
         )
 
     async def _used_today(self, now: datetime | None) -> tuple[int, int, datetime]:
-        with translated():
-            row = await self._pool.fetchrow(
-                QUERIES.api_usage_today, self.organization_id, now, self.configured_quota
-            )
+        row = await api_usage.today(
+            self._pool, organization_id=self.organization_id, now=now, daily_quota=self.configured_quota
+        )
         return row["calls"], row["daily_quota"], row["next_day"]
 
     async def _observe(self, quota: ObservedQuota) -> None:
-        with translated():
-            await self._pool.execute(
-                QUERIES.zoho_quota_observe,
-                self.organization_id,
-                quota.limit,
-                quota.remaining,
-                quota.resets_at,
-                quota.observed_at,
-            )
+        await api_usage.zoho_quota_observe(
+            self._pool,
+            organization_id=self.organization_id,
+            daily_limit=quota.limit,
+            remaining=quota.remaining,
+            resets_at=quota.resets_at,
+            observed_at=quota.observed_at,
+        )
 
     async def _take_call_slot(self, cap: int, holder: str, lease_seconds: int) -> int | None:
-        with translated():
-            async with self._pool.acquire() as connection, connection.transaction():
-                await connection.execute(QUERIES.zoho_inflight_lock, self.organization_id)
-                slot: int | None = await connection.fetchval(
-                    QUERIES.zoho_inflight_take, self.organization_id, cap, holder, lease_seconds
-                )
+        async with connected(self._pool) as connection, transaction(connection):
+            await api_usage.zoho_inflight_lock(connection, organization_id=self.organization_id)
+            slot = await api_usage.zoho_inflight_take(
+                connection,
+                organization_id=self.organization_id,
+                cap=cap,
+                holder=holder,
+                lease_seconds=lease_seconds,
+            )
         return slot
 
     async def _release_call_slot(self, slot: int, holder: str) -> None:
-        with translated():
-            await self._pool.execute(QUERIES.zoho_inflight_release, self.organization_id, slot, holder)
+        await api_usage.zoho_inflight_release(
+            self._pool, organization_id=self.organization_id, slot=slot, holder=holder
+        )
 
     async def cleanup(self, keep: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
         """Delete usage rows older than ``keep`` (all organizations); returns how many went."""
-        with translated():
-            deleted: int = await self._pool.fetchval(QUERIES.api_usage_delete_before, keep, now)
-        return deleted
+        return await api_usage.delete_before(self._pool, keep=keep, now=now)
 
 
 class MemoryRateLimiter(RateLimiter):
