@@ -13,8 +13,8 @@ from typing import Any
 from tds_core.access import actions
 from tds_core.access.actions import Actor
 from tds_core.alerts.rules import RULES_BY_NAME
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
+from tds_core.db import alerts as stored
+from tds_core.db.connection import Connection, Executor, transaction
 from tds_core.errors import InvalidRequest, NotFound, WrongState
 
 #: The longest silence: a month. Longer than that, change the threshold or disable the channel.
@@ -34,64 +34,63 @@ class InvalidSilence(InvalidRequest):
 
 
 async def list_alerts(
-    connection: Any, *, status: str | None, rule: str | None, before: int | None, limit: int
-) -> list[dict[str, Any]]:
-    with translated():
-        rows = await connection.fetch(QUERIES.alerts_list, status, rule, before, limit)
-    return [dict(r) for r in rows]
+    connection: Executor, *, status: str | None, rule: str | None, before: int | None, limit: int
+) -> list[stored.Alert]:
+    return await stored.list_all(connection, status=status, rule=rule, before=before, limit=limit)
 
 
-async def show(connection: Any, alert_id: int) -> dict[str, Any]:
+async def show(connection: Executor, alert_id: int) -> dict[str, Any]:
     """One alert with its deliveries (each with its condition-to-notification seconds)."""
-    with translated():
-        row = await connection.fetchrow(QUERIES.alerts_get, alert_id)
-        if row is None:
-            raise AlertNotFound(f"no alert {alert_id}")
-        deliveries = await connection.fetch(QUERIES.alert_deliveries_of_alert, alert_id)
+    row = await stored.get(connection, alert_id=alert_id)
+    if row is None:
+        raise AlertNotFound(f"no alert {alert_id}")
+    deliveries = await stored.deliveries_of_alert(connection, alert_id=alert_id)
     return dict(row) | {"deliveries": [dict(d) for d in deliveries]}
 
 
-async def _current(connection: Any, alert_id: int) -> Any:
-    row = await connection.fetchrow(QUERIES.alerts_get, alert_id)
+async def _current(connection: Executor, alert_id: int) -> stored.Alert:
+    row = await stored.get(connection, alert_id=alert_id)
     if row is None:
         raise AlertNotFound(f"no alert {alert_id}")
     return row
 
 
 async def acknowledge(
-    connection: Any, alert_id: int, actor: Actor, note: str | None = None, now: datetime | None = None
+    connection: Connection, alert_id: int, actor: Actor, note: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Someone is on it: escalation stops. Refused for a resolved or already acknowledged alert."""
-    with translated():
-        async with connection.transaction():
-            row = await connection.fetchrow(QUERIES.alerts_acknowledge, alert_id, actor.name, note, now)
-            if row is None:
-                current = await _current(connection, alert_id)
-                if current["status"] == "resolved":
-                    raise AlertConflict(f"alert {alert_id} is already resolved")
-                raise AlertConflict(
-                    f"alert {alert_id} was already acknowledged by {current['acknowledged_by']}"
-                    f" at {current['acknowledged_at'].isoformat()}"
-                )
-            await actions.record(connection, actor, "alert.ack", str(alert_id), {"note": note})
+    async with transaction(connection):
+        acknowledged = await stored.acknowledge(
+            connection, alert_id=alert_id, by=actor.name, note=note, now=now
+        )
+        if acknowledged is None:
+            current = await _current(connection, alert_id)
+            if current["status"] == "resolved":
+                raise AlertConflict(f"alert {alert_id} is already resolved")
+            at = current["acknowledged_at"]
+            raise AlertConflict(
+                f"alert {alert_id} was already acknowledged by {current['acknowledged_by']}"
+                f" at {at.isoformat() if at is not None else None}"
+            )
+        await actions.record(connection, actor, "alert.ack", str(alert_id), {"note": note})
     return await show(connection, alert_id)
 
 
 async def resolve(
-    connection: Any, alert_id: int, actor: Actor, note: str | None = None, now: datetime | None = None
+    connection: Connection, alert_id: int, actor: Actor, note: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Close a live alert. If its condition still holds, the next evaluation opens a new one
     (reason ``reopened``): to stop hearing of a known condition, silence it instead."""
-    with translated():
-        async with connection.transaction():
-            row = await connection.fetchrow(QUERIES.alerts_resolve, alert_id, actor.name, note, now)
-            if row is None:
-                current = await _current(connection, alert_id)
-                raise AlertConflict(
-                    f"alert {alert_id} is already resolved (by {current['resolved_by']}"
-                    f" at {current['resolved_at'].isoformat()})"
-                )
-            await actions.record(connection, actor, "alert.resolve", str(alert_id), {"note": note})
+    async with transaction(connection):
+        resolved = await stored.resolve(connection, alert_id=alert_id, by=actor.name, note=note, now=now)
+        if resolved is None:
+            current = await _current(connection, alert_id)
+            at = current["resolved_at"]
+            raise AlertConflict(
+                f"alert {alert_id} is already resolved (by {current['resolved_by']}"
+                f" at {at.isoformat() if at is not None else None})"
+            )
+        await actions.record(connection, actor, "alert.resolve", str(alert_id), {"note": note})
     return await show(connection, alert_id)
 
 
@@ -101,7 +100,7 @@ def _check_minutes(minutes: int) -> None:
 
 
 async def create_silence(
-    connection: Any,
+    connection: Connection,
     actor: Actor,
     *,
     rule: str | None,
@@ -111,7 +110,7 @@ async def create_silence(
     starts_at: datetime | None = None,
     now: datetime | None = None,
     target: str | None = None,
-) -> dict[str, Any]:
+) -> stored.Silence:
     """Mute alerts of a rule, of one fingerprint, or both, for ``minutes`` from ``starts_at``
     (default now). Live matching alerts are silenced at once, not at the next evaluation."""
     if rule is None and fingerprint is None:
@@ -119,80 +118,79 @@ async def create_silence(
     if rule is not None and rule not in RULES_BY_NAME:
         raise InvalidSilence(f"unknown rule {rule!r}; rules: {', '.join(sorted(RULES_BY_NAME))}")
     _check_minutes(minutes)
-    with translated():
-        async with connection.transaction():
-            row = await connection.fetchrow(
-                QUERIES.alert_silences_insert,
-                rule,
-                fingerprint,
-                starts_at,
-                minutes,
-                reason,
-                actor.name,
-                now,
-            )
-            silence = dict(row)
-            await connection.fetch(QUERIES.alerts_apply_silences, now)
-            await actions.record(
-                connection,
-                actor,
-                "alert.silence",
-                target or f"silence:{silence['id']}",
-                {
-                    "silence_id": silence["id"],
-                    "rule": rule,
-                    "fingerprint": fingerprint,
-                    "minutes": minutes,
-                    "reason": reason,
-                },
-            )
+    async with transaction(connection):
+        silence = await stored.silences_insert(
+            connection,
+            rule=rule,
+            fingerprint=fingerprint,
+            starts_at=starts_at,
+            minutes=minutes,
+            reason=reason,
+            created_by=actor.name,
+            now=now,
+        )
+        await stored.apply_silences(connection, now=now)
+        await actions.record(
+            connection,
+            actor,
+            "alert.silence",
+            target or f"silence:{silence['id']}",
+            {
+                "silence_id": silence["id"],
+                "rule": rule,
+                "fingerprint": fingerprint,
+                "minutes": minutes,
+                "reason": reason,
+            },
+        )
     return silence
 
 
 async def silence_alert(
-    connection: Any, alert_id: int, actor: Actor, *, minutes: int, reason: str, now: datetime | None = None
+    connection: Connection,
+    alert_id: int,
+    actor: Actor,
+    *,
+    minutes: int,
+    reason: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Silence one alert's fingerprint (so a recurrence stays quiet too) for ``minutes``."""
     _check_minutes(minutes)
-    with translated():
-        async with connection.transaction():
-            current = await _current(connection, alert_id)
-            if current["status"] == "resolved":
-                raise AlertConflict(f"alert {alert_id} is resolved; silence its rule or fingerprint instead")
-            await create_silence(
-                connection,
-                actor,
-                rule=current["rule"],
-                fingerprint=current["fingerprint"],
-                minutes=minutes,
-                reason=reason,
-                now=now,
-                target=str(alert_id),
-            )
+    async with transaction(connection):
+        current = await _current(connection, alert_id)
+        if current["status"] == "resolved":
+            raise AlertConflict(f"alert {alert_id} is resolved; silence its rule or fingerprint instead")
+        await create_silence(
+            connection,
+            actor,
+            rule=current["rule"],
+            fingerprint=current["fingerprint"],
+            minutes=minutes,
+            reason=reason,
+            now=now,
+            target=str(alert_id),
+        )
     return await show(connection, alert_id)
 
 
 async def list_silences(
-    connection: Any, *, include_expired: bool, limit: int, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    with translated():
-        rows = await connection.fetch(QUERIES.alert_silences_list, include_expired, now, limit)
-    return [dict(r) for r in rows]
+    connection: Executor, *, include_expired: bool, limit: int, now: datetime | None = None
+) -> list[stored.Silence]:
+    return await stored.silences_list(connection, include_expired=include_expired, now=now, limit=limit)
 
 
 async def end_silence(
-    connection: Any, silence_id: int, actor: Actor, now: datetime | None = None
-) -> dict[str, Any]:
+    connection: Connection, silence_id: int, actor: Actor, now: datetime | None = None
+) -> stored.Silence:
     """Stop a silence now; the alerts it muted are live again (and notified if never told)."""
-    with translated():
-        async with connection.transaction():
-            row = await connection.fetchrow(QUERIES.alert_silences_end, silence_id, now)
-            if row is None:
-                existing = await connection.fetchrow(QUERIES.alert_silences_get, silence_id)
-                if existing is None:
-                    raise AlertNotFound(f"no silence {silence_id}")
-                ended = existing["ends_at"].isoformat()
-                raise AlertConflict(f"silence {silence_id} already ended at {ended}")
-            await connection.fetch(QUERIES.alerts_apply_silences, now)
-            await actions.record(connection, actor, "alert.unsilence", f"silence:{silence_id}", {})
-    return dict(row)
+    async with transaction(connection):
+        ended = await stored.silences_end(connection, silence_id=silence_id, now=now)
+        if ended is None:
+            existing = await stored.silences_get(connection, silence_id=silence_id)
+            if existing is None:
+                raise AlertNotFound(f"no silence {silence_id}")
+            raise AlertConflict(f"silence {silence_id} already ended at {existing['ends_at'].isoformat()}")
+        await stored.apply_silences(connection, now=now)
+        await actions.record(connection, actor, "alert.unsilence", f"silence:{silence_id}", {})
+    return ended

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import httpx
 import structlog
@@ -29,7 +28,8 @@ from tds_core.alerts.states import DeliveryStatus
 from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import RuntimeConfig
 from tds_core.config.runtime import load as load_config
-from tds_core.db.queries import QUERIES
+from tds_core.db import alerts as stored
+from tds_core.db.connection import Pool, connected
 from tds_core.domain.backoff import BackoffPolicy
 
 log = structlog.get_logger("tds.alerts")
@@ -72,7 +72,7 @@ class Outcome:
 class DeliveryRunner:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         config: DeliveryConfig | None = None,
         http: httpx.AsyncClient | None = None,
         keyring: Keyring | None = None,
@@ -103,24 +103,33 @@ class DeliveryRunner:
     ) -> DeliveryResult:
         """Send every due delivery (one batch) at ``now`` (the database's clock when None);
         ``report_id`` sends only that report's (``tds reports ... --send``)."""
-        async with self.pool.acquire() as connection:
+        async with connected(self.pool) as connection:
             if config is None:
                 config = await load_config(connection, self.keyring)
-            claimed = await connection.fetch(
-                QUERIES.alert_deliveries_claim, now, self.config.batch, self.config.lease_seconds, report_id
+            claimed = await stored.deliveries_claim(
+                connection,
+                now=now,
+                limit=self.config.batch,
+                lease_seconds=self.config.lease_seconds,
+                report_id=report_id,
             )
         if not claimed:
             return DeliveryResult()
         outcomes = await asyncio.gather(*(self._deliver(row, config) for row in claimed))
-        async with self.pool.acquire() as connection:
-            recorded = await connection.fetch(
-                QUERIES.alert_deliveries_record,
-                now,
-                [o.delivery_id for o in outcomes],
-                [o.attempts for o in outcomes],
-                [o.status.value for o in outcomes],
-                [o.error for o in outcomes],
-                [o.retry_seconds for o in outcomes],
+        async with connected(self.pool) as connection:
+            recorded = await stored.deliveries_record(
+                connection,
+                now=now,
+                results=[
+                    stored.DeliveryResult(
+                        id=o.delivery_id,
+                        attempts=o.attempts,
+                        status=o.status.value,
+                        error=o.error,
+                        retry_seconds=o.retry_seconds,
+                    )
+                    for o in outcomes
+                ],
             )
         result = DeliveryResult()
         for row in recorded:
@@ -136,7 +145,7 @@ class DeliveryRunner:
             log.info("alert notified", condition_to_notification_seconds=max(result.notify_seconds))
         return result
 
-    async def _deliver(self, row: Any, config: RuntimeConfig) -> Outcome:
+    async def _deliver(self, row: stored.DeliveryClaimed, config: RuntimeConfig) -> Outcome:
         channels = {c.name: c for c in config.alerts__channels}
         channel = channels.get(row["channel"])
         attempts = int(row["attempts"])

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import orjson
 import structlog
@@ -32,7 +31,8 @@ from tds_core.alerts.rules import RULES_BY_NAME, Condition, evaluate
 from tds_core.alerts.states import DeliveryReason
 from tds_core.config.runtime import RuntimeConfig
 from tds_core.config.runtime import load as load_config
-from tds_core.db.queries import QUERIES
+from tds_core.db import alerts as stored
+from tds_core.db.connection import Executor, Pool, connected, transaction
 
 log = structlog.get_logger("tds.alerts")
 
@@ -91,7 +91,7 @@ def _unique(conditions: Iterable[Condition]) -> list[Condition]:
 class AlertEngine:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         *,
         daily_quota: int,
         organization_id: str | None,
@@ -106,8 +106,8 @@ class AlertEngine:
         self, now: datetime | None = None, config: RuntimeConfig | None = None
     ) -> EvaluationResult:
         """Evaluate the rules at ``now`` (the database's clock when None) and queue notifications."""
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(QUERIES.alerts_engine_lock)
+        async with connected(self.pool) as connection, transaction(connection):
+            await stored.engine_lock(connection)
             if config is None:
                 config = await load_config(connection)
             numbers = await snapshot.read(
@@ -123,25 +123,27 @@ class AlertEngine:
             firing = await self._without_finished_events(connection, _unique(evaluation.conditions))
             result = EvaluationResult(firing=len(firing))
             if firing:
-                rows = await connection.fetch(
-                    QUERIES.alerts_upsert_firing,
-                    at,
-                    [c.rule for c in firing],
-                    [c.fingerprint for c in firing],
-                    [c.severity.value for c in firing],
-                    [c.title[:500] for c in firing],
-                    [c.message[:4000] for c in firing],
-                    [orjson.dumps(c.stored_details()).decode() for c in firing],
+                rows = await stored.upsert_firing(
+                    connection,
+                    now=at,
+                    firing=[
+                        stored.Firing(
+                            rule=c.rule,
+                            fingerprint=c.fingerprint,
+                            severity=c.severity.value,
+                            title=c.title[:500],
+                            message=c.message[:4000],
+                            details=orjson.dumps(c.stored_details()).decode(),
+                        )
+                        for c in firing
+                    ],
                 )
                 result.opened = sum(1 for r in rows if r["inserted"])
                 result.updated = len(rows) - result.opened
-            silences = await connection.fetch(QUERIES.alerts_apply_silences, at)
+            silences = await stored.apply_silences(connection, now=at)
             result.silenced = sum(1 for r in silences if r["status"] == "silenced")
-            resolved = await connection.fetch(
-                QUERIES.alerts_resolve_cleared,
-                at,
-                sorted(evaluation.evaluated),
-                [c.fingerprint for c in firing],
+            resolved = await stored.resolve_cleared(
+                connection, now=at, rules=sorted(evaluation.evaluated), firing=[c.fingerprint for c in firing]
             )
             result.resolved = len(resolved)
             planned: list[Planned] = []
@@ -149,41 +151,47 @@ class AlertEngine:
                 if row["notified"]:
                     levels = range(row["escalation_level"] + 1)
                     planned += plan(config, row["id"], DeliveryReason.RESOLVED, levels, at)
-            for row in await connection.fetch(QUERIES.alerts_mark_notified, at):
-                reason = DeliveryReason.REOPENED if row["reopened"] else DeliveryReason.OPENED
-                planned += plan(config, row["id"], reason, [0], at)
+            for notified in await stored.mark_notified(connection, now=at):
+                reason = DeliveryReason.REOPENED if notified["reopened"] else DeliveryReason.OPENED
+                planned += plan(config, notified["id"], reason, [0], at)
                 result.notified += 1
-            escalated = await connection.fetch(
-                QUERIES.alerts_escalate,
-                at,
-                config.alerts__escalate_after_minutes * 60.0,
-                oncall.top_level(config),
+            escalated = await stored.escalate(
+                connection,
+                now=at,
+                after_seconds=config.alerts__escalate_after_minutes * 60.0,
+                top_level=oncall.top_level(config),
             )
-            for row in escalated:
-                planned += plan(config, row["id"], DeliveryReason.ESCALATED, [row["escalation_level"]], at)
+            for up in escalated:
+                planned += plan(config, up["id"], DeliveryReason.ESCALATED, [up["escalation_level"]], at)
             result.escalated = len(escalated)
             if planned:
-                await connection.fetch(
-                    QUERIES.alert_deliveries_insert,
-                    at,
-                    [p.alert_id for p in planned],
-                    [p.reason.value for p in planned],
-                    [p.level for p in planned],
-                    [p.channel for p in planned],
-                    [p.channel_type for p in planned],
-                    [p.recipient for p in planned],
+                await stored.deliveries_insert(
+                    connection,
+                    now=at,
+                    deliveries=[
+                        stored.DeliveryPlanned(
+                            alert_id=p.alert_id,
+                            reason=p.reason.value,
+                            level=p.level,
+                            channel=p.channel,
+                            channel_type=p.channel_type,
+                            recipient=p.recipient,
+                        )
+                        for p in planned
+                    ],
                 )
             result.deliveries = len(planned)
         if result:
             log.info("alerts evaluated", **vars(result))
         return result
 
-    async def _without_finished_events(self, connection: Any, firing: list[Condition]) -> list[Condition]:
+    async def _without_finished_events(
+        self, connection: Executor, firing: list[Condition]
+    ) -> list[Condition]:
         """Drop per-event conditions whose event already had its alert (resolved by an operator
         or superseded): one reconciliation run's drift is reported once."""
         per_event = [c.fingerprint for c in firing if RULES_BY_NAME[c.rule].per_event]
         if not per_event:
             return firing
-        rows = await connection.fetch(QUERIES.alerts_resolved_fingerprints, per_event)
-        done = {r["fingerprint"] for r in rows}
+        done = set(await stored.resolved_fingerprints(connection, fingerprints=per_event))
         return [c for c in firing if c.fingerprint not in done]

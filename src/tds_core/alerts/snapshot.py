@@ -18,7 +18,10 @@ import structlog
 
 from tds_core.alerts.numbers import HostUsage, PullState, QuotaUsage, ReconcileState, Snapshot, WorkerState
 from tds_core.config.runtime import RuntimeConfig
-from tds_core.db.queries import QUERIES
+from tds_core.db import alerts as stored
+from tds_core.db import api_usage
+from tds_core.db import conflicts as stored_conflicts
+from tds_core.db.connection import Executor
 from tds_core.domain.entities import ENTITY_SLUGS
 
 log = structlog.get_logger("tds.alerts")
@@ -60,7 +63,7 @@ def _required_time(value: Any) -> datetime:
 
 
 async def read(
-    connection: Any,
+    connection: Executor,
     config: RuntimeConfig,
     *,
     now: datetime | None,
@@ -69,20 +72,22 @@ async def read(
     host_probe: HostProbe | None,
 ) -> Snapshot:
     """The snapshot at ``now`` (the database's clock when None)."""
-    row = await connection.fetchrow(
-        QUERIES.alerts_snapshot,
-        now,
-        config.alerts__failure_window_seconds,
-        config.alerts__dlq_growth_window_seconds,
-        config.alerts__dlq_growth,
-        config.alerts__dlq_max_age_hours * 3600.0,
-        WATCH_SILENT_WORKERS_SECONDS,
-        list(ENTITY_SLUGS),
+    row = await stored.snapshot(
+        connection,
+        now=now,
+        failure_window_seconds=config.alerts__failure_window_seconds,
+        dlq_growth_window_seconds=config.alerts__dlq_growth_window_seconds,
+        dlq_growth=config.alerts__dlq_growth,
+        dlq_max_age_seconds=config.alerts__dlq_max_age_hours * 3600.0,
+        watch_workers_seconds=WATCH_SILENT_WORKERS_SECONDS,
+        entities=list(ENTITY_SLUGS),
     )
-    conflicts = await connection.fetchrow(QUERIES.conflicts_open_summary)
+    conflicts = await stored_conflicts.open_summary(connection)
     quota = None
     if organization_id:
-        usage = await connection.fetchrow(QUERIES.api_usage_today, organization_id, row["at"], daily_quota)
+        usage = await api_usage.today(
+            connection, organization_id=organization_id, now=row["at"], daily_quota=daily_quota
+        )
         # the plan's quota once a Zoho answer named it (x-rate-limit-limit), else the configured one
         quota = QuotaUsage(organization_id, int(usage["calls"]), int(usage["daily_quota"]))
     host = None

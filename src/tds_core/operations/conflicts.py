@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tds_core.access.actions import Actor, record
+from tds_core.db import audit as stored_audit
+from tds_core.db import conflicts as stored
+from tds_core.db import erp
+from tds_core.db.connection import Connection, Executor, transaction
 from tds_core.db.erp import STATEMENTS
-from tds_core.db.errors import translated
-from tds_core.db.queries import QUERIES
 from tds_core.domain.conflicts import ConflictStatus, Resolution, diff
 from tds_core.domain.entities import ENTITIES, ENTITY_SLUGS
 from tds_core.domain.hashing import lock_key
@@ -67,24 +69,27 @@ def check_resolution(resolution: str) -> Resolution:
 
 # ---------------------------------------------------------------------------- reading
 async def list_conflicts(
-    connection: Any, selection: ConflictFilter, *, before_id: int | None = None, limit: int = 100
+    connection: Executor, selection: ConflictFilter, *, before_id: int | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Conflicts matching ``selection``, newest first; ``before_id`` pages (keyset)."""
     selection.check()
-    with translated():
-        rows = await connection.fetch(
-            QUERIES.conflicts_page, selection.status, selection.entity, selection.zoho_id, before_id, limit
-        )
+    rows = await stored.page(
+        connection,
+        status=selection.status,
+        entity=selection.entity,
+        zoho_id=selection.zoho_id,
+        before_id=before_id,
+        limit=limit,
+    )
     return [dict(r) for r in rows]
 
 
-async def get_conflict(connection: Any, conflict_id: int) -> dict[str, Any]:
+async def get_conflict(connection: Executor, conflict_id: int) -> dict[str, Any]:
     """One conflict with the event, the rows compared and their diff; raises :class:`NotFound`."""
-    with translated():
-        row = await connection.fetchrow(QUERIES.conflicts_get, conflict_id)
+    row = await stored.get(connection, conflict_id=conflict_id)
     if row is None:
         raise NotFound(f"no conflict {conflict_id}")
-    conflict = dict(row)
+    conflict: dict[str, Any] = dict(row)
     conflict["diff"] = diff(
         ENTITIES[conflict["entity"]],
         conflict["local_row"],
@@ -97,58 +102,58 @@ async def get_conflict(connection: Any, conflict_id: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- resolving
 async def resolve(
-    connection: Any, conflict_id: int, resolution: str, actor: Actor, note: str | None = None
+    connection: Connection, conflict_id: int, resolution: str, actor: Actor, note: str | None = None
 ) -> dict[str, Any]:
     """Resolve an open conflict with ``apply_source`` or ``keep_local``; raises
     :class:`InvalidRequest`, :class:`NotFound`, or :class:`WrongState` when it is not open."""
     chosen = check_resolution(resolution)
     note = check_note(note, required=False)
-    with translated():
-        found = await connection.fetchrow(QUERIES.conflicts_get, conflict_id)
-        if found is None:
-            raise NotFound(f"no conflict {conflict_id}")
-        async with connection.transaction():
-            # the instance's lock first, as a worker's apply takes it: no batch is mid-way on it
-            await connection.execute(
-                QUERIES.erp_lock_instances, [lock_key(found["entity"], found["zoho_id"])]
-            )
-            current = await connection.fetchrow(QUERIES.conflicts_lock_one, conflict_id)
-            if current["status"] != ConflictStatus.OPEN:
-                raise WrongState(_not_open(conflict_id, current))
-            statements = STATEMENTS[current["entity"]]
-            held = list(current["held_queue_ids"])
-            if chosen is Resolution.APPLY_SOURCE:
-                await connection.execute(statements.acknowledge, current["zoho_id"])
-                queue_ids = await connection.fetch(
-                    QUERIES.conflicts_requeue_held, held, actor.name, conflict_id
-                )
-            else:
-                await _keep_local(connection, current, held, actor)
-                queue_ids = await connection.fetch(
-                    QUERIES.conflicts_discard_held, held, actor.name, conflict_id
-                )
-            await connection.fetchrow(
-                QUERIES.conflicts_resolve_open, conflict_id, chosen.value, actor.name, note
-            )
-            await record(
-                connection,
-                actor,
-                "conflict.resolve",
-                target=str(conflict_id),
-                details={
-                    "resolution": chosen.value,
-                    "entity": current["entity"],
-                    "zoho_id": current["zoho_id"],
-                    "queue_ids": [r["id"] for r in queue_ids],
-                    "note": note,
-                },
-            )
+    found = await stored.get(connection, conflict_id=conflict_id)
+    if found is None:
+        raise NotFound(f"no conflict {conflict_id}")
+    async with transaction(connection):
+        # the instance's lock first, as a worker's apply takes it: no batch is mid-way on it
+        await erp.lock_instances(connection, keys=[lock_key(found["entity"], found["zoho_id"])])
+        current = await stored.lock_one(connection, conflict_id=conflict_id)
+        assert current is not None  # found above, and conflicts are never deleted
+        if current["status"] != ConflictStatus.OPEN:
+            raise WrongState(_not_open(conflict_id, current))
+        statements = STATEMENTS[current["entity"]]
+        held = list(current["held_queue_ids"])
         if chosen is Resolution.APPLY_SOURCE:
-            await wake_workers(connection)
+            await connection.execute(statements.acknowledge, current["zoho_id"])
+            queue_ids = await stored.requeue_held(
+                connection, queue_ids=held, by=actor.name, conflict_id=conflict_id
+            )
+        else:
+            await _keep_local(connection, current, held, actor)
+            queue_ids = await stored.discard_held(
+                connection, queue_ids=held, by=actor.name, conflict_id=conflict_id
+            )
+        await stored.resolve_open(
+            connection, conflict_id=conflict_id, resolution=chosen.value, resolved_by=actor.name, note=note
+        )
+        await record(
+            connection,
+            actor,
+            "conflict.resolve",
+            target=str(conflict_id),
+            details={
+                "resolution": chosen.value,
+                "entity": current["entity"],
+                "zoho_id": current["zoho_id"],
+                "queue_ids": queue_ids,
+                "note": note,
+            },
+        )
+    if chosen is Resolution.APPLY_SOURCE:
+        await wake_workers(connection)
     return await get_conflict(connection, conflict_id)
 
 
-async def _keep_local(connection: Any, conflict: Any, held: list[int], actor: Actor) -> None:
+async def _keep_local(
+    connection: Executor, conflict: stored.ConflictLocked, held: list[int], actor: Actor
+) -> None:
     """Accept the row as it is now for the newest held version, and audit that."""
     spec = ENTITIES[conflict["entity"]]
     statements = STATEMENTS[spec.slug]
@@ -187,7 +192,7 @@ async def _keep_local(connection: Any, conflict: Any, held: list[int], actor: Ac
         for row in after
     ]
     if audit:
-        await connection.execute(QUERIES.audit_insert_batch, audit)
+        await stored_audit.insert_batch(connection, rows=audit)
 
 
 def _key(is_stock: bool, row: Any) -> str:
@@ -198,7 +203,7 @@ def _row_key(is_stock: bool, row: Any) -> str:
     return f"{row['item_zoho_id']}/{row['location_id']}" if is_stock else str(row["zoho_id"])
 
 
-def _not_open(conflict_id: int, current: Any) -> str:
+def _not_open(conflict_id: int, current: stored.ConflictLocked) -> str:
     when = current["resolved_at"]
     at = f" at {when:%Y-%m-%d %H:%M:%S %Z}" if when else ""
     by = current["resolved_by"]

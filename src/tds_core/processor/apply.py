@@ -35,9 +35,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tds_core.db import audit, erp, sync_logs
+from tds_core.db import conflicts as stored_conflicts
 from tds_core.db.connection import Connection, Row
 from tds_core.db.erp import STATEMENTS
-from tds_core.db.queries import QUERIES
 from tds_core.domain.conflicts import (
     SOURCE_WINS,
     ConflictPolicy,
@@ -113,7 +113,7 @@ class BatchApplier:
             await audit.insert_batch(connection, rows=writes.audit)
         conflicts = [*writes.conflicts, *writes.held.values()]
         if conflicts:
-            await connection.execute(QUERIES.conflicts_record_batch, conflicts)
+            await stored_conflicts.record_batch(connection, conflicts=conflicts)
         ids = [e.id for e in events]
         finished = await leases.finish(
             connection, ids=ids, states=[result.states[i].value for i in ids], worker=self.worker_id
