@@ -25,6 +25,7 @@ from tds_core.config.encryption import Keyring, development_key
 from tds_core.config.runtime import ConfigCache
 from tds_core.config.runtime import load as load_runtime_config
 from tds_core.db import embedded, migrate
+from tds_core.db.connection import Connection, Pool
 from tds_core.db.errors import translated
 from tds_core.db.pool import connect, create_pool
 from tds_core.db.urls import redact
@@ -161,7 +162,9 @@ def with_stored_secrets(settings: Settings, stored: dict[str, str]) -> tuple[Set
     return (settings.model_copy(update=taken) if taken else settings), frozenset(taken)
 
 
-async def unlock_secrets(settings: Settings, connection: Any, keyring: Keyring | None = None) -> Unlocked:
+async def unlock_secrets(
+    settings: Settings, connection: Connection, keyring: Keyring | None = None
+) -> Unlocked:
     """The check every process runs when it first reaches the database: ``TDS_SECRET_KEY`` must
     decrypt every stored secret (:class:`~tds_core.errors.SecretKeyError` otherwise, which the CLI
     turns into one line and exit code 2); then the stored secrets join the settings."""
@@ -284,7 +287,7 @@ def zoho_config(settings: Settings) -> ZohoConfig:
 
 
 @contextlib.asynccontextmanager
-async def zoho_source(settings: Settings, pool: Any) -> AsyncIterator[tuple[Puller, Reconciler]]:
+async def zoho_source(settings: Settings, pool: Pool) -> AsyncIterator[tuple[Puller, Reconciler]]:
     """The puller and reconciler over one Zoho client (rate-limited through PostgreSQL)."""
     config = zoho_config(settings)
     async with ZohoClient(

@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tds_core.alerts.delivery import DeliveryConfig, DeliveryResult, DeliveryRunner
 from tds_core.alerts.engine import AlertEngine, EvaluationResult
 from tds_core.alerts.snapshot import HostProbe, probe_host
 from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import load as load_config
+from tds_core.db.connection import Pool
 
 
 @dataclass
@@ -34,7 +34,7 @@ class AlertRun:
 class AlertService:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         *,
         daily_quota: int,
         organization_id: str | None,

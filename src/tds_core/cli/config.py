@@ -22,6 +22,7 @@ from tds_core.cli.environment import (
     settings_from_env,
     with_connection,
 )
+from tds_core.db.connection import Connection
 from tds_core.operations import configuration
 from tds_core.operations.configuration import Change, Entry
 
@@ -66,7 +67,7 @@ def config_get(
     """Show the current configuration (secrets masked)."""
     settings = settings_from_env()
 
-    async def work(connection: Any) -> list[Entry]:
+    async def work(connection: Connection) -> list[Entry]:
         if key is None:
             return await configuration.current(connection)
         return [await configuration.get(connection, key)]
@@ -105,7 +106,7 @@ def config_set(
     settings = settings_from_env()
     parsed = parse_value(value)
 
-    async def work(connection: Any) -> Change:
+    async def work(connection: Connection) -> Change:
         keyring = (await composition.unlock_secrets(settings, connection)).keyring
         return await configuration.set_value(connection, key, parsed, cli_actor(by), note, keyring=keyring)
 

@@ -8,7 +8,7 @@ filter runs as a background job, here in this process, with a progress bar.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,6 +23,7 @@ from tds_core.cli.environment import (
     with_connection,
 )
 from tds_core.cli.jobs import progress_bar, run_job_here, with_pool
+from tds_core.db.connection import Pool
 from tds_core.errors import InvalidRequest, NotFound
 from tds_core.jobs import dlq_replay as bulk_replay
 from tds_core.jobs.inbox_replay import InboxReplayConfig, replay_handlers
@@ -201,7 +202,7 @@ def dlq_discard(
 async def _discard_matching(
     settings: Settings, selection: DeadLetterFilter, actor: Actor, note: str, quiet: bool
 ) -> int:
-    async def work(pool: Any) -> int:
+    async def work(pool: Pool) -> int:
         with progress_bar("discarding dead letters", quiet) as advance:
             return await dead_letters.discard_matching(pool, selection, actor, note, on_batch=advance)
 

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from tds_core import errors
 from tds_core.cli.environment import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
+from tds_core.db.connection import Pool
 from tds_core.db.pool import create_pool
 from tds_core.jobs import runner as jobs
 from tds_core.jobs.runner import FINISHED, Handler, Job, JobRunner, new_runner_id
@@ -69,7 +70,7 @@ async def run_job_here(
 ) -> Job:
     """Create a job and run it in this process with a progress bar; returns it finished."""
 
-    async def work(pool: Any) -> Job:
+    async def work(pool: Pool) -> Job:
         async with pool.acquire() as connection:
             job = await create(connection)
         with progress_bar(f"job {job.id}: {description}", quiet) as advance:
@@ -93,7 +94,7 @@ async def run_job_here(
     return await with_pool(settings, work)
 
 
-async def _follow(pool: Any, job_id: int, advance: Callable[[int, int], None]) -> None:
+async def _follow(pool: Pool, job_id: int, advance: Callable[[int, int], None]) -> None:
     while True:
         async with pool.acquire() as connection:
             job = await jobs.get(connection, job_id)
@@ -158,7 +159,7 @@ def jobs_show(
     """One job: parameters, progress, result."""
     settings = settings_from_env()
 
-    async def work(pool: Any) -> Job:
+    async def work(pool: Pool) -> Job:
         if watch:
             with progress_bar(f"job {job_id}", as_json) as advance:
                 await _follow(pool, job_id, advance)
@@ -200,6 +201,6 @@ def jobs_cancel(
         console.print(f"job {job.id} asked to stop; it stops after its current batch")
 
 
-async def _cancel(pool: Any, job_id: int, by: str | None) -> Job:
+async def _cancel(pool: Pool, job_id: int, by: str | None) -> Job:
     async with pool.acquire() as connection:
         return await jobs.cancel(connection, job_id, cli_actor(by))

@@ -15,6 +15,7 @@ from tds_core import app as composition
 from tds_core.alerts.delivery import DeliveryRunner
 from tds_core.cli.environment import JsonOpt, cli_actor, console, database_url, print_json, settings_from_env
 from tds_core.config.runtime import load as load_config
+from tds_core.db.connection import Pool
 from tds_core.db.pool import create_pool
 from tds_core.reports.digests import (
     Digests,
@@ -58,7 +59,7 @@ async def _with_digests(settings: Settings, work: Any) -> Any:
         await pool.close()
 
 
-async def _send_now(pool: Any, digests: Digests, report_id: int) -> list[dict[str, Any]]:
+async def _send_now(pool: Pool, digests: Digests, report_id: int) -> list[dict[str, Any]]:
     """One sending pass over the report's deliveries; a failed attempt is retried later by the
     scheduler's delivery runner, with backoff, like an alert's."""
     async with pool.acquire() as connection:
@@ -75,7 +76,7 @@ async def _send_now(pool: Any, digests: Digests, report_id: int) -> list[dict[st
 def _report(kind: ReportKind, period_text: str | None, send: bool, by: str | None, as_json: bool) -> None:
     settings = settings_from_env()
 
-    async def work(pool: Any, digests: Digests) -> dict[str, Any]:
+    async def work(pool: Pool, digests: Digests) -> dict[str, Any]:
         async with pool.acquire() as connection:
             config = await load_config(connection, digests.keyring)
         zone = ZoneInfo(config.schedule__timezone)
@@ -179,7 +180,7 @@ def reports_list(
     console.print(table)
 
 
-async def _acquire(pool: Any, work: Any) -> Any:
+async def _acquire(pool: Pool, work: Any) -> Any:
     async with pool.acquire() as connection:
         return await work(connection)
 
@@ -217,7 +218,7 @@ def reports_resend(
     """Send a report again (the same text) through today's report channels."""
     settings = settings_from_env()
 
-    async def work(pool: Any, digests: Digests) -> list[dict[str, Any]]:
+    async def work(pool: Pool, digests: Digests) -> list[dict[str, Any]]:
         await digests.resend(report_id, cli_actor(by))
         return await _send_now(pool, digests, report_id)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ from tds_core.cli.environment import (
     with_connection,
 )
 from tds_core.config.encryption import generate_key
+from tds_core.db.connection import Connection
 from tds_core.operations import secrets
 from tds_core.operations.secrets import RotationResult, SecretSource
 
@@ -77,7 +78,7 @@ def secrets_set(name: NameArg, by: ByOpt = None, as_json: JsonOpt = False) -> No
     settings = settings_from_env()
     environment = composition.environment_secrets(settings)
 
-    async def work(connection: Any) -> list[SecretSource]:
+    async def work(connection: Connection) -> list[SecretSource]:
         keyring = (await composition.unlock_secrets(settings, connection)).keyring
         await secrets.set_secret(connection, name, value, cli_actor(by), keyring=keyring)
         return await secrets.sources(connection, environment)
@@ -107,7 +108,7 @@ def secrets_list(as_json: JsonOpt = False) -> None:
     settings = settings_from_env()
     environment = composition.environment_secrets(settings)
 
-    async def work(connection: Any) -> list[SecretSource]:
+    async def work(connection: Connection) -> list[SecretSource]:
         await composition.unlock_secrets(settings, connection)
         return await secrets.sources(connection, environment)
 
@@ -123,7 +124,7 @@ def secrets_delete(name: NameArg, by: ByOpt = None, as_json: JsonOpt = False) ->
     """Forget a stored secret (the environment's value, if any, is used after a restart)."""
     settings = settings_from_env()
 
-    async def work(connection: Any) -> bool:
+    async def work(connection: Connection) -> bool:
         await composition.unlock_secrets(settings, connection)
         return await secrets.delete_secret(connection, name, cli_actor(by))
 
@@ -147,7 +148,7 @@ def secrets_rotate(by: ByOpt = None, as_json: JsonOpt = False) -> None:
     TDS_SECRET_KEY=NEW,OLD, running this, then dropping OLD (docs/runbooks/secrets-rotation.md)."""
     settings = settings_from_env()
 
-    async def work(connection: Any) -> RotationResult:
+    async def work(connection: Connection) -> RotationResult:
         keyring = composition.secret_keyring(settings)
         with Progress(
             SpinnerColumn(),

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tds_core.access.api_keys import KeyVerifier, split_prefix
+from tds_core.db.connection import Pool
 from tds_core.domain.entities import ENTITIES, EntitySpec
 from tds_core.domain.records import VERSION_FIELDS, RecordError, extract_record, normalize_id
 from tds_core.domain.states import Operation
@@ -174,7 +175,7 @@ def unversioned_signed(spec: EntitySpec) -> str:
 class WebhookIntake:
     def __init__(
         self,
-        pool: Any,
+        pool: Pool,
         keys: KeyVerifier,
         *,
         max_body_bytes: int,
