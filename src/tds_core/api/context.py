@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from types import TracebackType
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -13,7 +15,7 @@ from tds_core.access.tokens import TokenIssuer
 from tds_core.api.rate_limit import RateLimiter
 from tds_core.config.encryption import Keyring
 from tds_core.config.runtime import ConfigCache
-from tds_core.db.connection import Connection, Pool, connected
+from tds_core.db.connection import Connection, Pool, Row, connected
 from tds_core.ingest.webhooks import WebhookIntake
 from tds_core.observability.counters import WebhookOutcomes
 from tds_core.queue.doorbell import Doorbell
@@ -62,10 +64,63 @@ Ctx = Annotated[ApiContext, Depends(context)]
 
 
 async def database(ctx: Ctx) -> AsyncIterator[Connection]:
-    """A connection for the route, borrowed from the pool for the request and returned after it;
-    a driver error inside is raised translated (answered 503 by the app's one handler)."""
-    async with connected(ctx.pool) as connection:
+    """A connection for the route, borrowed from the pool when the route first uses it and
+    returned after the request; a driver error inside is raised translated (answered 503 by the
+    app's one handler). Borrowed lazily, so a request refused before it reaches the database (a
+    bad parameter, a missing role) is answered as such even while the database is down."""
+    async with LazyConnection(ctx.pool) as connection:
         yield connection
+
+
+class LazyConnection:
+    """A :class:`~tds_core.db.connection.Connection` that borrows one from ``pool`` on its first
+    statement or transaction and gives it back when the ``async with`` block ends."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._borrowed: Connection | None = None
+        self._exits = AsyncExitStack()
+
+    async def __aenter__(self) -> LazyConnection:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self._exits.__aexit__(kind, error, trace)
+
+    async def _connection(self) -> Connection:
+        if self._borrowed is None:
+            self._borrowed = await self._exits.enter_async_context(connected(self._pool))
+        return self._borrowed
+
+    async def fetch(self, query: str, *args: object, timeout: float | None = None) -> Sequence[Row]:
+        return await (await self._connection()).fetch(query, *args, timeout=timeout)
+
+    async def fetchrow(self, query: str, *args: object, timeout: float | None = None) -> Row | None:
+        return await (await self._connection()).fetchrow(query, *args, timeout=timeout)
+
+    async def fetchval(self, query: str, *args: object, column: int = 0, timeout: float | None = None) -> Any:
+        return await (await self._connection()).fetchval(query, *args, column=column, timeout=timeout)
+
+    async def execute(self, query: str, *args: object, timeout: float | None = None) -> str:
+        return await (await self._connection()).execute(query, *args, timeout=timeout)
+
+    async def executemany(
+        self, command: str, args: Sequence[Sequence[object]], *, timeout: float | None = None
+    ) -> None:
+        await (await self._connection()).executemany(command, args, timeout=timeout)
+
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False
+    ) -> AbstractAsyncContextManager[Any]:
+        return self._transaction(isolation=isolation, readonly=readonly)
+
+    @asynccontextmanager
+    async def _transaction(self, *, isolation: str | None, readonly: bool) -> AsyncIterator[Any]:
+        connection = await self._connection()
+        async with connection.transaction(isolation=isolation, readonly=readonly) as started:
+            yield started
 
 
 Db = Annotated[Connection, Depends(database)]

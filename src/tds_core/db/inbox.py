@@ -15,10 +15,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import Any, Literal, NamedTuple, TypedDict, cast
 
-from tds_core.db.connection import Executor, statement
+from tds_core.db.connection import Executor, Row, statement
 from tds_core.db.queries import QUERIES
+
+
+class Accepted(NamedTuple):
+    """What accepting an event answered: its inbox id, and ``queued`` when it is new or
+    ``duplicate`` when its idempotency key names an event accepted before (that event's id)."""
+
+    event_id: int
+    status: Literal["queued", "duplicate"]
+
+
+def _accepted(row: Row) -> Accepted:
+    status = row["status"]
+    if status not in ("queued", "duplicate"):  # pragma: no cover - the statements name only these
+        raise ValueError(f"an accepting statement answered status {status!r}")
+    return Accepted(int(row["event_id"]), status)
 
 
 class Hint(TypedDict):
@@ -76,19 +91,19 @@ def columns(events: list[NewEvent]) -> list[list[Any]]:
 
 
 @statement
-async def accept_event(connection: Executor, event: NewEvent) -> tuple[int, str] | None:
-    """``(event_id, "queued" | "duplicate")``; None when a concurrent repeat committed after the
-    statement's snapshot (read it with :func:`find_by_idempotency_key`)."""
+async def accept_event(connection: Executor, event: NewEvent) -> Accepted | None:
+    """None when a concurrent repeat committed after the statement's snapshot (read it with
+    :func:`find_by_idempotency_key`)."""
     row = await connection.fetchrow(QUERIES.inbox_accept_event, *event.parameters())
-    return None if row is None else (int(row["event_id"]), str(row["status"]))
+    return None if row is None else _accepted(row)
 
 
 @statement
-async def accept_events(connection: Executor, events: list[NewEvent]) -> dict[int, tuple[int, str]]:
-    """Per position in ``events`` (from 1): ``(event_id, status)``; a missing position is an
-    event whose concurrent repeat committed after the snapshot."""
+async def accept_events(connection: Executor, events: list[NewEvent]) -> dict[int, Accepted]:
+    """Per position in ``events`` (from 1) what it answered; a missing position is an event
+    whose concurrent repeat committed after the snapshot."""
     rows = await connection.fetch(QUERIES.inbox_accept_events, *columns(events))
-    return {int(row["ord"]): (int(row["event_id"]), str(row["status"])) for row in rows}
+    return {int(row["ord"]): _accepted(row) for row in rows}
 
 
 @statement
@@ -146,9 +161,9 @@ async def accept_hint(
     body: bytes,
     correlation_id: str | None,
     received_at: datetime,
-) -> tuple[int, str] | None:
-    """Keep a partial webhook as a hint: ``(event_id, "queued" | "duplicate")``; None when a
-    concurrent repeat committed after the statement's snapshot (see :func:`find_by_idempotency_key`)."""
+) -> Accepted | None:
+    """Keep a partial webhook as a hint; None when a concurrent repeat committed after the
+    statement's snapshot (see :func:`find_by_idempotency_key`)."""
     row = await db.fetchrow(
         QUERIES.inbox_accept_hint,
         entity,
@@ -163,7 +178,7 @@ async def accept_hint(
         correlation_id,
         received_at,
     )
-    return None if row is None else (row["event_id"], row["status"])
+    return None if row is None else _accepted(row)
 
 
 @statement

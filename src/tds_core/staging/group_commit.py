@@ -19,10 +19,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from tds_core.db import inbox
-from tds_core.db.errors import translated
+from tds_core.db.connection import Pool
 from tds_core.errors import DataError
 
 MAX_BATCH = 200
@@ -35,14 +34,14 @@ adds connections contending for the same WAL flush."""
 @dataclass
 class _Waiting:
     event: inbox.NewEvent
-    future: asyncio.Future[tuple[int, str]]
+    future: asyncio.Future[inbox.Accepted]
 
     @property
     def key(self) -> str:
         return self.event.idempotency_key
 
 
-Single = Callable[[inbox.NewEvent], Awaitable[tuple[int, str]]]
+Single = Callable[[inbox.NewEvent], Awaitable[inbox.Accepted]]
 
 
 class GroupCommit:
@@ -52,7 +51,7 @@ class GroupCommit:
     ordinary way (used for the leftovers of a batch and for its per-event retry)."""
 
     def __init__(
-        self, pool: Any, single: Single, *, max_batch: int = MAX_BATCH, max_flushes: int = MAX_FLUSHES
+        self, pool: Pool, single: Single, *, max_batch: int = MAX_BATCH, max_flushes: int = MAX_FLUSHES
     ) -> None:
         self.pool = pool
         self.single = single
@@ -65,9 +64,9 @@ class GroupCommit:
         self.batches = 0
         """Statements written (for tests and the benchmark: events / batches is the batch size)."""
 
-    async def submit(self, event: inbox.NewEvent) -> tuple[int, str]:
-        """Write one event with whoever else is waiting; ``(event_id, status)`` once committed."""
-        future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+    async def submit(self, event: inbox.NewEvent) -> inbox.Accepted:
+        """Write one event with whoever else is waiting; what it answered, once committed."""
+        future: asyncio.Future[inbox.Accepted] = asyncio.get_running_loop().create_future()
         # Its caller may be gone (shielded below): mark a failure as seen so it is not logged.
         future.add_done_callback(_observe)
         self._waiting.append(_Waiting(event, future))
@@ -114,8 +113,7 @@ class GroupCommit:
             await self._one(batch[0])
             return
         try:
-            with translated():
-                answered = await inbox.accept_events(self.pool, [waiting.event for waiting in batch])
+            answered = await inbox.accept_events(self.pool, [waiting.event for waiting in batch])
         except DataError:
             # One event carries a value PostgreSQL refuses: write each alone so only it fails.
             for waiting in batch:
@@ -139,6 +137,6 @@ class GroupCommit:
             waiting.future.set_result(result)
 
 
-def _observe(future: asyncio.Future[tuple[int, str]]) -> None:
+def _observe(future: asyncio.Future[inbox.Accepted]) -> None:
     if not future.cancelled():
         future.exception()

@@ -6,10 +6,12 @@ there is one validation and one enqueue path. Nothing is answered 2xx before thi
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 
@@ -19,14 +21,14 @@ from tds_core.domain.entities import ENTITIES
 from tds_core.domain.hashing import content_hash, idempotency_key
 from tds_core.domain.records import RecordError, extract_record, is_partial, normalize_id, stage
 from tds_core.domain.states import Operation
-from tds_core.errors import DataError
+from tds_core.errors import DataError, TransientDatabaseError
 from tds_core.staging.group_commit import GroupCommit
 
+Staged = inbox.Accepted
+"""A staged event: its inbox id and ``queued``, or the first event's id and ``duplicate``."""
 
-@dataclass(frozen=True)
-class Staged:
-    event_id: int
-    status: Literal["queued", "duplicate"]
+ACCEPT_ATTEMPTS = 3
+"""Tries of an idempotent insert that met a repeat committed after its snapshot."""
 
 
 class Rejected(Exception):
@@ -97,7 +99,8 @@ async def stage_hint(db: Executor, envelope: Envelope, document: Any, operation:
         if envelope.idempotency_key
         else idempotency_key(spec.slug, "hint", body_hash)
     )
-    answer = await inbox.accept_hint(
+    hint = functools.partial(
+        inbox.accept_hint,
         db,
         entity=spec.slug,
         source=envelope.source,
@@ -111,10 +114,7 @@ async def stage_hint(db: Executor, envelope: Envelope, document: Any, operation:
         correlation_id=envelope.correlation_id,
         received_at=envelope.received_at,
     )
-    if answer is None:  # a concurrent repeat committed after this statement's snapshot
-        first = await inbox.find_by_idempotency_key(db, key)
-        return Staged(event_id=first, status="duplicate")  # type: ignore[arg-type]
-    return Staged(event_id=answer[0], status=answer[1])  # type: ignore[arg-type]
+    return await _accept(db, hint, key)
 
 
 async def stage_event(
@@ -154,8 +154,7 @@ async def stage_event(
     )
     try:
         if group is not None:
-            event_id, status = await group.submit(event)
-            return Staged(event_id=event_id, status=status)  # type: ignore[arg-type]
+            return await group.submit(event)
         async with _savepoint(db):
             return await _enqueue(db, event)
     except DataError as exc:
@@ -177,20 +176,26 @@ def _savepoint(db: Executor) -> AbstractAsyncContextManager[Any]:
 def group_commit(pool: Pool) -> GroupCommit:
     """The webhook path's group commit over ``pool``; a leftover goes the single-event way."""
 
-    async def single(event: inbox.NewEvent) -> tuple[int, str]:
-        staged = await _enqueue(pool, event)
-        return staged.event_id, staged.status
+    async def single(event: inbox.NewEvent) -> Staged:
+        return await _enqueue(pool, event)
 
     return GroupCommit(pool, single)
 
 
 async def _enqueue(db: Executor, event: inbox.NewEvent) -> Staged:
-    for _ in range(3):
-        answer = await inbox.accept_event(db, event)
+    return await _accept(db, functools.partial(inbox.accept_event, db, event), event.idempotency_key)
+
+
+async def _accept(db: Executor, insert: Callable[[], Awaitable[Staged | None]], key: str) -> Staged:
+    """Run an idempotent ``insert``; when a concurrent repeat committed after its snapshot (it
+    answered nothing), the first event is read by ``key`` and named as the duplicate."""
+    for _ in range(ACCEPT_ATTEMPTS):
+        answer = await insert()
         if answer is not None:
-            return Staged(event_id=answer[0], status=answer[1])  # type: ignore[arg-type]
-        # A concurrent repeat committed after this statement's snapshot: read it now.
-        first = await inbox.find_by_idempotency_key(db, event.idempotency_key)
+            return answer
+        first = await inbox.find_by_idempotency_key(db, key)
         if first is not None:
-            return Staged(event_id=first, status="duplicate")
-    raise RuntimeError("idempotent insert neither inserted nor found the key")  # pragma: no cover
+            return Staged(first, "duplicate")
+    # The repeat that blocked the insert is gone again (its row removed in between): nothing was
+    # stored, and the source's retry will find a clear way.
+    raise TransientDatabaseError(f"the event with idempotency key {key!r} was neither stored nor found")
