@@ -1508,6 +1508,61 @@ export interface components {
             /** Watermark */
             watermark?: string | null;
         };
+        /**
+         * DeadLetter
+         * @description One dead letter whole: in its own view and in an event's trace.
+         */
+        DeadLetter: {
+            /**
+             * Attempt History
+             * @description Every attempt: when, by which worker, the error
+             */
+            attempt_history: unknown[];
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entity */
+            entity: string;
+            /** Error */
+            error: string;
+            /** Error Class */
+            error_class: string;
+            /** Id */
+            id: number;
+            /** Inbox Event Id */
+            inbox_event_id?: number | null;
+            /** Operation */
+            operation: string;
+            /**
+             * Payload
+             * @description The record as it was queued
+             */
+            payload: unknown;
+            /** Queue Id */
+            queue_id: number;
+            /** Resolution Note */
+            resolution_note?: string | null;
+            /** Resolved At */
+            resolved_at?: string | null;
+            /** Resolved By */
+            resolved_by?: string | null;
+            /**
+             * Source Version
+             * Format: date-time
+             */
+            source_version: string;
+            /**
+             * Status
+             * @description open, replayed or discarded
+             */
+            status: string;
+            /** Zoho Id */
+            zoho_id: string;
+        };
         /** DeadLetterStats */
         DeadLetterStats: {
             /** Oldest Age Seconds */
@@ -1515,7 +1570,10 @@ export interface components {
             /** Open */
             open: number;
         };
-        /** DeadLetterSummary */
+        /**
+         * DeadLetterSummary
+         * @description One dead letter as listed (``GET /api/v1/dlq``).
+         */
         DeadLetterSummary: {
             /** Attempts */
             attempts: number;
@@ -1544,7 +1602,10 @@ export interface components {
             resolved_at?: string | null;
             /** Resolved By */
             resolved_by?: string | null;
-            /** Status */
+            /**
+             * Status
+             * @description open, replayed or discarded
+             */
             status: string;
             /** Zoho Id */
             zoho_id: string;
@@ -1777,7 +1838,7 @@ export interface components {
              */
             audit: components["schemas"]["AuditEntry"][];
             /** Dead Letters */
-            dead_letters: components["schemas"]["tds_core__operations__inspection__DeadLetter"][];
+            dead_letters: components["schemas"]["DeadLetter"][];
             /** @description The ERP row(s) of the entity instance now */
             erp: components["schemas"]["ErpState"] | null;
             /** @description None when the inbox row is past its retention */
@@ -2834,94 +2895,6 @@ export interface components {
             breakers: {
                 [key: string]: number;
             };
-        };
-        /** DeadLetter */
-        tds_core__api__routes__dead_letters__DeadLetter: {
-            /**
-             * Attempt History
-             * @description Every attempt: when, by which worker, the error
-             */
-            attempt_history: unknown[];
-            /** Attempts */
-            attempts: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Entity */
-            entity: string;
-            /** Error */
-            error: string;
-            /** Error Class */
-            error_class: string;
-            /** Id */
-            id: number;
-            /** Inbox Event Id */
-            inbox_event_id?: number | null;
-            /** Operation */
-            operation: string;
-            /**
-             * Payload
-             * @description The record as it was queued
-             */
-            payload: unknown;
-            /** Queue Id */
-            queue_id: number;
-            /** Resolution Note */
-            resolution_note?: string | null;
-            /** Resolved At */
-            resolved_at?: string | null;
-            /** Resolved By */
-            resolved_by?: string | null;
-            /**
-             * Source Version
-             * Format: date-time
-             */
-            source_version: string;
-            /** Status */
-            status: string;
-            /** Zoho Id */
-            zoho_id: string;
-        };
-        /** DeadLetter */
-        tds_core__operations__inspection__DeadLetter: {
-            /** Attempt History */
-            attempt_history: unknown[];
-            /** Attempts */
-            attempts: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Entity */
-            entity: string;
-            /** Error */
-            error: string;
-            /** Error Class */
-            error_class: string;
-            /** Id */
-            id: number;
-            /** Inbox Event Id */
-            inbox_event_id?: number | null;
-            /** Operation */
-            operation: string;
-            /** Queue Id */
-            queue_id: number;
-            /** Resolution Note */
-            resolution_note?: string | null;
-            /** Resolved At */
-            resolved_at?: string | null;
-            /** Resolved By */
-            resolved_by?: string | null;
-            /**
-             * Status
-             * @description open, replayed or discarded
-             */
-            status: string;
-            /** Zoho Id */
-            zoho_id: string;
         };
     };
     responses: never;
@@ -4595,7 +4568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["tds_core__api__routes__dead_letters__DeadLetter"];
+                    "application/json": components["schemas"]["DeadLetter"];
                 };
             };
             /** @description No access token, or one that is invalid, expired or no longer matches the user (WWW-Authenticate: Bearer) */
@@ -4666,7 +4639,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["tds_core__api__routes__dead_letters__DeadLetter"];
+                    "application/json": components["schemas"]["DeadLetter"];
                 };
             };
             /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */
@@ -4753,7 +4726,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["tds_core__api__routes__dead_letters__DeadLetter"];
+                    "application/json": components["schemas"]["DeadLetter"];
                 };
             };
             /** @description The body cannot be parsed (not UTF-8, or not the JSON or form the operation reads) */

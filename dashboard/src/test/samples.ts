@@ -35,8 +35,8 @@ export function stats(overrides: Partial<Schemas["WindowStats"]> = {}): Schemas[
   };
 }
 
-export function deadLetter(id: number, overrides: Partial<Schemas["tds_core__api__routes__dead_letters__DeadLetter"]> = {}) {
-  const letter: Schemas["tds_core__api__routes__dead_letters__DeadLetter"] = {
+export function deadLetter(id: number, overrides: Partial<Schemas["DeadLetter"]> = {}) {
+  const letter: Schemas["DeadLetter"] = {
     id,
     queue_id: 1000 + id,
     inbox_event_id: 2000 + id,

@@ -11,43 +11,31 @@ from tds_core.db.connection import Executor, statement
 from tds_core.db.queries import QUERIES
 
 
-class Letter(TypedDict):
+class LetterListed(TypedDict):
+    """One dead letter as listed."""
+
+    id: int
+    queue_id: int
+    inbox_event_id: int | None
+    entity: str
+    zoho_id: str
+    operation: str
+    error: str
+    error_class: str
+    attempts: int
+    status: str
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+
+
+class Letter(LetterListed):
     """One dead letter with its payload and attempt history."""
 
-    id: int
-    queue_id: int
-    inbox_event_id: int | None
-    entity: str
-    zoho_id: str
-    operation: str
     source_version: datetime
     payload: dict[str, Any]
-    error: str
-    error_class: str
-    attempts: int
     attempt_history: list[Any]
-    status: str
-    created_at: datetime
-    resolved_at: datetime | None
-    resolved_by: str | None
-    resolution_note: str | None
-
-
-class LetterListed(TypedDict):
-    id: int
-    queue_id: int
-    inbox_event_id: int | None
-    entity: str
-    zoho_id: str
-    operation: str
-    error: str
-    error_class: str
-    attempts: int
-    status: str
-    created_at: datetime
-    resolved_at: datetime | None
-    resolved_by: str | None
-    resolution_note: str | None
 
 
 class LetterState(TypedDict):
@@ -103,6 +91,13 @@ class OldestOpen(TypedDict):
 async def get(db: Executor, *, letter_id: int) -> Letter | None:
     row = await db.fetchrow(QUERIES.dlq_get, letter_id)
     return None if row is None else cast(Letter, dict(row))
+
+
+@statement
+async def for_queue_rows(db: Executor, *, queue_ids: list[int]) -> list[Letter]:
+    """The dead letters of some queue rows (a replayed event that failed again has more than one)."""
+    rows = await db.fetch(QUERIES.dlq_for_queue_rows, queue_ids)
+    return [cast(Letter, dict(row)) for row in rows]
 
 
 @statement

@@ -98,24 +98,6 @@ class AuditRow(TypedDict):
     created_at: datetime
 
 
-class DeadLetterRow(TypedDict):
-    id: int
-    queue_id: int
-    inbox_event_id: int | None
-    entity: str
-    zoho_id: str
-    operation: str
-    error: str
-    error_class: str
-    attempts: int
-    attempt_history: list[Any]
-    status: str
-    created_at: datetime
-    resolved_at: datetime | None
-    resolved_by: str | None
-    resolution_note: str | None
-
-
 class ErpRow(TypedDict):
     erp_table: str
     row: dict[str, Any]
@@ -177,12 +159,6 @@ async def audit_history_page(
 ) -> list[AuditRow]:
     rows = await db.fetch(QUERIES.audit_history_page, entity, zoho_id, before_id, limit)
     return [cast(AuditRow, dict(row)) for row in rows]
-
-
-@statement
-async def dlq_for_queue_rows(db: Executor, *, queue_ids: list[int]) -> list[DeadLetterRow]:
-    rows = await db.fetch(QUERIES.dlq_for_queue_rows, queue_ids)
-    return [cast(DeadLetterRow, dict(row)) for row in rows]
 
 
 @statement

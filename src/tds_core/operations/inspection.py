@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tds_core.db import inspection
+from tds_core.db import dead_letters, inspection
 from tds_core.db.connection import Executor
 from tds_core.db.inspection import InboxTraced, QueueTraced
 from tds_core.domain.entities import ENTITIES
@@ -101,7 +101,9 @@ class SyncLogLine(BaseModel):
     created_at: datetime
 
 
-class DeadLetter(BaseModel):
+class DeadLetterSummary(BaseModel):
+    """One dead letter as listed (``GET /api/v1/dlq``)."""
+
     id: int
     queue_id: int
     inbox_event_id: int | None = None
@@ -111,12 +113,19 @@ class DeadLetter(BaseModel):
     error: str
     error_class: str
     attempts: int
-    attempt_history: list[Any]
     status: str = Field(description="open, replayed or discarded")
     created_at: datetime
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     resolution_note: str | None = None
+
+
+class DeadLetter(DeadLetterSummary):
+    """One dead letter whole: in its own view and in an event's trace."""
+
+    source_version: datetime
+    payload: Any = Field(description="The record as it was queued")
+    attempt_history: list[Any] = Field(description="Every attempt: when, by which worker, the error")
 
 
 class EventTrace(BaseModel):
@@ -214,7 +223,7 @@ async def _trace(connection: Executor, inbox: InboxEvent | None, queue_rows: lis
     ]
     audit = [audit_entry(r) for r in await inspection.audit_for_queue_rows(connection, queue_ids=ids)]
     letters = [
-        DeadLetter.model_validate(r) for r in await inspection.dlq_for_queue_rows(connection, queue_ids=ids)
+        DeadLetter.model_validate(r) for r in await dead_letters.for_queue_rows(connection, queue_ids=ids)
     ]
     entity = queue[-1].entity if queue else inbox.entity if inbox else None
     zoho_id = queue[-1].zoho_id if queue else inbox.zoho_id if inbox else None

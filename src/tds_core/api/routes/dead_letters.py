@@ -5,7 +5,6 @@ A bulk replay by filter is a background job (202 with the job; follow it at ``/a
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -21,6 +20,7 @@ from tds_core.domain.entities import ENTITY_SLUGS
 from tds_core.jobs import dlq_replay
 from tds_core.operations import dead_letters
 from tds_core.operations.dead_letters import DeadLetterFilter
+from tds_core.operations.inspection import DeadLetter, DeadLetterSummary
 
 router = APIRouter(prefix="/api/v1/dlq", tags=["dead letters"])
 ENTITY_PATTERN = f"^({'|'.join(ENTITY_SLUGS)})$"
@@ -31,29 +31,6 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such dead
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The dead letter is not open (already replayed or discarded)"}
 }
-
-
-class DeadLetterSummary(BaseModel):
-    id: int
-    queue_id: int
-    inbox_event_id: int | None = None
-    entity: str
-    zoho_id: str
-    operation: str
-    error: str
-    error_class: str
-    attempts: int
-    status: str
-    created_at: datetime
-    resolved_at: datetime | None = None
-    resolved_by: str | None = None
-    resolution_note: str | None = None
-
-
-class DeadLetter(DeadLetterSummary):
-    source_version: datetime
-    payload: Any = Field(description="The record as it was queued")
-    attempt_history: list[Any] = Field(description="Every attempt: when, by which worker, the error")
 
 
 class ReplayOne(RequestBody):

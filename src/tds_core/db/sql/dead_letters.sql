@@ -5,6 +5,13 @@ SELECT id, queue_id, inbox_event_id, entity, zoho_id, operation::text AS operati
        resolution_note
 FROM tds_dead_letter_queue WHERE id = $1;
 
+-- name: dlq_for_queue_rows
+-- The dead letters of some queue rows (a replayed event that failed again has more than one).
+SELECT id, queue_id, inbox_event_id, entity, zoho_id, operation::text AS operation, source_version, payload,
+       error, error_class, attempts, attempt_history, status, created_at, resolved_at, resolved_by,
+       resolution_note
+FROM tds_dead_letter_queue WHERE queue_id = ANY($1::bigint[]) ORDER BY id;
+
 -- name: dlq_page
 -- Dead letters matching a filter (each part optional; the error filter is a literal, case-blind
 -- substring), newest first, one page before the keyset id $6.

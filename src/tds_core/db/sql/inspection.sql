@@ -68,12 +68,6 @@ WHERE entity = $1 AND zoho_id = $2 AND ($3::bigint IS NULL OR id < $3)
 ORDER BY id DESC
 LIMIT $4;
 
--- name: dlq_for_queue_rows
--- The dead letters of some queue rows (a replayed event that failed again has more than one).
-SELECT id, queue_id, inbox_event_id, entity, zoho_id, operation::text AS operation, error, error_class,
-       attempts, attempt_history, status, created_at, resolved_at, resolved_by, resolution_note
-FROM tds_dead_letter_queue WHERE queue_id = ANY($1::bigint[]) ORDER BY id;
-
 -- name: erp_rows_for_instance
 -- The ERP row(s) of one entity instance as they are now, tombstones included: the entity's
 -- row, or for stock one row per location. $1 picks the entity; each branch is skipped by a
