@@ -9,12 +9,16 @@ pools; an ``asyncpg.Connection`` and an ``asyncpg.Pool`` satisfy them. A row is 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from tds_core.db.errors import translated
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Row = Mapping[str, Any]
 """One result row (an ``asyncpg.Record``)."""
@@ -73,6 +77,13 @@ async def transaction(connection: Connection) -> AsyncIterator[Connection]:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+D = TypeVar("D", bound="DataclassInstance")
+
+
+def dataclass_from(kind: type[D], row: Row) -> D:
+    """An instance of the dataclass ``kind`` from the row's columns of its fields' names; a field
+    the row has no column for keeps its default."""
+    return kind(**{field.name: row[field.name] for field in dataclasses.fields(kind) if field.name in row})
 
 
 def statement(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
-from tds_core.db.connection import Connection, Executor, statement
+from tds_core.db.connection import Connection, Executor, dataclass_from, statement
 from tds_core.db.queries import QUERIES
 
 
-class JobRow(TypedDict):
+@dataclass(frozen=True)
+class Job:
+    """One job row: what it does, how far it got, who runs it."""
+
     id: int
     kind: str
     status: str
@@ -27,6 +31,14 @@ class JobRow(TypedDict):
     finished_at: datetime | None
     error: str | None
 
+    @property
+    def checkpoint(self) -> dict[str, Any] | None:
+        value = self.result.get("checkpoint")
+        return value if isinstance(value, dict) else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
 
 class JobStatus(TypedDict):
     id: int
@@ -34,17 +46,17 @@ class JobStatus(TypedDict):
 
 
 @statement
-async def insert(db: Executor, *, kind: str, params: dict[str, Any], total: int, created_by: str) -> JobRow:
+async def insert(db: Executor, *, kind: str, params: dict[str, Any], total: int, created_by: str) -> Job:
     """Queue a job; the runners are woken when this commits."""
     row = await db.fetchrow(QUERIES.jobs_insert, kind, params, total, created_by)
     assert row is not None  # INSERT ... RETURNING always returns its row
-    return cast(JobRow, dict(row))
+    return dataclass_from(Job, row)
 
 
 @statement
-async def get(db: Executor, *, job_id: int) -> JobRow | None:
+async def get(db: Executor, *, job_id: int) -> Job | None:
     row = await db.fetchrow(QUERIES.jobs_get, job_id)
-    return None if row is None else cast(JobRow, dict(row))
+    return None if row is None else dataclass_from(Job, row)
 
 
 @statement
@@ -57,17 +69,17 @@ async def lock_one(db: Connection, *, job_id: int) -> JobStatus | None:
 @statement
 async def page(
     db: Executor, *, status: str | None, kind: str | None, before_id: int | None, limit: int
-) -> list[JobRow]:
+) -> list[Job]:
     """Jobs newest first, each filter optional, keyset-paged by id."""
     rows = await db.fetch(QUERIES.jobs_page, status, kind, before_id, limit)
-    return [cast(JobRow, dict(row)) for row in rows]
+    return [dataclass_from(Job, row) for row in rows]
 
 
 @statement
-async def request_cancel(db: Executor, *, job_id: int) -> JobRow | None:
+async def request_cancel(db: Executor, *, job_id: int) -> Job | None:
     """A queued job ends cancelled; a running one is asked to stop. None when it is neither."""
     row = await db.fetchrow(QUERIES.jobs_request_cancel, job_id)
-    return None if row is None else cast(JobRow, dict(row))
+    return None if row is None else dataclass_from(Job, row)
 
 
 @statement
@@ -79,11 +91,11 @@ async def claim(
     job_id: int | None,
     stale_after_seconds: float,
     kinds: list[str],
-) -> JobRow | None:
+) -> Job | None:
     """Take the oldest queued job of ``kinds`` (or one whose runner stopped beating
     ``stale_after_seconds`` before ``now``); ``job_id`` only that one. None when there is none."""
     row = await db.fetchrow(QUERIES.jobs_claim, runner, now, job_id, stale_after_seconds, kinds)
-    return None if row is None else cast(JobRow, dict(row))
+    return None if row is None else dataclass_from(Job, row)
 
 
 @statement
@@ -113,10 +125,10 @@ async def progress(
 @statement
 async def finish(
     db: Executor, *, job_id: int, runner: str, status: str, result: dict[str, Any], error: str | None
-) -> JobRow | None:
+) -> Job | None:
     """End the run; None when ``runner`` no longer runs it (nothing written)."""
     row = await db.fetchrow(QUERIES.jobs_finish, job_id, runner, status, result, error)
-    return None if row is None else cast(JobRow, dict(row))
+    return None if row is None else dataclass_from(Job, row)
 
 
 @statement

@@ -9,14 +9,18 @@ caller (:mod:`tds_core.queue.leases`) can tell "the lease is gone" from "done".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
-from tds_core.db.connection import Executor, statement
+from tds_core.db.connection import Executor, Row, dataclass_from, statement
 from tds_core.db.queries import QUERIES
 
 
-class Claimed(TypedDict):
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """One event leased to a worker: its queue row and the inbox event's correlation and source."""
+
     id: int
     inbox_event_id: int | None
     entity: str
@@ -27,10 +31,17 @@ class Claimed(TypedDict):
     payload: dict[str, Any]
     attempts: int
     received_at: datetime
-    enqueued_at: datetime
-    correlation_id: str | None
-    source: str | None
-    """The inbox event's source; None for a queue row without an inbox event."""
+    correlation_id: str | None = None
+    source: str | None = None
+    """The inbox event's source (webhook, pull, reconcile, ...); None for a test's own event."""
+
+    @classmethod
+    def from_row(cls, row: Row) -> ClaimedEvent:
+        return dataclass_from(cls, row)
+
+    @property
+    def is_delete(self) -> bool:
+        return self.operation == "deleted"
 
 
 class Rescued(TypedDict):
@@ -48,10 +59,10 @@ def _count(status: str) -> int:
 @statement
 async def claim_batch(
     db: Executor, *, worker: str, size: int, now: datetime | None, lease_seconds: float
-) -> list[Claimed]:
+) -> list[ClaimedEvent]:
     """Lease up to ``size`` ready events to ``worker`` (``now``: None for the database's clock)."""
     rows = await db.fetch(QUERIES.queue_claim_batch, worker, size, now, lease_seconds)
-    return [cast(Claimed, dict(row)) for row in rows]
+    return [ClaimedEvent.from_row(row) for row in rows]
 
 
 @statement

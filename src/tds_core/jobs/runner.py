@@ -38,7 +38,9 @@ import structlog
 from tds_core.access.actions import Actor, record
 from tds_core.db import jobs as jobs_db
 from tds_core.db.connection import Connection, Executor, Pool, connected, transaction
-from tds_core.db.jobs import JobRow
+from tds_core.db.jobs import Job
+
+__all__ = ["Job", "JobLost"]
 from tds_core.domain.states import FINISHED_JOB_STATES, JobKind, JobState
 from tds_core.errors import InvalidRequest, NotFound, WrongState
 
@@ -53,39 +55,6 @@ class JobLost(Exception):
     """Another runner took this job over (this runner's heartbeat was late): stop, write nothing."""
 
 
-@dataclass(frozen=True)
-class Job:
-    id: int
-    kind: str
-    status: str
-    params: dict[str, Any]
-    total: int
-    done: int
-    skipped: int
-    cancel_requested: bool
-    result: dict[str, Any]
-    runner: str | None
-    created_by: str
-    created_at: datetime
-    started_at: datetime | None
-    heartbeat_at: datetime | None
-    finished_at: datetime | None
-    error: str | None
-
-    @classmethod
-    def from_row(cls, row: JobRow) -> Job:
-        columns: Mapping[str, Any] = row
-        return cls(**{name: columns[name] for name in cls.__dataclass_fields__})
-
-    @property
-    def checkpoint(self) -> dict[str, Any] | None:
-        value = self.result.get("checkpoint")
-        return value if isinstance(value, dict) else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
 # ---------------------------------------------------------------------------- operator actions
 async def create(
     connection: Connection, kind: str, params: dict[str, Any], actor: Actor, *, total: int = 0
@@ -94,9 +63,7 @@ async def create(
     if kind not in KINDS:
         raise InvalidRequest([f"kind: unknown job kind {kind!r}: one of {', '.join(KINDS)}"])
     async with transaction(connection):
-        job = Job.from_row(
-            await jobs_db.insert(connection, kind=kind, params=params, total=total, created_by=actor.name)
-        )
+        job = await jobs_db.insert(connection, kind=kind, params=params, total=total, created_by=actor.name)
         await record(
             connection,
             actor,
@@ -108,10 +75,10 @@ async def create(
 
 
 async def get(connection: Executor, job_id: int) -> Job:
-    row = await jobs_db.get(connection, job_id=job_id)
-    if row is None:
+    job = await jobs_db.get(connection, job_id=job_id)
+    if job is None:
         raise NotFound(f"no job {job_id}")
-    return Job.from_row(row)
+    return job
 
 
 async def list_jobs(
@@ -123,8 +90,7 @@ async def list_jobs(
     limit: int = 100,
 ) -> list[Job]:
     """Jobs, newest first; ``before_id`` pages (keyset)."""
-    rows = await jobs_db.page(connection, status=status, kind=kind, before_id=before_id, limit=limit)
-    return [Job.from_row(r) for r in rows]
+    return await jobs_db.page(connection, status=status, kind=kind, before_id=before_id, limit=limit)
 
 
 async def cancel(connection: Connection, job_id: int, actor: Actor) -> Job:
@@ -136,9 +102,8 @@ async def cancel(connection: Connection, job_id: int, actor: Actor) -> Job:
             raise NotFound(f"no job {job_id}")
         if current["status"] in FINISHED:
             raise WrongState(f"job {job_id} is already {current['status']}")
-        cancelled = await jobs_db.request_cancel(connection, job_id=job_id)
-        assert cancelled is not None  # locked above while queued or running
-        job = Job.from_row(cancelled)
+        job = await jobs_db.request_cancel(connection, job_id=job_id)
+        assert job is not None  # locked above while queued or running
         await record(connection, actor, "job.cancel", target=str(job_id), details={"was": current["status"]})
     return job
 
@@ -285,7 +250,7 @@ class JobRunner:
         """Claim one job (``job_id``: only that one) and run it to its end; False when there was none.
 
         ``now`` pins the clock that decides whether a running job's heartbeat is stale."""
-        row = await jobs_db.claim(
+        job = await jobs_db.claim(
             self.pool,
             runner=self.runner_id,
             now=now,
@@ -293,9 +258,8 @@ class JobRunner:
             stale_after_seconds=self.config.stale_after_seconds,
             kinds=list(self.handlers),
         )
-        if row is None:
+        if job is None:
             return False
-        job = Job.from_row(row)
         ctx = JobContext(self.pool, job, self.runner_id, self.on_progress)
         log.info("job started", job_id=job.id, kind=job.kind, resumed=job.checkpoint is not None)
         beat = asyncio.create_task(self._heartbeat(ctx), name=f"job-{job.id}-heartbeat")

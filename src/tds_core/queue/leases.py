@@ -12,60 +12,23 @@ the only user of the lease ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tds_core.db import queue
-from tds_core.db.connection import Executor, Row
+from tds_core.db.connection import Executor
+from tds_core.db.queue import ClaimedEvent
 
-
-@dataclass(frozen=True)
-class ClaimedEvent:
-    id: int
-    inbox_event_id: int | None
-    entity: str
-    zoho_id: str
-    operation: str
-    source_version: datetime
-    content_hash: str
-    payload: dict[str, Any]
-    attempts: int
-    received_at: datetime
-    correlation_id: str | None = None
-    source: str | None = None
-    """The inbox event's source (webhook, pull, reconcile, ...); None for a test's own event."""
-
-    @classmethod
-    def from_row(cls, row: Row) -> ClaimedEvent:
-        return cls(
-            id=row["id"],
-            inbox_event_id=row["inbox_event_id"],
-            entity=row["entity"],
-            zoho_id=row["zoho_id"],
-            operation=row["operation"],
-            source_version=row["source_version"],
-            content_hash=row["content_hash"],
-            payload=row["payload"],
-            attempts=row["attempts"],
-            received_at=row["received_at"],
-            correlation_id=row.get("correlation_id"),
-            source=row.get("source"),
-        )
-
-    @property
-    def is_delete(self) -> bool:
-        return self.operation == "deleted"
+__all__ = ["ClaimedEvent"]
 
 
 async def claim_batch(
     connection: Executor, *, worker: str, size: int, lease_seconds: float
 ) -> list[ClaimedEvent]:
     """Up to ``size`` ready events (``FOR UPDATE SKIP LOCKED``), leased to ``worker``."""
-    rows = await queue.claim_batch(
+    return await queue.claim_batch(
         connection, worker=worker, size=size, now=None, lease_seconds=lease_seconds
     )
-    return [ClaimedEvent.from_row(row) for row in rows]
 
 
 async def lock_leased(connection: Executor, *, ids: list[int], worker: str) -> set[int]:
