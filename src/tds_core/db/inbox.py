@@ -13,7 +13,7 @@ webhooks (:func:`accept_hint`, :func:`claim_hints`, :func:`mark_fetched`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypedDict, cast
 
@@ -47,8 +47,8 @@ class Hint(TypedDict):
 
 
 @dataclass(frozen=True, slots=True)
-class NewEvent:
-    """One event to accept: its inbox row (as received) and its queue row (as staged)."""
+class Arrived:
+    """An event's inbox row as received (a hint is only this)."""
 
     entity: str
     source: str
@@ -61,12 +61,9 @@ class NewEvent:
     body: bytes
     correlation_id: str | None
     received_at: datetime
-    source_version: datetime
-    content_hash: str
-    payload: dict[str, Any]
 
     def parameters(self) -> tuple[Any, ...]:
-        """``$1``..``$14`` of ``inbox_accept_event``."""
+        """``$1``..``$11`` of ``inbox_accept_hint`` and ``inbox_accept_event``."""
         return (
             self.entity,
             self.source,
@@ -79,10 +76,27 @@ class NewEvent:
             self.body,
             self.correlation_id,
             self.received_at,
-            self.source_version,
-            self.content_hash,
-            self.payload,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent(Arrived):
+    """One event to accept: its inbox row (as received) and its queue row (as staged)."""
+
+    source_version: datetime
+    content_hash: str
+    payload: dict[str, Any]
+
+    @classmethod
+    def staged(
+        cls, arrived: Arrived, *, source_version: datetime, content_hash: str, payload: dict[str, Any]
+    ) -> NewEvent:
+        columns = {field.name: getattr(arrived, field.name) for field in fields(Arrived)}
+        return cls(**columns, source_version=source_version, content_hash=content_hash, payload=payload)
+
+    def parameters(self) -> tuple[Any, ...]:
+        """``$1``..``$14`` of ``inbox_accept_event``."""
+        return (*Arrived.parameters(self), self.source_version, self.content_hash, self.payload)
 
 
 def columns(events: list[NewEvent]) -> list[list[Any]]:
@@ -147,37 +161,10 @@ async def insert_rejected(
 
 
 @statement
-async def accept_hint(
-    db: Executor,
-    *,
-    entity: str,
-    source: str,
-    operation: str,
-    zoho_id: str,
-    idempotency_key: str,
-    body_hash: str,
-    content_type: str | None,
-    headers: dict[str, Any],
-    body: bytes,
-    correlation_id: str | None,
-    received_at: datetime,
-) -> Accepted | None:
+async def accept_hint(db: Executor, hint: Arrived) -> Accepted | None:
     """Keep a partial webhook as a hint; None when a concurrent repeat committed after the
     statement's snapshot (see :func:`find_by_idempotency_key`)."""
-    row = await db.fetchrow(
-        QUERIES.inbox_accept_hint,
-        entity,
-        source,
-        operation,
-        zoho_id,
-        idempotency_key,
-        body_hash,
-        content_type,
-        headers,
-        body,
-        correlation_id,
-        received_at,
-    )
+    row = await db.fetchrow(QUERIES.inbox_accept_hint, *hint.parameters())
     return None if row is None else _accepted(row)
 
 

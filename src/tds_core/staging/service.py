@@ -94,27 +94,8 @@ async def stage_hint(db: Executor, envelope: Envelope, document: Any, operation:
     if zoho_id is None or not is_partial(spec, record):
         return None
     body_hash = content_hash(record)
-    key = (
-        f"{spec.slug}:key:{envelope.idempotency_key}"
-        if envelope.idempotency_key
-        else idempotency_key(spec.slug, "hint", body_hash)
-    )
-    hint = functools.partial(
-        inbox.accept_hint,
-        db,
-        entity=spec.slug,
-        source=envelope.source,
-        operation=operation.value,
-        zoho_id=zoho_id,
-        idempotency_key=key,
-        body_hash=body_hash,
-        content_type=envelope.content_type,
-        headers=envelope.headers,
-        body=envelope.body,
-        correlation_id=envelope.correlation_id,
-        received_at=envelope.received_at,
-    )
-    return await _accept(db, hint, key)
+    hint = _arrived(envelope, operation, zoho_id, "hint", body_hash)
+    return await _accept(db, functools.partial(inbox.accept_hint, db, hint), hint.idempotency_key)
 
 
 async def stage_event(
@@ -131,26 +112,10 @@ async def stage_event(
     except RecordError as exc:
         event_id = await store_rejected(db, envelope, exc.reasons, operation)
         raise Rejected(422, "invalid record", exc.reasons, event_id) from exc
-    key = (
-        f"{spec.slug}:key:{envelope.idempotency_key}"
-        if envelope.idempotency_key
-        else idempotency_key(spec.slug, "delete" if operation.is_delete else "upsert", staged.content_hash)
-    )
-    event = inbox.NewEvent(
-        entity=spec.slug,
-        source=envelope.source,
-        operation=operation.value,
-        zoho_id=staged.zoho_id,
-        idempotency_key=key,
-        body_hash=staged.content_hash,
-        content_type=envelope.content_type,
-        headers=envelope.headers,
-        body=envelope.body,
-        correlation_id=envelope.correlation_id,
-        received_at=envelope.received_at,
-        source_version=staged.version,
-        content_hash=staged.content_hash,
-        payload=staged.record,
+    kind = "delete" if operation.is_delete else "upsert"
+    arrived = _arrived(envelope, operation, staged.zoho_id, kind, staged.content_hash)
+    event = inbox.NewEvent.staged(
+        arrived, source_version=staged.version, content_hash=staged.content_hash, payload=staged.record
     )
     try:
         if group is not None:
@@ -163,6 +128,32 @@ async def stage_event(
         reasons = [f"{spec.module_key}: the database refused a value: {exc}"[:500]]
         event_id = await store_rejected(db, envelope, reasons, operation, staged.zoho_id)
         raise Rejected(422, "invalid record", reasons, event_id) from exc
+
+
+def _arrived(
+    envelope: Envelope, operation: Operation, zoho_id: str, kind: str, body_hash: str
+) -> inbox.Arrived:
+    """The inbox row of an event as received. Its idempotency key is the source's own
+    (``X-Idempotency-Key``) when it sent one, else the entity, the ``kind`` (upsert, delete,
+    hint) and the content's hash."""
+    key = (
+        f"{envelope.entity}:key:{envelope.idempotency_key}"
+        if envelope.idempotency_key
+        else idempotency_key(envelope.entity, kind, body_hash)
+    )
+    return inbox.Arrived(
+        entity=envelope.entity,
+        source=envelope.source,
+        operation=operation.value,
+        zoho_id=zoho_id,
+        idempotency_key=key,
+        body_hash=body_hash,
+        content_type=envelope.content_type,
+        headers=envelope.headers,
+        body=envelope.body,
+        correlation_id=envelope.correlation_id,
+        received_at=envelope.received_at,
+    )
 
 
 def _savepoint(db: Executor) -> AbstractAsyncContextManager[Any]:
